@@ -1,0 +1,251 @@
+"""The provider protocol, and the base that llmkit's own providers share.
+
+A provider knows one host: its base URL, its key, its SDK or wire format, its
+error bodies and rate-limit headers; never a model family's prompt rules.
+`Provider` is the structural protocol that `FakeProvider` and plugins satisfy;
+`BaseProvider` holds what llmkit's providers share: key lookup, an HTTP pool
+per event loop, the retry and rate-limit policies, and the sync twins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+
+from attrs import frozen
+
+from llmkit import _sync
+from llmkit.errors import ConfigurationError
+from llmkit.providers._stream import ResponseStream
+from llmkit.retry import RetryPolicy
+from llmkit.types import Request, Response, StreamEvent
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+
+    from llmkit.ratelimit import RateLimit
+
+__all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider"]
+
+T = TypeVar("T")
+
+
+class _Default:
+    """Marks an argument left at llmkit's default (distinct from an explicit None = off)."""
+
+    _instance: _Default | None = None
+
+    def __new__(cls) -> _Default:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+
+@frozen
+class ModelInfo:
+    """One model a host lists."""
+
+    id: str
+    provider: str
+    owned_by: str | None = None
+    context_window: int | None = None
+    created: int | None = None
+    """Unix time the host says the model was added, where it says."""
+    shutdown_date: str | None = None
+    """ISO date the host will retire the model, where it says (OpenAI does)."""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """What every provider offers; `FakeProvider` and plugins fit it structurally."""
+
+    name: str
+
+    async def complete(self, request: Request) -> Response:
+        """Send `request` and return the whole reply."""
+        ...
+
+    def stream(self, request: Request) -> ResponseStream:
+        """Send `request` and stream the reply; `.response` is complete once exhausted."""
+        ...
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the host serves now."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+class BaseProvider:
+    """Shared machinery for llmkit's providers: key, pools per loop, policies, sync twins.
+
+    Subclasses set `name`, `default_base_url` and `api_key_env`, and implement
+    `_complete`, `_stream` and `list_models`.
+    """
+
+    name: ClassVar[str] = "base"
+    default_base_url: ClassVar[str] = ""
+    api_key_env: ClassVar[str | None] = None
+    """The environment variable the host's own tools read the key from."""
+    requires_api_key: ClassVar[bool] = True
+    default_timeout: ClassVar[float] = 600.0
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        http_client: Any = None,
+        timeout: float | None = DEFAULT,
+        retry: RetryPolicy | None = DEFAULT,
+        rate_limit: RateLimit | None = None,
+    ) -> None:
+        """Configure the provider; nothing is sent and no SDK is imported yet.
+
+        Args:
+            api_key: the key; by default read from the host's usual environment variable.
+            base_url: the host's API root; by default the public endpoint.
+            http_client: an `httpx2.AsyncClient` or `httpx.AsyncClient` to send with,
+                used as given; by default the provider pools its own, one per event loop.
+            timeout: seconds before a request with no answer fails.
+            retry: a `RetryPolicy`; `None` turns retries off.
+            rate_limit: a `RateLimit` shared by every client of this provider; `None` is off.
+        """
+        self._api_key = api_key
+        self.base_url = (base_url or self.default_base_url).rstrip("/")
+        self._http_client = http_client
+        self.timeout = self.default_timeout if timeout is DEFAULT else timeout
+        self.retry: RetryPolicy | None = RetryPolicy() if retry is DEFAULT else retry
+        self.rate_limit = rate_limit
+        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    # -- keys ---------------------------------------------------------------
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key was given or is set in the environment (never shows it)."""
+        return bool(self._api_key or (self.api_key_env and os.environ.get(self.api_key_env)))
+
+    def api_key(self) -> str:
+        """The key to send; raises `ConfigurationError` saying how to set it."""
+        key = self._api_key or (os.environ.get(self.api_key_env) if self.api_key_env else None)
+        if key:
+            return key
+        if not self.requires_api_key:
+            return "unused"
+        where = f"Set {self.api_key_env} or pass" if self.api_key_env else "Pass"
+        raise ConfigurationError(
+            f"No API key for {self.name}: {where} `{type(self).__name__}(api_key=...)`",
+            provider=self.name,
+        )
+
+    # -- per-loop resources -------------------------------------------------
+
+    def _loop_resource(self, key: str, factory: Callable[[], T]) -> T:
+        """One `factory()` per running event loop: pooled connections belong to their loop."""
+        loop = asyncio.get_running_loop()
+        slot = self._per_loop.setdefault(loop, {})
+        if key not in slot:
+            slot[key] = factory()
+        return slot[key]  # type: ignore[no-any-return]
+
+    def http_client(self) -> Any:
+        """The `httpx2.AsyncClient` for this loop: the caller's if given, else a pooled one."""
+        if self._http_client is not None:
+            return self._http_client
+        return self._loop_resource("http", self._make_http_client)
+
+    def _make_http_client(self) -> Any:
+        import httpx2
+
+        return httpx2.AsyncClient(
+            timeout=httpx2.Timeout(self.timeout, connect=min(10.0, self.timeout or 10.0)),
+            limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
+            follow_redirects=True,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pools this provider built (a caller's `http_client` is left open)."""
+        current = asyncio.get_running_loop()
+        for loop, resources in list(self._per_loop.items()):
+            for resource in resources.values():
+                closer = getattr(resource, "aclose", None) or getattr(resource, "close", None)
+                if closer is None:
+                    continue
+                if loop is current:
+                    await _maybe_await(closer())
+                elif loop.is_running() and not loop.is_closed():
+                    asyncio.run_coroutine_threadsafe(_maybe_await(closer()), loop)
+            resources.clear()
+
+    async def __aenter__(self: T) -> T:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- the protocol ---------------------------------------------------------
+
+    async def complete(self, request: Request) -> Response:
+        """Send `request` under this provider's retry and rate-limit policies."""
+        from llmkit.providers import _calls
+
+        return await _calls.complete(self, request)
+
+    def stream(self, request: Request) -> ResponseStream:
+        """Stream the reply to `request`; retried only before its first event."""
+        from llmkit.providers import _calls
+
+        return ResponseStream(partial(_calls.stream, self, request), provider=self.name)
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models the host serves now."""
+        raise NotImplementedError
+
+    async def _complete(self, request: Request) -> Response:
+        """One attempt at `request`, with no policy around it."""
+        raise NotImplementedError
+
+    def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        """One attempt at streaming `request`, with no policy around it."""
+        raise NotImplementedError
+
+    # -- sync twins -----------------------------------------------------------
+
+    def complete_sync(self, request: Request) -> Response:
+        """Blocking twin of `complete`."""
+        return _sync.run(partial(self.complete, request))
+
+    def stream_sync(self, request: Request) -> Iterator[StreamEvent]:
+        """Blocking twin of `stream`: yields the events."""
+        return _sync.iterate(partial(self.stream, request))
+
+    def list_models_sync(self) -> list[ModelInfo]:
+        """Blocking twin of `list_models`."""
+        return _sync.run(self.list_models)
+
+    def aclose_sync(self) -> None:
+        """Blocking twin of `aclose`."""
+        _sync.run(self.aclose)
+
+
+async def _maybe_await(value: Any) -> None:
+    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
+        await value

@@ -1,0 +1,1 @@
+"""Wire formats: pure functions between llmkit types and each host API's JSON."""

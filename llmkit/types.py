@@ -1,0 +1,305 @@
+"""llmkit's value types: messages, requests, responses, stream events, usage.
+
+Frozen attrs classes with no I/O and no knowledge of any wire format. Codecs
+turn them into a host's JSON and back; `cattrs` turns them into plain data
+(`llmkit.types.to_dict` / `from_dict`) for logs, exports and the CLI's `--json`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+from attrs import field, frozen
+
+__all__ = [
+    "Cost",
+    "FinishReason",
+    "Latency",
+    "Message",
+    "Prompt",
+    "Request",
+    "Response",
+    "Role",
+    "StreamEvent",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolSpec",
+    "Usage",
+    "from_dict",
+    "to_dict",
+]
+
+
+class Role(enum.StrEnum):
+    """Who speaks a message."""
+
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+class FinishReason(enum.StrEnum):
+    """Why the model stopped, normalised across hosts (`raw_finish_reason` keeps the host's word)."""
+
+    STOP = "stop"
+    LENGTH = "length"
+    TOOL_CALLS = "tool_calls"
+    CONTENT_FILTER = "content_filter"
+    ERROR = "error"
+    OTHER = "other"
+
+
+def _frozen_dict(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(value) if value else {}
+
+
+@frozen
+class ToolSpec:
+    """A function the model may call."""
+
+    name: str
+    """The function's name, as the model will call it."""
+    description: str = ""
+    """What the function does; models read it to decide when to call."""
+    parameters: dict[str, Any] = field(
+        factory=lambda: {"type": "object", "properties": {}}, converter=_frozen_dict
+    )
+    """A JSON Schema object describing the arguments."""
+
+
+@frozen
+class ToolCall:
+    """One call the model asked for."""
+
+    id: str | None
+    """The host's id for the call (None where the host gives none, as Gemini may)."""
+    name: str
+    """The function name."""
+    arguments: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
+    """The parsed arguments (`{}` when the model sent none)."""
+    raw_arguments: str | None = None
+    """The arguments text as sent, kept only when it was not a JSON object (then `arguments` is `{}`)."""
+
+
+@frozen
+class ToolCallDelta:
+    """A piece of a streamed tool call; pieces with the same `index` form one call."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    """A fragment of the JSON arguments text."""
+
+
+def _tuple(value: Sequence[Any] | None) -> tuple[Any, ...]:
+    return tuple(value) if value else ()
+
+
+@frozen
+class Message:
+    """One turn of a conversation."""
+
+    role: Role = field(converter=Role)
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = field(default=(), converter=_tuple)
+    """Calls an assistant turn made."""
+    tool_call_id: str | None = None
+    """For a tool turn: the call it answers."""
+    name: str | None = None
+    """For a tool turn: the function's name (Gemini pairs results by name)."""
+    reasoning: str | None = None
+    """For an assistant turn: the reasoning the model showed, to send back where a host wants it."""
+    provider_data: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
+    """Opaque data a host needs back verbatim (thinking signatures, reasoning_details),
+    keyed by provider name, so it never travels to another host."""
+
+    @classmethod
+    def system(cls, text: str) -> Message:
+        """A system prompt."""
+        return cls(Role.SYSTEM, text)
+
+    @classmethod
+    def user(cls, text: str) -> Message:
+        """A user turn."""
+        return cls(Role.USER, text)
+
+    @classmethod
+    def assistant(
+        cls,
+        text: str = "",
+        *,
+        tool_calls: Sequence[ToolCall] = (),
+        reasoning: str | None = None,
+        provider_data: Mapping[str, Any] | None = None,
+    ) -> Message:
+        """An assistant turn, as history."""
+        return cls(
+            Role.ASSISTANT,
+            text,
+            tool_calls=tuple(tool_calls),
+            reasoning=reasoning,
+            provider_data=dict(provider_data or {}),
+        )
+
+    @classmethod
+    def tool(cls, result: str, *, tool_call_id: str | None, name: str | None = None) -> Message:
+        """The result of a tool call, answering `tool_call_id`."""
+        return cls(Role.TOOL, result, tool_call_id=tool_call_id, name=name)
+
+
+Prompt = str | Message | Sequence[Message]
+"""What `generate` and `stream` accept: a user's text, one message, or a whole conversation."""
+
+
+def _stops(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@frozen
+class Request:
+    """One request to a host, in llmkit's terms; `model` is the id that host knows."""
+
+    model: str
+    messages: tuple[Message, ...] = field(converter=_tuple)
+    temperature: float | None = None
+    max_tokens: int | None = None
+    """The most output tokens; the codec names it as the host wants it."""
+    top_p: float | None = None
+    stop: tuple[str, ...] | None = field(default=None, converter=_stops)
+    tools: tuple[ToolSpec, ...] = field(default=(), converter=_tuple)
+    tool_choice: str | None = None
+    """`auto`, `none`, `required`, or the name of one tool to force."""
+    response_format: dict[str, Any] | None = None
+    """`{"type": "json_object"}` or `{"type": "json_schema", "json_schema": {...}}`."""
+    seed: int | None = None
+    extra: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
+    """Host-specific body fields, passed through untouched (they win over llmkit's own)."""
+
+
+@frozen
+class Usage:
+    """Token counts a host reported; each None when the host did not say."""
+
+    input_tokens: int | None = None
+    """All prompt tokens, cached ones included."""
+    output_tokens: int | None = None
+    """All generated tokens, reasoning included."""
+    reasoning_tokens: int | None = None
+    cached_input_tokens: int | None = None
+    cache_write_tokens: int | None = None
+
+
+@frozen
+class Latency:
+    """Client-side timings of one reply, in seconds."""
+
+    first_token: float | None = None
+    """From sending the request to the first content (text, reasoning or tool call)."""
+    total: float | None = None
+    """From sending the request to the end of the reply."""
+
+
+@frozen
+class Cost:
+    """What a reply cost in USD."""
+
+    total: float
+    input: float = 0.0
+    cached_input: float = 0.0
+    cache_write: float = 0.0
+    output: float = 0.0
+    source: str = "catalog"
+    """`catalog` (computed from llmkit's prices) or `host` (the host reported it)."""
+
+
+@frozen
+class Response:
+    """A complete reply."""
+
+    text: str = ""
+    reasoning: str | None = None
+    tool_calls: tuple[ToolCall, ...] = field(default=(), converter=_tuple)
+    finish_reason: FinishReason = field(default=FinishReason.OTHER, converter=FinishReason)
+    raw_finish_reason: str | None = None
+    usage: Usage = field(factory=Usage)
+    model: str | None = None
+    """The model the host says answered."""
+    provider: str | None = None
+    id: str | None = None
+    latency: Latency = field(factory=Latency)
+    cost: Cost | None = None
+    provider_data: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
+    """Opaque data to send back with this turn, keyed by provider name."""
+    raw: Any = field(default=None, eq=False, repr=False)
+    """The host's payload (a dict, or the list of stream chunks)."""
+
+    def to_message(self) -> Message:
+        """This reply as an assistant turn to append to the conversation."""
+        return Message(
+            Role.ASSISTANT,
+            self.text,
+            tool_calls=self.tool_calls,
+            reasoning=self.reasoning,
+            provider_data=self.provider_data,
+        )
+
+
+@frozen
+class StreamEvent:
+    """One increment of a streamed reply; the last one carries usage and the finish reason."""
+
+    text: str = ""
+    reasoning: str = ""
+    tool_call: ToolCallDelta | None = None
+    finish_reason: FinishReason | None = None
+    raw_finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    id: str | None = None
+    provider_data: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
+    raw: Any = field(default=None, eq=False, repr=False)
+
+    @property
+    def has_content(self) -> bool:
+        """Whether the event carries text, reasoning or a tool-call piece (not only metadata)."""
+        return bool(self.text or self.reasoning or self.tool_call is not None)
+
+
+_converter: Any = None
+
+
+def _get_converter() -> Any:
+    global _converter
+    if _converter is None:  # cattrs is imported on first use: `import llmkit` stays light
+        import cattrs
+
+        conv = cattrs.Converter()
+        conv.register_unstructure_hook(Response, _unstructure_response)
+        _converter = conv
+    return _converter
+
+
+def _unstructure_response(response: Response) -> dict[str, Any]:
+    data = {
+        a.name: _get_converter().unstructure(getattr(response, a.name))
+        for a in attrs.fields(Response)
+        if a.name != "raw"
+    }
+    return data
+
+
+def to_dict(value: Any) -> Any:
+    """Plain JSON-ready data for any llmkit value (`Response.raw` is left out)."""
+    return _get_converter().unstructure(value)
+
+
+def from_dict(data: Any, cls: type[Any]) -> Any:
+    """Build an llmkit value of type `cls` from what `to_dict` made."""
+    return _get_converter().structure(data, cls)
