@@ -201,6 +201,16 @@ class BaseProvider:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def _observe_headers(self, headers: Any) -> None:
+        """Called with the HTTP headers of every response (errors included), before parsing.
+
+        The rate limiter re-syncs its buckets from the hosts' rate-limit headers here.
+        """
+        if self.rate_limit is not None:
+            observe = getattr(self.rate_limit, "observe_headers", None)
+            if observe is not None:
+                observe(headers, provider=self.name)
+
     # -- the protocol ---------------------------------------------------------
 
     async def complete(self, request: Request) -> Response:
