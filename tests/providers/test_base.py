@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+
+from llmkit import Message, Request, Response, StreamEvent
+from llmkit.errors import ConfigurationError, InvalidRequestError, ServerError
+from llmkit.providers import BaseProvider, ModelInfo, Provider
+from llmkit.retry import RetryPolicy
+
+
+class EchoProvider(BaseProvider):
+    name = "echo"
+    default_base_url = "https://echo.example/v1/"
+    api_key_env = "ECHO_TEST_KEY"
+
+    def __init__(self, failures: list[Exception] | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.failures = list(failures or [])
+        self.calls = 0
+
+    async def _complete(self, request: Request) -> Response:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return Response(text=request.messages[-1].content, provider=self.name)
+
+    async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        for word in request.messages[-1].content.split():
+            yield StreamEvent(text=word)
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [ModelInfo("echo-1", self.name)]
+
+
+REQUEST = Request("echo-1", [Message.user("hello there")])
+FAST = RetryPolicy(max_attempts=3, base_delay=0.0, max_delay=0.0)
+
+
+def test_key_from_env_or_argument_and_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ECHO_TEST_KEY", raising=False)
+    provider = EchoProvider()
+    assert not provider.has_api_key
+    with pytest.raises(
+        ConfigurationError, match=r"Set ECHO_TEST_KEY or pass `EchoProvider\(api_key=...\)`"
+    ):
+        provider.api_key()
+    monkeypatch.setenv("ECHO_TEST_KEY", "from-env")
+    assert provider.api_key() == "from-env"
+    assert EchoProvider(api_key="explicit").api_key() == "explicit"
+
+
+def test_repr_never_shows_the_key() -> None:
+    provider = EchoProvider(api_key="super-secret-value")
+    assert "super-secret-value" not in repr(provider)
+    assert repr(provider) == "EchoProvider(base_url='https://echo.example/v1')"
+
+
+def test_fits_the_protocol() -> None:
+    assert isinstance(EchoProvider(), Provider)
+
+
+async def test_retries_retryable_errors_then_succeeds() -> None:
+    provider = EchoProvider([ServerError("boom"), ServerError("boom")], retry=FAST)
+    assert (await provider.complete(REQUEST)).text == "hello there"
+    assert provider.calls == 3
+
+
+async def test_never_retries_a_bad_request_and_none_turns_retry_off() -> None:
+    provider = EchoProvider([InvalidRequestError("bad")], retry=FAST)
+    with pytest.raises(InvalidRequestError):
+        await provider.complete(REQUEST)
+    assert provider.calls == 1
+    provider = EchoProvider([ServerError("boom")], retry=None)
+    with pytest.raises(ServerError):
+        await provider.complete(REQUEST)
+    assert provider.calls == 1
+
+
+async def test_stream_retries_before_the_first_event() -> None:
+    provider = EchoProvider([ServerError("boom")], retry=FAST)
+    stream = provider.stream(REQUEST)
+    assert [e.text async for e in stream] == ["hello", "there"]
+    assert stream.response.text == "hellothere"
+    assert provider.calls == 2
+
+
+async def test_one_pool_per_event_loop_and_aclose() -> None:
+    provider = EchoProvider()
+    here = provider.http_client()
+    assert isinstance(here, httpx2.AsyncClient)
+    assert provider.http_client() is here
+
+    def other_loop() -> object:
+        async def get() -> object:
+            return provider.http_client()
+
+        return asyncio.run(get())
+
+    elsewhere = await asyncio.to_thread(other_loop)
+    assert elsewhere is not here
+    await provider.aclose()
+    assert here.is_closed
+    assert provider.http_client() is not here
+    await provider.aclose()
+
+
+async def test_caller_client_is_used_as_given_and_left_open() -> None:
+    client = httpx2.AsyncClient()
+    provider = EchoProvider(http_client=client)
+    assert provider.http_client() is client
+    await provider.aclose()
+    assert not client.is_closed
+    await client.aclose()
+
+
+def test_sync_twins() -> None:
+    provider = EchoProvider()
+    assert provider.complete_sync(REQUEST).text == "hello there"
+    assert [e.text for e in provider.stream_sync(REQUEST)] == ["hello", "there"]
+    assert provider.list_models_sync() == [ModelInfo("echo-1", "echo")]
+    provider.aclose_sync()
