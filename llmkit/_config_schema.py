@@ -1,0 +1,318 @@
+"""The shape of an llmkit configuration file: attrs classes, and the converter that fills them.
+
+Every key a file may hold is a field below, with its docstring; `docs/configuration.md`
+is the same reference in prose. Pure data: no file reading, no environment, no
+providers built here (`llmkit.config` reads files; `llmkit.registry` builds from these).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+from attrs import field, frozen
+
+__all__ = [
+    "BudgetConfig",
+    "ClientConfig",
+    "Config",
+    "DefaultsConfig",
+    "ProviderConfig",
+    "RateLimitConfig",
+    "RetryConfig",
+    "did_you_mean",
+    "structure",
+    "unknown_keys",
+]
+
+SECRET_KEYS = frozenset({"api_key", "key", "token", "secret", "password", "authorization"})
+"""Keys whose values are secrets, wherever they appear: masked by `config show`, never quoted."""
+
+
+@frozen
+class RetryConfig:
+    """`providers.<name>.retry`: how failed calls are retried (`llmkit.retry.RetryPolicy`)."""
+
+    max_attempts: int | None = None
+    """Attempts in all, the first included; 1 turns retries off (default 3)."""
+    base_delay: float | None = None
+    """Seconds of the first backoff, doubled each attempt, with full jitter (default 0.5)."""
+    max_delay: float | None = None
+    """Cap on one backoff sleep, in seconds (default 8)."""
+    deadline: float | None = None
+    """Seconds after the first attempt when no new attempt starts (default: none)."""
+
+
+@frozen
+class RateLimitConfig:
+    """`providers.<name>.rate_limit`: limits shared by every client of the provider."""
+
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    max_concurrency: int | None = None
+    """Requests in flight at once."""
+    redis_url: str | None = None
+    """Keep the buckets in Redis (`redis://host:6379/0`) so that many processes share them."""
+
+
+@frozen
+class ProviderConfig:
+    """`providers.<name>`: one host, under a name clients refer to."""
+
+    type: str | None = None
+    """The provider type (`groq`, `openrouter`, `openai_compatible`, a plugin's name ...);
+    defaults to the entry's own name."""
+    api_key: str | None = None
+    """The key; write `${VAR}` rather than the key itself. Default: the host's usual variable."""
+    base_url: str | None = None
+    """The API root (needed for `openai_compatible`; default: the host's public endpoint)."""
+    timeout: float | None = None
+    """Seconds before a request with no answer fails (default 600)."""
+    retry: RetryConfig | None = None
+    rate_limit: RateLimitConfig | None = None
+    options: dict[str, Any] = field(factory=dict)
+    """Further keyword arguments for the provider's constructor, passed as written."""
+
+
+@frozen
+class DefaultsConfig:
+    """`clients.<name>.defaults`: request settings used when a call does not give its own."""
+
+    system: str | None = None
+    """A system prompt put first in every conversation."""
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    extra: dict[str, Any] = field(factory=dict)
+    """Host-specific body fields, sent untouched."""
+
+
+@frozen
+class BudgetConfig:
+    """`clients.<name>.budget`: a spending limit in USD (`llmkit.cost.Budget`)."""
+
+    limit_usd: float
+    """The most this client may spend."""
+    action: Literal["warn", "refuse"] = "refuse"
+    """`warn` logs a warning past the limit; `refuse` raises `BudgetExceededError` before sending."""
+
+
+@frozen
+class ClientConfig:
+    """`clients.<name>`: a model client on a provider, under a name of your choice."""
+
+    provider: str
+    """A name under `providers`, or a built-in provider (`groq`, `fake`, ...)."""
+    family: str | None = None
+    """The model family (`deepseek`, `claude`, `gpt`, ...); defaults to the entry's own name."""
+    model: str | None = None
+    """The model to ask for; default: the family's newest model on the provider."""
+    fallbacks: tuple[str, ...] = ()
+    """Providers to try in order when the main one fails with a retryable error."""
+    defaults: DefaultsConfig = field(factory=DefaultsConfig)
+    budget: BudgetConfig | None = None
+    options: dict[str, Any] = field(factory=dict)
+    """Further keyword arguments for the client's constructor, passed as written."""
+
+
+@frozen
+class Config:
+    """A whole configuration file."""
+
+    version: Literal[1] = 1
+    """The file format version."""
+    default_client: str | None = None
+    """The client commands use when none is named: a name under `clients`, or `family@provider`."""
+    providers: dict[str, ProviderConfig] = field(factory=dict)
+    clients: dict[str, ClientConfig] = field(factory=dict)
+    source: str | None = None
+    """Where the file was read from (set by the loader, not a key)."""
+
+
+_NOT_KEYS = {"source"}
+_REFERENCES = {"type", "base_url", "provider", "family", "fallbacks"}
+_FREE_FORM = {"options", "extra"}
+
+
+def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
+    """` (did you mean 'x'?)` for the closest of `choices`, or ``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _attrs_class(tp: Any) -> type | None:
+    """The attrs class inside `tp` (`X`, `X | None`), if any."""
+    if typing.get_origin(tp) is dict:
+        return None
+    for candidate in (tp, *typing.get_args(tp)):
+        if isinstance(candidate, type) and attrs.has(candidate):
+            return candidate
+    return None
+
+
+def _dict_value_class(tp: Any) -> type | None:
+    if typing.get_origin(tp) is dict:
+        return _attrs_class(typing.get_args(tp)[1])
+    return None
+
+
+def unknown_keys(data: Any, cls: type = Config, path: str = "") -> list[tuple[str, str]]:
+    """`(path, message)` for every key in `data` that `cls` does not know, at any depth."""
+    if not isinstance(data, Mapping):
+        return []
+    found: list[tuple[str, str]] = []
+    hints = typing.get_type_hints(cls)
+    known = [a.name for a in attrs.fields(cls) if a.name not in _NOT_KEYS]
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in known:
+            found.append((where, f"unknown key{did_you_mean(str(key), known)}; it is ignored"))
+            continue
+        if key in _FREE_FORM:
+            continue
+        tp = hints[key]
+        if (inner := _attrs_class(tp)) is not None:
+            found.extend(unknown_keys(value, inner, where))
+        elif (inner := _dict_value_class(tp)) is not None and isinstance(value, Mapping):
+            for name, entry in value.items():
+                found.extend(unknown_keys(entry, inner, f"{where}.{name}"))
+    return found
+
+
+# -- structuring ----------------------------------------------------------------
+
+_converter: Any = None
+
+
+def _strict_str(value: Any, _: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("expected a string")
+    return str(value)
+
+
+def _strict_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("expected a number")
+    return float(value)
+
+
+def _strict_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("expected a whole number")
+    return value
+
+
+def _strict_dict(value: Any, _: Any) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError("expected a mapping")
+    return dict(value)
+
+
+def _strings(value: Any, _: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected a list of strings")
+    return tuple(_strict_str(item, str) for item in value)
+
+
+def _get_converter() -> Any:
+    global _converter
+    if _converter is None:  # cattrs on first use: `import llmkit` stays light
+        import cattrs
+
+        conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=False)
+        conv.register_structure_hook(str, _strict_str)
+        conv.register_structure_hook(float, _strict_float)
+        conv.register_structure_hook(int, _strict_int)
+        conv.register_structure_hook_func(lambda t: t == dict[str, Any], _strict_dict)
+        conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _strings)
+        _converter = conv
+    return _converter
+
+
+def _describe(exc: BaseException, tp: Any) -> str:
+    """One line for one structuring failure; never quotes the offending value."""
+    if isinstance(exc, KeyError):
+        return "required key is missing"
+    if isinstance(exc, ValueError) and str(exc).startswith("expected"):
+        return str(exc)
+    if typing.get_origin(tp) is Literal:
+        return "expected one of " + ", ".join(repr(v) for v in typing.get_args(tp))
+    if _attrs_class(tp) is not None or typing.get_origin(tp) is dict:
+        return "expected a mapping of keys"
+    names = {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}
+    for candidate in (tp, *typing.get_args(tp)):
+        if candidate in names:
+            return f"expected {names[candidate]}"
+    return "invalid value"
+
+
+_INDEX = re.compile(r"\['([^']*)'\]")
+
+
+def _clean_path(path: str) -> str:
+    path = _INDEX.sub(r".\1", path)
+    return path.removeprefix("$").removeprefix(".")
+
+
+def _structure_one(data: Any, cls: type, path: str) -> tuple[Any, list[tuple[str, str]]]:
+    import cattrs
+
+    try:
+        return _get_converter().structure(data, cls), []
+    except cattrs.BaseValidationError as exc:
+        problems = []
+        for line in cattrs.transform_error(exc, path="$", format_exception=_describe):
+            message, _, where = line.rpartition(" @ ")
+            where = _clean_path(where)
+            problems.append((f"{path}.{where}" if where else path, message))
+        return None, problems
+
+
+def structure(data: Any) -> tuple[Config, list[tuple[str, str]]]:
+    """`data` as a `Config`, and `(path, message)` for every problem found.
+
+    Each provider and client is structured on its own, so that one bad entry does
+    not hide the others' problems; the `Config` holds the entries that were valid.
+    """
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        return Config(), [("", "the file must hold a mapping of keys (providers:, clients:)")]
+    problems: list[tuple[str, str]] = []
+    sections: dict[str, dict[str, Any]] = {}
+    for key, cls in (("providers", ProviderConfig), ("clients", ClientConfig)):
+        section = data.get(key) or {}
+        sections[key] = {}
+        if not isinstance(section, Mapping):
+            problems.append((key, "expected a mapping of names to settings"))
+            continue
+        for name, entry in section.items():
+            value, found = _structure_one({} if entry is None else entry, cls, f"{key}.{name}")
+            problems.extend(found)
+            if value is None and isinstance(entry, Mapping):
+                # Keep the names it refers to, so that they are checked too.
+                names = {k: v for k, v in entry.items() if k in _REFERENCES}
+                value, _ = _structure_one(names, cls, "")
+            if value is not None:
+                sections[key][str(name)] = value
+    top = {k: data[k] for k in ("version", "default_client") if k in data}
+    config, found = _structure_one(top, Config, "")
+    problems.extend(found)
+    config = config or Config()
+    return (
+        Config(
+            config.version,
+            config.default_client,
+            providers=sections["providers"],
+            clients=sections["clients"],
+        ),
+        problems,
+    )

@@ -1,0 +1,419 @@
+"""Providers and model clients by name: llmkit's own, yours, and plugins' through entry points.
+
+    import llmkit
+
+    client = llmkit.client("deepseek@groq")                        # family@provider
+    client = llmkit.client("claude@openrouter", model="claude-sonnet-4-6")
+
+Names resolve in this order: names registered in this process (`register_provider`,
+`register_client`), llmkit's built-in names, then plugins: third-party packages declare
+entry points in the groups `llmkit.providers` and `llmkit.clients`, loaded only when one
+of their names is asked for (or when every name is listed)::
+
+    [project.entry-points."llmkit.providers"]
+    acme = "acme_llm:AcmeProvider"        # called with keyword options -> a Provider
+
+    [project.entry-points."llmkit.clients"]
+    acme-chat = "acme_llm:AcmeClient"     # called with provider=, model=, ... -> a client
+
+A `Registry` adds the named providers and clients of a configuration file
+(`llmkit.load()` builds one). Nothing here imports a provider until it is built.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from llmkit._config_schema import did_you_mean
+from llmkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from llmkit._config_schema import ClientConfig, Config, ProviderConfig
+    from llmkit.providers import Provider
+
+__all__ = [
+    "CLIENT_GROUP",
+    "PROVIDER_GROUP",
+    "Registry",
+    "client",
+    "client_factory",
+    "client_names",
+    "parse_target",
+    "provider",
+    "provider_factory",
+    "provider_names",
+    "register_client",
+    "register_provider",
+    "reload_plugins",
+]
+
+PROVIDER_GROUP = "llmkit.providers"
+CLIENT_GROUP = "llmkit.clients"
+
+Factory = Callable[..., Any]
+
+BUILTIN_PROVIDERS = {
+    "anthropic": "llmkit.providers.anthropic:AnthropicProvider",
+    "cohere": "llmkit.providers.cohere:CohereProvider",
+    "deepseek": "llmkit.providers.deepseek:DeepSeekProvider",
+    "fake": "llmkit.testing:FakeProvider",
+    "gemini": "llmkit.providers.gemini:GeminiProvider",
+    "groq": "llmkit.providers.groq:GroqProvider",
+    "mistral": "llmkit.providers.mistral:MistralProvider",
+    "ollama": "llmkit.providers.ollama:OllamaProvider",
+    "openai": "llmkit.providers.openai:OpenAIProvider",
+    "openai_compatible": "llmkit.providers.openai_compatible:OpenAICompatibleProvider",
+    "openrouter": "llmkit.providers.openrouter:OpenRouterProvider",
+}
+"""Provider name → `module:attribute` of its class, imported on first use."""
+
+BUILTIN_CLIENTS = {
+    "claude": "llmkit.clients:ClaudeClient",
+    "deepseek": "llmkit.clients:DeepSeekClient",
+    "gemini": "llmkit.clients:GeminiClient",
+    "gpt": "llmkit.clients:GPTClient",
+    "llama": "llmkit.clients:LlamaClient",
+    "mixtral": "llmkit.clients:MixtralClient",
+}
+"""Model family name → `module:attribute` of its client class."""
+
+
+def _entry_points(group: str) -> list[metadata.EntryPoint]:
+    """The installed entry points of `group` (a seam for tests)."""
+    return list(metadata.entry_points(group=group))
+
+
+def _import(target: str) -> Any:
+    module, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+class _Names:
+    """One kind of name (providers or clients): registered, built-in, then plugins."""
+
+    def __init__(self, kind: str, group: str, builtin: dict[str, str]) -> None:
+        self.kind = kind
+        self.group = group
+        self.builtin = builtin
+        self.added: dict[str, Factory] = {}
+        self._plugins: dict[str, metadata.EntryPoint] | None = None
+        self._loaded: dict[str, Factory] = {}
+
+    def plugins(self) -> dict[str, metadata.EntryPoint]:
+        if self._plugins is None:
+            found: dict[str, metadata.EntryPoint] = {}
+            for entry in _entry_points(self.group):
+                found.setdefault(entry.name, entry)  # the first installed wins
+            self._plugins = found
+        return self._plugins
+
+    def names(self) -> list[str]:
+        return sorted({*self.added, *self.builtin, *self.plugins()})
+
+    def get(self, name: str) -> Factory:
+        if name in self.added:
+            return self.added[name]
+        if name in self._loaded:
+            return self._loaded[name]
+        if name in self.builtin:
+            factory = _import(self.builtin[name])
+        elif name in self.plugins():
+            factory = self._load_plugin(name, self.plugins()[name])
+        else:
+            raise ConfigurationError(
+                f"'{name}' is not a {self.kind}{did_you_mean(name, self.names())}; "
+                f"known: {', '.join(self.names())}"
+            )
+        self._loaded[name] = factory
+        return factory  # type: ignore[no-any-return]
+
+    def _load_plugin(self, name: str, entry: metadata.EntryPoint) -> Factory:
+        package = entry.dist.name if entry.dist is not None else "its package"
+        try:
+            factory = entry.load()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"The {self.kind} plugin '{name}' ({entry.value}, from {package}) failed to "
+                f"load: {type(exc).__name__}: {exc}. Reinstall or upgrade {package}, "
+                f"or uninstall it to hide this name."
+            ) from exc
+        if not callable(factory):
+            raise ConfigurationError(
+                f"The {self.kind} plugin '{name}' ({entry.value}, from {package}) is not "
+                f"callable; an entry point in '{self.group}' must name a class or a function."
+            )
+        return factory  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        self._plugins = None
+        self._loaded.clear()
+
+
+_PROVIDERS = _Names("provider", PROVIDER_GROUP, BUILTIN_PROVIDERS)
+_CLIENTS = _Names("model family", CLIENT_GROUP, BUILTIN_CLIENTS)
+
+
+def register_provider(name: str, factory: Factory) -> None:
+    """Make `name` build providers with `factory(**options)` (wins over built-ins)."""
+    _PROVIDERS.added[name] = factory
+
+
+def register_client(name: str, factory: Factory) -> None:
+    """Make `name` build clients with `factory(provider=..., model=..., **options)`."""
+    _CLIENTS.added[name] = factory
+
+
+def provider_names() -> list[str]:
+    """Every provider name: registered, built-in and plugins (plugins are not imported)."""
+    return _PROVIDERS.names()
+
+
+def client_names() -> list[str]:
+    """Every model family name: registered, built-in and plugins."""
+    return _CLIENTS.names()
+
+
+def provider_factory(name: str) -> Factory:
+    """The class (or function) that builds provider `name`; imports it (or its plugin)."""
+    return _PROVIDERS.get(name)
+
+
+def client_factory(name: str) -> Factory:
+    """The class (or function) that builds clients of family `name`."""
+    return _CLIENTS.get(name)
+
+
+def reload_plugins() -> None:
+    """Forget discovered plugins, so that packages installed since are seen."""
+    _PROVIDERS.reset()
+    _CLIENTS.reset()
+
+
+def parse_target(spec: str) -> tuple[str | None, str | None]:
+    """`"deepseek@groq"` → `("deepseek", "groq")`; `"coder"` → `("coder", None)`."""
+    spec = spec.strip()
+    family, at, host = spec.partition("@")
+    if not spec or "@" in host or (at and not (family or host)):
+        raise ConfigurationError(
+            f"'{spec}' is not a client: write CLIENT@PROVIDER, e.g. deepseek@groq"
+        )
+    return family or None, host or None
+
+
+def provider(name: str, **options: Any) -> Provider:
+    """A new provider of type `name`, built with `options` (`api_key=`, `base_url=`, ...)."""
+    return provider_factory(name)(**options)  # type: ignore[no-any-return]
+
+
+def client(spec: str, *, model: str | None = None, **options: Any) -> Any:
+    """A model client from `"family@provider"`, with llmkit's names only (no config file).
+
+    Args:
+        spec: `deepseek@groq`, `claude@openrouter`, `llama@fake` ...
+        model: the model to ask for, over the family's default for that provider.
+        options: further keyword arguments for the client's constructor.
+
+    Raises:
+        ConfigurationError: an unknown family or provider (with the closest name).
+    """
+    return Registry().client(spec, model=model, **options)
+
+
+class Registry:
+    """Named providers and clients: a configuration's, then llmkit's and plugins' names.
+
+    Each provider is built once and shared by every client that names it, so its
+    rate limits hold across them.
+    """
+
+    def __init__(self, config: Config | None = None) -> None:
+        """Args: config: a checked configuration (`llmkit.config.load_config`), or None."""
+        self.config = config
+        self._providers: dict[str, Provider] = {}
+
+    def __repr__(self) -> str:
+        source = self.config.source if self.config else None
+        return f"Registry(source={source!r})"
+
+    # -- names -----------------------------------------------------------------
+
+    def provider_names(self) -> list[str]:
+        """Configured provider names, then every other provider type."""
+        configured = list(self.config.providers) if self.config else []
+        return configured + [n for n in provider_names() if n not in configured]
+
+    def client_names(self) -> list[str]:
+        """Configured client names (use a family as `family@provider`)."""
+        return list(self.config.clients) if self.config else []
+
+    @property
+    def default_client(self) -> str | None:
+        """The client commands use when none is named."""
+        return self.config.default_client if self.config else None
+
+    # -- providers -------------------------------------------------------------
+
+    def provider_config(self, name: str) -> ProviderConfig | None:
+        """The configuration entry for provider `name`, if the file has one."""
+        return self.config.providers.get(name) if self.config else None
+
+    def provider(self, name: str) -> Provider:
+        """The provider called `name` (built once, then shared)."""
+        if name not in self._providers:
+            entry = self.provider_config(name)
+            if entry is None and name not in provider_names():
+                raise ConfigurationError(
+                    f"'{name}' is not a provider{did_you_mean(name, self.provider_names())}; "
+                    f"known: {', '.join(self.provider_names())}"
+                )
+            kind = (entry.type if entry else None) or name
+            options = _provider_options(entry) if entry else {}
+            self._providers[name] = _build(provider_factory(kind), options, f"provider '{name}'")
+        return self._providers[name]
+
+    # -- clients ---------------------------------------------------------------
+
+    def client(
+        self,
+        name: str | None = None,
+        *,
+        model: str | None = None,
+        provider: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """A model client: a configured name (`coder`) or `family@provider`.
+
+        Args:
+            name: a client under `clients:`, or `family@provider`; by default the
+                configuration's `default_client`.
+            model: the model to ask for, over the configured one.
+            provider: a provider name to use instead of the configured one.
+            options: further keyword arguments for the client's constructor.
+        """
+        name = name or self.default_client
+        if not name:
+            raise ConfigurationError(
+                "No client named: give one as CLIENT@PROVIDER (e.g. deepseek@fake), "
+                "or set default_client in the configuration"
+            )
+        entry = self.config.clients.get(name) if self.config else None
+        if entry is not None:
+            return self._configured_client(name, entry, model, provider, options)
+        family, host = parse_target(name)
+        host = provider or host
+        if family is None:
+            family = self.default_client and parse_target(self.default_client)[0]
+        if family is None or host is None:
+            raise ConfigurationError(_missing_part(name, family, self))
+        if family in self.client_names():  # `coder@groq`: a configured client on another host
+            return self.client(family, model=model, provider=host, **options)
+        if family not in client_names():
+            choices = [*self.client_names(), *client_names()]
+            raise ConfigurationError(
+                f"'{family}' is not a client or model family{did_you_mean(family, choices)}; "
+                f"known: {', '.join(choices)}"
+            )
+        kwargs = {"provider": self.provider(host), **options}
+        if model is not None:
+            kwargs["model"] = model
+        return _build(client_factory(family), kwargs, f"client '{name}'")
+
+    def _configured_client(
+        self,
+        name: str,
+        entry: ClientConfig,
+        model: str | None,
+        provider: str | None,
+        options: dict[str, Any],
+    ) -> Any:
+        kwargs = _client_options(entry, model=model)
+        kwargs["provider"] = self.provider(provider or entry.provider)
+        if entry.fallbacks:
+            kwargs["fallbacks"] = [self.provider(f) for f in entry.fallbacks]
+        kwargs.update(options)
+        return _build(client_factory(entry.family or name), kwargs, f"client '{name}'")
+
+    async def aclose(self) -> None:
+        """Close every provider this registry built."""
+        for built in self._providers.values():
+            await built.aclose()
+        self._providers.clear()
+
+
+def _missing_part(spec: str, family: str | None, registry: Registry) -> str:
+    if family is None:
+        return f"'{spec}' names no model family: write FAMILY@PROVIDER, e.g. deepseek@fake"
+    configured = registry.client_names()
+    hint = did_you_mean(family, configured) if configured else ""
+    return (
+        f"'{spec}' names no provider{hint}: write {family}@PROVIDER "
+        f"(providers: {', '.join(registry.provider_names())})"
+    )
+
+
+def _build(factory: Factory, kwargs: dict[str, Any], what: str) -> Any:
+    try:
+        return factory(**kwargs)
+    except ConfigurationError:
+        raise
+    except TypeError as exc:
+        raise ConfigurationError(f"Cannot build {what}: {exc}") from exc
+
+
+def _provider_options(entry: ProviderConfig) -> dict[str, Any]:
+    """Constructor keywords for a configured provider (settings left out keep their default)."""
+    options: dict[str, Any] = {}
+    if entry.api_key:
+        options["api_key"] = entry.api_key
+    if entry.base_url:
+        options["base_url"] = entry.base_url
+    if entry.timeout is not None:
+        options["timeout"] = entry.timeout
+    if entry.retry is not None:
+        from llmkit.retry import RetryPolicy
+
+        fields = {k: v for k, v in _asdict(entry.retry).items() if v is not None}
+        options["retry"] = RetryPolicy(**fields)
+    if entry.rate_limit is not None:
+        options["rate_limit"] = _rate_limit(entry)
+    options.update(entry.options)
+    return options
+
+
+def _rate_limit(entry: ProviderConfig) -> Any:
+    from llmkit.ratelimit import RateLimit
+
+    assert entry.rate_limit is not None
+    fields = {k: v for k, v in _asdict(entry.rate_limit).items() if v is not None}
+    redis_url = fields.pop("redis_url", None)
+    if redis_url is not None:
+        fields["backend"] = redis_url
+    return RateLimit(**fields)
+
+
+def _client_options(entry: ClientConfig, *, model: str | None) -> dict[str, Any]:
+    """Constructor keywords for a configured client."""
+    options: dict[str, Any] = {}
+    if model or entry.model:
+        options["model"] = model or entry.model
+    defaults = {k: v for k, v in _asdict(entry.defaults).items() if v not in (None, {})}
+    if defaults:
+        options["defaults"] = defaults
+    if entry.budget is not None:
+        from llmkit.cost import Budget  # type: ignore[import-not-found,unused-ignore]
+
+        options["budget"] = Budget(entry.budget.limit_usd, action=entry.budget.action)
+    options.update(entry.options)
+    return options
+
+
+def _asdict(value: Any) -> dict[str, Any]:
+    import attrs
+
+    return attrs.asdict(value, recurse=False)
