@@ -82,3 +82,16 @@ __all__ = [
     "Usage",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """`llmkit.load` and `llmkit.client`, imported on first use (they pull in cattrs)."""
+    if name == "load":
+        from llmkit.config import load
+
+        return load
+    if name == "client":
+        from llmkit.registry import client
+
+        return client
+    raise AttributeError(f"module 'llmkit' has no attribute {name!r}")
