@@ -8,5 +8,22 @@ from __future__ import annotations
 
 from llmkit.providers._base import BaseProvider, ModelInfo, Provider
 from llmkit.providers._stream import ResponseStream
+from llmkit.providers.deepseek import DeepSeekProvider
+from llmkit.providers.groq import GroqProvider
+from llmkit.providers.mistral import MistralProvider
+from llmkit.providers.openai import OpenAIProvider
+from llmkit.providers.openai_compatible import OpenAICompatibleProvider
+from llmkit.providers.openrouter import OpenRouterProvider
 
-__all__ = ["BaseProvider", "ModelInfo", "Provider", "ResponseStream"]
+__all__ = [
+    "BaseProvider",
+    "DeepSeekProvider",
+    "GroqProvider",
+    "MistralProvider",
+    "ModelInfo",
+    "OpenAICompatibleProvider",
+    "OpenAIProvider",
+    "OpenRouterProvider",
+    "Provider",
+    "ResponseStream",
+]

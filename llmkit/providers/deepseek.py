@@ -1,0 +1,22 @@
+"""DeepSeek's own API, through the `openai` SDK."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from llmkit.providers._codecs.openai_chat import Dialect
+from llmkit.providers.openai_compatible import OpenAICompatibleProvider
+
+__all__ = ["DeepSeekProvider"]
+
+
+class DeepSeekProvider(OpenAICompatibleProvider):
+    """DeepSeek's hosted models (`DEEPSEEK_API_KEY`)."""
+
+    name: ClassVar[str] = "deepseek"
+    default_base_url: ClassVar[str] = "https://api.deepseek.com"
+    api_key_env: ClassVar[str | None] = "DEEPSEEK_API_KEY"
+    requires_api_key: ClassVar[bool] = True
+    # Thinking mode wants `reasoning_content` back on assistant turns that called tools,
+    # else 400: https://api-docs.deepseek.com/guides/thinking_mode ; `max_tokens` only.
+    default_dialect: ClassVar[Dialect] = Dialect(reasoning_field="reasoning_content")

@@ -1,0 +1,22 @@
+"""OpenAI's Chat Completions API, through the `openai` SDK."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from llmkit.providers._codecs.openai_chat import Dialect
+from llmkit.providers.openai_compatible import OpenAICompatibleProvider
+
+__all__ = ["OpenAIProvider"]
+
+
+class OpenAIProvider(OpenAICompatibleProvider):
+    """OpenAI's hosted models (`OPENAI_API_KEY`)."""
+
+    name: ClassVar[str] = "openai"
+    default_base_url: ClassVar[str] = "https://api.openai.com/v1"
+    api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
+    requires_api_key: ClassVar[bool] = True
+    # `max_tokens` is refused by reasoning models and deprecated for the rest:
+    # https://platform.openai.com/docs/api-reference/chat/create#chat-create-max_completion_tokens
+    default_dialect: ClassVar[Dialect] = Dialect(max_tokens_param="max_completion_tokens")
