@@ -1,0 +1,387 @@
+"""`ModelClient`: one model family over a swappable provider.
+
+A client turns a prompt into a `Request` for the model its catalog entry names
+(`_build_request`), lets the family rewrite it for the host (`prepare`), sends
+it (`_send` / `_send_stream`, the only places that touch the provider), and
+rewrites the reply (`finish`, or a streaming rewriter on the events). The
+family's knowledge lives in module-level pure functions in each family's
+module; subclasses only compose them. No HTTP and no vendor SDK here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from attrs import frozen
+
+from llmkit import _sync
+from llmkit.catalog import Catalog, CatalogEntry, default_catalog
+from llmkit.errors import ConfigurationError, LLMError
+from llmkit.providers._stream import ResponseStream
+from llmkit.types import Message, Prompt, Request, Response, Role, StreamEvent, ToolSpec
+
+if TYPE_CHECKING:
+    from llmkit.providers._base import Provider
+
+__all__ = ["EventRewriter", "ModelClient", "to_messages", "with_system"]
+
+
+class EventRewriter(Protocol):
+    """A push-style streaming rewrite: events in, events out, no I/O."""
+
+    def feed(self, event: StreamEvent) -> list[StreamEvent]:
+        """Rewrite one event (possibly holding part of it back)."""
+        ...
+
+    def flush(self) -> list[StreamEvent]:
+        """Whatever was held back, at the end of the stream."""
+        ...
+
+
+@frozen
+class _Route:
+    """A provider and the catalog entry resolved for it: swapped together, read once per request."""
+
+    provider: Provider
+    entry: CatalogEntry
+
+
+def to_messages(prompt: Prompt) -> tuple[Message, ...]:
+    """A prompt (text, one message, or a conversation) as a tuple of messages."""
+    if isinstance(prompt, str):
+        return (Message.user(prompt),)
+    if isinstance(prompt, Message):
+        return (prompt,)
+    messages = tuple(prompt)
+    for message in messages:
+        if not isinstance(message, Message):
+            raise ConfigurationError(
+                f"a prompt is a str, a Message or a list of Messages, not a list holding "
+                f"{type(message).__name__}; wrap text with Message.user(...)"
+            )
+    return messages
+
+
+def with_system(
+    messages: tuple[Message, ...], system: str | None, *, replace: bool
+) -> tuple[Message, ...]:
+    """`messages` with the system prompt `system` first: added when there is none, or
+    replacing the leading one when `replace` (an explicit per-call `system=`)."""
+    if system is None:
+        return messages
+    if messages and messages[0].role is Role.SYSTEM:
+        return (Message.system(system), *messages[1:]) if replace else messages
+    return (Message.system(system), *messages)
+
+
+class ModelClient:
+    """One model family over a provider that can be swapped at any time.
+
+    Subclasses set `family` and override `prepare`, `finish` and `stream_rewriter`
+    with compositions of their module's pure functions.
+    """
+
+    family: ClassVar[str] = ""
+    """The catalog family this client speaks for."""
+    default_max_tokens: ClassVar[int | None] = None
+    """Sent when neither the call nor the client sets `max_tokens` (Claude requires one)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        """Pick the model `provider` serves for this family (or `model`, which always wins).
+
+        Args:
+            provider: the host to send to; `set_provider` swaps it later.
+            model: a canonical name (`deepseek-flash`) or the host's own id, sent verbatim
+                when the catalog does not know it. Default: the newest model the host serves.
+            system: a system prompt for every request (a conversation's own wins).
+            temperature: default sampling temperature.
+            max_tokens: default cap on output tokens.
+            catalog: the catalog to resolve models with (default: the shipped one, plus
+                `$LLMKIT_CATALOG` and the live-list cache).
+
+        Raises:
+            ConfigurationError: the provider serves no current model of this family.
+        """
+        self.catalog = catalog or default_catalog()
+        self.requested_model = model
+        self.system = system
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self._route = self._resolve(provider)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider.name!r}, model={self.model!r})"
+
+    # -- provider and model ------------------------------------------------------
+
+    def _resolve(self, provider: Provider) -> _Route:
+        entry = self.catalog.resolve(self.family, provider.name, self.requested_model)
+        return _Route(provider, entry)
+
+    @property
+    def provider(self) -> Provider:
+        """The provider new requests go to."""
+        return self._route.provider
+
+    @property
+    def model(self) -> str:
+        """The host's id of the model new requests ask for."""
+        return self._route.entry.id
+
+    @property
+    def entry(self) -> CatalogEntry:
+        """The catalog entry of the current model on the current provider."""
+        return self._route.entry
+
+    def set_provider(self, provider: Provider) -> None:
+        """Send new requests to `provider`; requests under way finish on the old one.
+
+        Raises:
+            ConfigurationError: `provider` serves no current model of this family
+                (the client keeps its old provider).
+        """
+        self._route = self._resolve(provider)
+
+    def entry_for(self, model_id: str, provider: Provider) -> CatalogEntry:
+        """The catalog entry for a host's model id (a bare one when the catalog lacks it)."""
+        found = self.catalog.find(provider.name, model_id)
+        if found is not None:
+            return found
+        return CatalogEntry(
+            self.family, model_id, provider.name, model_id, known=False, source="explicit"
+        )
+
+    # -- family hooks -----------------------------------------------------------
+
+    def prepare(self, request: Request, provider: Provider) -> Request:
+        """The request as this family wants it on `provider` (pure; default: unchanged)."""
+        return request
+
+    def finish(self, response: Response) -> Response:
+        """The reply as this family presents it (pure; default: unchanged)."""
+        return response
+
+    def stream_rewriter(self, request: Request, provider: Provider) -> EventRewriter | None:
+        """A fresh streaming rewrite for one stream, or None (then `finish` alone applies)."""
+        return None
+
+    # -- the request path ---------------------------------------------------------
+
+    def _build_request(
+        self,
+        route: _Route,
+        prompt: Prompt,
+        *,
+        model: str | None,
+        system: str | None,
+        tools: Sequence[ToolSpec] | None,
+        tool_choice: str | None,
+        temperature: float | None,
+        max_tokens: int | None,
+        top_p: float | None,
+        stop: str | Sequence[str] | None,
+        response_format: Mapping[str, Any] | None,
+        seed: int | None,
+        extra: Mapping[str, Any] | None,
+    ) -> Request:
+        """The one place a prompt and the call's options become a `Request`."""
+        model_id = route.entry.id
+        if model is not None:
+            model_id = self.catalog.resolve(self.family, route.provider.name, model).id
+        messages = to_messages(prompt)
+        if system is not None:
+            messages = with_system(messages, system, replace=True)
+        else:
+            messages = with_system(messages, self.system, replace=False)
+        return Request(
+            model=model_id,
+            messages=messages,
+            temperature=_first(temperature, self.temperature),
+            max_tokens=_first(max_tokens, self.max_tokens, self.default_max_tokens),
+            top_p=top_p,
+            stop=stop,
+            tools=tuple(tools or ()),
+            tool_choice=tool_choice,
+            response_format=dict(response_format) if response_format is not None else None,
+            seed=seed,
+            extra=dict(extra or {}),
+        )
+
+    async def _send(self, route: _Route, request: Request) -> Response:
+        """The one place a request goes to a provider and its reply comes back."""
+        prepared = self.prepare(request, route.provider)
+        response = await route.provider.complete(prepared)
+        return self.finish(response)
+
+    def _send_stream(self, route: _Route, request: Request) -> ResponseStream:
+        """The streaming twin of `_send`: the provider's events through the family's rewrite."""
+        prepared = self.prepare(request, route.provider)
+        rewriter = self.stream_rewriter(prepared, route.provider)
+        if rewriter is None:
+            events = partial(_passthrough, route.provider, prepared)
+        else:
+            events = partial(_rewritten, route.provider, prepared, rewriter)
+        return ResponseStream(events, provider=route.provider.name, finish=self.finish)
+
+    # -- public API ---------------------------------------------------------------
+
+    async def generate(
+        self,
+        prompt: Prompt,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """Send `prompt` and return the whole reply.
+
+        Args:
+            prompt: the user's text, one `Message`, or a whole conversation.
+            model: this call's model (canonical name or host id); default: the client's.
+            system: this call's system prompt (replaces a leading system message).
+            tools: functions the model may call.
+            tool_choice: `auto`, `none`, `required`, or one tool's name.
+            temperature: sampling temperature.
+            max_tokens: cap on output tokens.
+            top_p: nucleus sampling.
+            stop: stop sequence(s).
+            response_format: `{"type": "json_object"}` or a `json_schema` format.
+            seed: sampling seed, where the host supports one.
+            extra: host-specific body fields, passed through (they win over llmkit's own).
+
+        Raises:
+            LLMError: a subclass saying what went wrong; see `llmkit.errors`.
+        """
+        route = self._route
+        request = self._build_request(
+            route, prompt, model=model, system=system, tools=tools, tool_choice=tool_choice,
+            temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
+            response_format=response_format, seed=seed, extra=extra,
+        )  # fmt: skip
+        return await self._send(route, request)
+
+    def stream(
+        self,
+        prompt: Prompt,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> ResponseStream:
+        """Stream the reply to `prompt`: `async for event in client.stream(...)`, then
+        `stream.response`. Takes the same arguments as `generate`; the request is sent
+        when iteration starts."""
+        route = self._route
+        request = self._build_request(
+            route, prompt, model=model, system=system, tools=tools, tool_choice=tool_choice,
+            temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
+            response_format=response_format, seed=seed, extra=extra,
+        )  # fmt: skip
+        return self._send_stream(route, request)
+
+    def generate_sync(
+        self,
+        prompt: Prompt,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """Blocking twin of `generate`: same arguments, same result."""
+        return _sync.run(
+            partial(
+                self.generate, prompt, model=model, system=system, tools=tools,
+                tool_choice=tool_choice, temperature=temperature, max_tokens=max_tokens,
+                top_p=top_p, stop=stop, response_format=response_format, seed=seed, extra=extra,
+            )
+        )  # fmt: skip
+
+    def stream_sync(
+        self,
+        prompt: Prompt,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> Iterator[StreamEvent]:
+        """Blocking twin of `stream`: yields the events."""
+        return _sync.iterate(
+            partial(
+                self.stream, prompt, model=model, system=system, tools=tools,
+                tool_choice=tool_choice, temperature=temperature, max_tokens=max_tokens,
+                top_p=top_p, stop=stop, response_format=response_format, seed=seed, extra=extra,
+            )
+        )  # fmt: skip
+
+
+def _first(*values: Any) -> Any:
+    return next((v for v in values if v is not None), None)
+
+
+async def _passthrough(provider: Provider, request: Request) -> AsyncIterator[StreamEvent]:
+    stream = provider.stream(request)
+    try:
+        async for event in stream:
+            yield event
+    finally:
+        await stream.aclose()
+
+
+async def _rewritten(
+    provider: Provider, request: Request, rewriter: EventRewriter
+) -> AsyncIterator[StreamEvent]:
+    stream = provider.stream(request)
+    try:
+        async for event in stream:
+            for out in rewriter.feed(event):
+                yield out
+        for out in rewriter.flush():
+            yield out
+    except LLMError as exc:
+        exc.partial = None  # the outer stream rebuilds it from the rewritten events
+        raise
+    finally:
+        await stream.aclose()

@@ -1,0 +1,144 @@
+"""Inline `<think>…</think>` reasoning moved out of the text, streamed or whole.
+
+Hosts that serve open-weight reasoning models without a reasoning field
+(Ollama's `/v1`, vLLM, llama.cpp, Groq's `reasoning_format: raw`) put the
+reasoning inline. `ThinkTagSplitter` is a push-style decoder over text deltas
+(like httpx's `LineDecoder`): it holds back a partial tag until the next delta
+decides it, so tags cut across chunks are found. `split_think_tags` runs the
+same splitter over a whole reply, so streamed and complete replies agree by
+construction. Whitespace around the reasoning (`<think>\\n…\\n</think>\\n\\n`) is
+dropped, as R1's template produces it (pydantic-ai's
+`ignore_streamed_leading_whitespace` does the same).
+"""
+
+from __future__ import annotations
+
+from attrs import evolve
+
+from llmkit.types import Response, StreamEvent
+
+__all__ = ["CLOSE", "OPEN", "ThinkTagRewriter", "ThinkTagSplitter", "split_think_tags"]
+
+OPEN = "<think>"
+CLOSE = "</think>"
+
+
+def _held_back(buffer: str, tag: str) -> int:
+    """Length of the longest end of `buffer` that could start `tag`."""
+    for size in range(min(len(buffer), len(tag) - 1), 0, -1):
+        if tag.startswith(buffer[-size:]):
+            return size
+    return 0
+
+
+class ThinkTagSplitter:
+    """Splits text deltas into text and reasoning events: `feed(delta)`, then `flush()`."""
+
+    def __init__(self, *, inside: bool = False) -> None:
+        """Start outside a think block, or `inside` one for templates that open it in the prompt."""
+        self._buffer = ""
+        self._inside = inside
+        self._strip = inside  # drop whitespace at the start of each part after a tag
+        self._lead: str | None = None if inside else ""  # whitespace before anything else
+        self._pending = ""  # trailing whitespace of reasoning, dropped if the block closes
+
+    def feed(self, delta: str) -> list[StreamEvent]:
+        """The events `delta` completes; a possible partial tag is held back."""
+        self._buffer += delta
+        events: list[StreamEvent] = []
+        while True:
+            tag = CLOSE if self._inside else OPEN
+            at = self._buffer.find(tag)
+            if at < 0:
+                keep = _held_back(self._buffer, tag)
+                cut = len(self._buffer) - keep
+                self._emit(self._buffer[:cut], events)
+                self._buffer = self._buffer[cut:]
+                return events
+            self._emit(self._buffer[:at], events)
+            self._buffer = self._buffer[at + len(tag) :]
+            self._inside = not self._inside
+            self._strip = True
+            self._lead = None
+            self._pending = ""
+
+    def flush(self) -> list[StreamEvent]:
+        """What is still held back, at the end of the stream (an unclosed block is reasoning)."""
+        events: list[StreamEvent] = []
+        self._emit(self._buffer, events)
+        if self._lead:  # a reply of whitespace only
+            events.append(StreamEvent(text=self._lead))
+        self._buffer = ""
+        self._pending = ""
+        self._lead = None
+        return events
+
+    def _emit(self, piece: str, events: list[StreamEvent]) -> None:
+        if self._lead is not None:
+            if not piece.strip():
+                self._lead += piece
+                return
+            piece, self._lead = self._lead + piece, None
+        elif self._strip:
+            piece = piece.lstrip()
+            if not piece:
+                return
+            self._strip = False
+        if not self._inside:
+            if piece:
+                events.append(StreamEvent(text=piece))
+            return
+        body = piece.rstrip()
+        if body:
+            events.append(StreamEvent(reasoning=self._pending + body))
+            self._pending = piece[len(body) :]
+        else:
+            self._pending += piece
+
+
+class ThinkTagRewriter:
+    """`ThinkTagSplitter` over stream events: text deltas split, everything else kept."""
+
+    def __init__(self, *, inside: bool = False) -> None:
+        """A fresh rewriter for one stream."""
+        self._splitter = ThinkTagSplitter(inside=inside)
+
+    def feed(self, event: StreamEvent) -> list[StreamEvent]:
+        """The events for one incoming event."""
+        if not event.text:
+            return [event]
+        pieces = self._splitter.feed(event.text)
+        rest = evolve(event, text="")
+        if not pieces:
+            return [rest] if _carries_anything(rest) else []
+        pieces[0] = evolve(pieces[0], model=event.model, id=event.id, raw=event.raw,
+                           provider_data=event.provider_data)  # fmt: skip
+        if rest.has_content or rest.finish_reason is not None or rest.usage is not None:
+            pieces.append(evolve(rest, model=None, id=None, raw=None, provider_data={}))
+        return pieces
+
+    def flush(self) -> list[StreamEvent]:
+        """Text held back at the end of the stream."""
+        return self._splitter.flush()
+
+
+def _carries_anything(event: StreamEvent) -> bool:
+    return bool(
+        event.has_content
+        or event.finish_reason is not None
+        or event.usage is not None
+        or event.model
+        or event.id
+        or event.provider_data
+        or event.raw is not None
+    )
+
+
+def split_think_tags(response: Response) -> Response:
+    """Move inline `<think>…</think>` text into `reasoning`, for hosts with no reasoning field."""
+    if response.reasoning is not None or OPEN not in response.text:
+        return response
+    splitter = ThinkTagSplitter()
+    events = [*splitter.feed(response.text), *splitter.flush()]
+    reasoning = "".join(e.reasoning for e in events)
+    return evolve(response, text="".join(e.text for e in events), reasoning=reasoning or None)

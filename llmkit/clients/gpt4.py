@@ -1,0 +1,152 @@
+"""OpenAI's GPT models: the GPT-4 family (gpt-4o, gpt-4.1) and the reasoning models
+(o3, o4-mini, gpt-5.x).
+
+Reasoning models reject `temperature` and `top_p` other than the default 1, and
+`stop` (`Unsupported value: 'temperature' does not support 0.5 with this model`,
+https://github.com/openai/openai-python/issues/2104), unless gpt-5.x runs with
+`reasoning_effort: none` (BerriAI/litellm PR #33738); they take the system
+prompt in the `developer` role. The client refuses such a request before it is
+sent, with the fix in the message, rather than dropping a parameter silently.
+Classic GPT-4 models keep every parameter.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from attrs import evolve
+
+from llmkit.clients._base import ModelClient
+from llmkit.clients._rewrites import with_extra
+from llmkit.errors import ConfigurationError, InvalidRequestError
+from llmkit.types import Request, Role
+
+if TYPE_CHECKING:
+    from llmkit.catalog import Catalog, CatalogEntry
+    from llmkit.providers._base import Provider
+
+__all__ = [
+    "GPT4Client",
+    "ReasoningEffort",
+    "check_sampling_params",
+    "is_reasoning_model",
+    "mark_developer_role",
+]
+
+ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")
+
+_REASONING_ID = re.compile(r"^(?:openai/)?(?:o\d|gpt-5|gpt-6)")
+
+
+def is_reasoning_model(model_id: str, entry: CatalogEntry | None = None) -> bool:
+    """Whether the model reasons before answering: the catalog says, or else its id's shape."""
+    if entry is not None and entry.reasoning is not None:
+        return entry.reasoning
+    return bool(_REASONING_ID.match(model_id))
+
+
+def check_sampling_params(request: Request, *, reasoning: bool, effort: str | None) -> Request:
+    """`request` as the model accepts it: a reasoning model's default `temperature=1` /
+    `top_p=1` dropped (sending the default changes nothing), anything else refused.
+
+    Raises:
+        InvalidRequestError: a reasoning model was given `temperature`, `top_p` or `stop`.
+    """
+    if not reasoning or effort == "none":
+        return request
+    refused = []
+    for name in ("temperature", "top_p"):
+        value = getattr(request, name)
+        if value is not None and value != 1:
+            refused.append(f"{name}={value}")
+    if request.stop:
+        refused.append(f"stop={list(request.stop)}")
+    if refused:
+        raise InvalidRequestError(
+            f"{request.model} is a reasoning model and does not accept {', '.join(refused)}; "
+            "remove it, use reasoning_effort='none' (gpt-5.x), or pick a GPT-4 model (gpt-4.1)",
+            model=request.model,
+        )
+    return evolve(request, temperature=None, top_p=None)
+
+
+def mark_developer_role(request: Request, host: str) -> Request:
+    """System messages marked for the `developer` role, which OpenAI's reasoning models take.
+
+    The mark is `provider_data[host]["role"] = "developer"`; the OpenAI codec
+    sends it as the role (and OpenAI itself maps `system` to `developer` for these
+    models, so an unmarked request still works).
+    """
+    messages = tuple(
+        evolve(
+            m,
+            provider_data={
+                **m.provider_data,
+                host: {**m.provider_data.get(host, {}), "role": "developer"},
+            },
+        )
+        if m.role is Role.SYSTEM
+        else m
+        for m in request.messages
+    )
+    return evolve(request, messages=messages)
+
+
+def apply_effort(request: Request, *, reasoning: bool, effort: str | None) -> Request:
+    """`reasoning_effort` sent to reasoning models; refused for classic ones.
+
+    Raises:
+        InvalidRequestError: `effort` was set for a model that does not reason.
+    """
+    if effort is None:
+        return request
+    if not reasoning:
+        raise InvalidRequestError(
+            f"{request.model} is not a reasoning model, so reasoning_effort={effort!r} does not "
+            "apply; remove it or pick a reasoning model (gpt-5.6, o4-mini)",
+            model=request.model,
+        )
+    return with_extra(request, reasoning_effort=effort)
+
+
+class GPT4Client(ModelClient):
+    """OpenAI's GPT-4 family and reasoning models, on OpenAI or any host that serves them."""
+
+    family: ClassVar[str] = "gpt4"
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        model: str | None = None,
+        system: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        reasoning_effort: ReasoningEffort | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        """A GPT client; see `ModelClient` for the shared arguments.
+
+        Args:
+            reasoning_effort: for reasoning models: `none` (gpt-5.x; sampling
+                parameters allowed again) … `xhigh`.
+        """
+        if reasoning_effort is not None and reasoning_effort not in EFFORTS:
+            raise ConfigurationError(
+                f"reasoning_effort={reasoning_effort!r} is not one of {', '.join(EFFORTS)}"
+            )
+        self.reasoning_effort = reasoning_effort
+        super().__init__(
+            provider, model=model, system=system, temperature=temperature,
+            max_tokens=max_tokens, catalog=catalog,
+        )  # fmt: skip
+
+    def prepare(self, request: Request, provider: Provider) -> Request:
+        """Reasoning models: sampling parameters checked, effort added, `developer` role."""
+        reasoning = is_reasoning_model(request.model, self.entry_for(request.model, provider))
+        effort = self.reasoning_effort
+        request = check_sampling_params(request, reasoning=reasoning, effort=effort)
+        request = apply_effort(request, reasoning=reasoning, effort=effort)
+        return mark_developer_role(request, provider.name) if reasoning else request

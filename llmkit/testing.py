@@ -1,0 +1,247 @@
+"""`FakeProvider`: a provider with scripted replies, for users' tests and the offline demo.
+
+    from llmkit.clients import DeepSeekClient
+    from llmkit.testing import FakeProvider
+
+    fake = FakeProvider(["Four.", RateLimitError("slow down", retry_after=1)])
+    client = DeepSeekClient(provider=fake)
+    assert client.generate_sync("2+2?").text == "Four."
+    fake.requests[0].messages  # what the client sent
+
+No network, no keys, no vendor SDK. With no script (or once the script runs
+out) it answers with a reply naming the model asked and echoing the last user
+message, so demos work offline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from functools import partial
+
+import anyio
+from attrs import evolve
+
+from llmkit import _sync
+from llmkit.errors import LLMError
+from llmkit.providers._base import ModelInfo
+from llmkit.providers._stream import ResponseStream
+from llmkit.types import (
+    FinishReason,
+    Latency,
+    Request,
+    Response,
+    Role,
+    StreamEvent,
+    ToolCallDelta,
+    Usage,
+)
+
+__all__ = ["FakeProvider", "Reply", "count_tokens", "echo_reply", "split_tokens", "to_events"]
+
+Reply = str | Response | LLMError | Callable[[Request], "str | Response | LLMError"]
+"""One scripted answer: text, a whole `Response` (reasoning, tool calls, usage),
+an error to raise, or a function of the request returning one of those."""
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+
+
+def split_tokens(text: str) -> list[str]:
+    """`text` cut into word-sized pieces (leading whitespace kept), joining back to `text`."""
+    return _TOKEN.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    """A rough token count (one per word or punctuation mark): the fake's usage numbers."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def echo_reply(request: Request, provider: str) -> Response:
+    """The unscripted answer: which model was asked, and the last user message."""
+    last = next((m.content for m in reversed(request.messages) if m.role is Role.USER), "")
+    return Response(text=f"[{provider}:{request.model}] You said: {last}")
+
+
+def _completed(reply: Response, request: Request, provider: str, number: int) -> Response:
+    """A scripted reply filled in as a host would: model, provider, id, finish, usage."""
+    finish = reply.finish_reason
+    if finish is FinishReason.OTHER:
+        finish = FinishReason.TOOL_CALLS if reply.tool_calls else FinishReason.STOP
+    usage = reply.usage
+    if usage == Usage():
+        prompt = sum(count_tokens(m.content) for m in request.messages)
+        reasoning = count_tokens(reply.reasoning or "")
+        output = count_tokens(reply.text) + reasoning
+        output += sum(count_tokens(c.name) + len(c.arguments) for c in reply.tool_calls)
+        usage = Usage(input_tokens=prompt, output_tokens=output, reasoning_tokens=reasoning or None)
+    return evolve(
+        reply,
+        finish_reason=finish,
+        raw_finish_reason=reply.raw_finish_reason or str(finish),
+        usage=usage,
+        model=reply.model or request.model,
+        provider=provider,
+        id=reply.id or f"fake-{number}",
+    )
+
+
+def to_events(response: Response) -> list[StreamEvent]:
+    """A complete reply as the stream a host would send: reasoning, text, tool calls, then
+    a last event with the finish reason and usage."""
+    events = [StreamEvent(reasoning=piece) for piece in split_tokens(response.reasoning or "")]
+    events += [StreamEvent(text=piece) for piece in split_tokens(response.text)]
+    for index, call in enumerate(response.tool_calls):
+        events.append(StreamEvent(tool_call=ToolCallDelta(index, id=call.id, name=call.name)))
+        arguments = call.raw_arguments if call.raw_arguments is not None else _json(call.arguments)
+        events += [
+            StreamEvent(tool_call=ToolCallDelta(index, arguments=piece))
+            for piece in split_tokens(arguments)
+        ]
+    last = StreamEvent(
+        finish_reason=response.finish_reason,
+        raw_finish_reason=response.raw_finish_reason,
+        usage=response.usage,
+        provider_data=response.provider_data,
+    )
+    if events:
+        events[0] = evolve(events[0], model=response.model, id=response.id)
+    else:
+        last = evolve(last, model=response.model, id=response.id)
+    return [*events, last]
+
+
+def _json(arguments: Mapping[str, object]) -> str:
+    return json.dumps(arguments)
+
+
+class FakeProvider:
+    """A scripted provider that implements the whole `Provider` protocol offline.
+
+    Replies are used in order, one per call (`complete` or `stream`); an error in
+    the script is raised on its call; `errors={n: error}` raises on the n-th call
+    (1-based) whatever the script says. Streams are cut into word-sized tokens,
+    after `first_token_delay` seconds and `token_delay` seconds between tokens.
+    """
+
+    def __init__(
+        self,
+        replies: Iterable[Reply] = (),
+        *,
+        name: str = "fake",
+        errors: Mapping[int, LLMError] | None = None,
+        token_delay: float = 0.0,
+        first_token_delay: float = 0.0,
+        models: Iterable[str] | None = None,
+    ) -> None:
+        """A fake host.
+
+        Args:
+            replies: the script (see `Reply`); when it runs out, `echo_reply` answers.
+            name: the provider name to report, e.g. `deepseek` to look like that host
+                (the catalog then resolves that host's model ids).
+            errors: call number (1-based) → error raised on that call.
+            token_delay: seconds between streamed tokens.
+            first_token_delay: seconds before the first streamed token.
+            models: what `list_models` returns (default: the catalog's ids for `name`).
+        """
+        self.name = name
+        self._script = list(replies)
+        self.errors = dict(errors or {})
+        self.token_delay = token_delay
+        self.first_token_delay = first_token_delay
+        self._models = list(models) if models is not None else None
+        self.requests: list[Request] = []
+        """Every request received, in order."""
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"FakeProvider(name={self.name!r}, calls={len(self.requests)})"
+
+    def add(self, *replies: Reply) -> None:
+        """Append replies to the script."""
+        self._script.extend(replies)
+
+    @property
+    def calls(self) -> int:
+        """How many requests arrived."""
+        return len(self.requests)
+
+    def _next(self, request: Request) -> Response:
+        """Record `request` and produce this call's reply (or raise its error)."""
+        self.requests.append(request)
+        number = len(self.requests)
+        if number in self.errors:
+            raise self.errors[number]
+        reply: Reply = self._script.pop(0) if self._script else echo_reply(request, self.name)
+        if callable(reply) and not isinstance(reply, (Response, LLMError)):
+            reply = reply(request)
+        if isinstance(reply, LLMError):
+            raise reply
+        if isinstance(reply, str):
+            reply = Response(text=reply)
+        return _completed(reply, request, self.name, number)
+
+    # -- the protocol -----------------------------------------------------------
+
+    async def complete(self, request: Request) -> Response:
+        """The next scripted reply."""
+        started = time.perf_counter()
+        response = self._next(request)
+        if self.first_token_delay:
+            await anyio.sleep(self.first_token_delay)
+        elapsed = time.perf_counter() - started
+        return evolve(response, latency=Latency(first_token=elapsed, total=elapsed))
+
+    def stream(self, request: Request) -> ResponseStream:
+        """The next scripted reply, streamed token by token."""
+        return ResponseStream(partial(self._events, request), provider=self.name)
+
+    async def _events(self, request: Request) -> AsyncIterator[StreamEvent]:
+        response = self._next(request)
+        if self.first_token_delay:
+            await anyio.sleep(self.first_token_delay)
+        for index, event in enumerate(to_events(response)):
+            if index and self.token_delay and event.has_content:
+                await anyio.sleep(self.token_delay)
+            yield event
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models this fake serves: `models=`, or the catalog's ids for its name."""
+        if self._models is None:
+            from llmkit.catalog import default_catalog
+
+            day = dt.datetime.now(dt.UTC).date()
+            ids = [e.id for e in default_catalog().entries(provider=self.name) if e.served_on(day)]
+            self._models = ids
+        return [ModelInfo(id=model, provider=self.name) for model in self._models]
+
+    async def aclose(self) -> None:
+        """Nothing to release; marks the fake closed."""
+        self.closed = True
+
+    async def __aenter__(self) -> FakeProvider:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- sync twins ---------------------------------------------------------------
+
+    def complete_sync(self, request: Request) -> Response:
+        """Blocking twin of `complete`."""
+        return _sync.run(partial(self.complete, request))
+
+    def stream_sync(self, request: Request) -> Iterator[StreamEvent]:
+        """Blocking twin of `stream`: yields the events."""
+        return _sync.iterate(partial(self.stream, request))
+
+    def list_models_sync(self) -> list[ModelInfo]:
+        """Blocking twin of `list_models`."""
+        return _sync.run(self.list_models)
+
+    def aclose_sync(self) -> None:
+        """Blocking twin of `aclose`."""
+        _sync.run(self.aclose)
