@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from llmkit.providers._base import BaseProvider, ModelInfo, Provider
 from llmkit.providers._stream import ResponseStream
+from llmkit.providers.anthropic import AnthropicProvider
 from llmkit.providers.cohere import CohereProvider
 from llmkit.providers.deepseek import DeepSeekProvider
+from llmkit.providers.gemini import GeminiProvider
 from llmkit.providers.groq import GroqProvider
 from llmkit.providers.mistral import MistralProvider
 from llmkit.providers.ollama import OllamaProvider
@@ -18,9 +20,11 @@ from llmkit.providers.openai_compatible import OpenAICompatibleProvider
 from llmkit.providers.openrouter import OpenRouterProvider
 
 __all__ = [
+    "AnthropicProvider",
     "BaseProvider",
     "CohereProvider",
     "DeepSeekProvider",
+    "GeminiProvider",
     "GroqProvider",
     "MistralProvider",
     "ModelInfo",

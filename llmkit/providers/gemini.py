@@ -1,0 +1,193 @@
+"""Google's Gemini API (`generativelanguage.googleapis.com`), spoken over HTTP directly.
+
+Why not through `google-genai`: the SDK's only way to send a raw request and
+get the raw reply is `client.aio._api_client.async_request[_streamed]`, a
+private attribute whose streaming variant also re-parses the SSE itself and
+hands back re-serialised JSON. Depending on that would tie llmkit to SDK
+internals that change between minor versions. The wire side is small and
+documented (ai.google.dev/api): the base URL below, the `x-goog-api-key`
+header, JSON bodies, `?alt=sse` for streams. So the provider sends with the
+pooled `httpx2` client (or the caller's `httpx`/`httpx2` client, which share
+this API) and `llmkit.providers._codecs.gemini` builds and reads every body.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import quote
+
+from llmkit import _sync
+from llmkit.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    LLMError,
+    StreamError,
+)
+from llmkit.providers._base import BaseProvider, ModelInfo
+from llmkit.providers._codecs import gemini as codec
+from llmkit.types import Request, Response, StreamEvent
+
+__all__ = ["GeminiProvider"]
+
+
+class GeminiProvider(BaseProvider):
+    """Gemini on Google's Gemini API; key from `GEMINI_API_KEY` (or `GOOGLE_API_KEY`).
+
+    Thinking is asked for through `Request.extra`, merged into `generationConfig`:
+    `{"generationConfig": {"thinkingConfig": {"thinkingBudget": 1024, "includeThoughts": True}}}`
+    (Gemini 2.5) or `{"thinkingLevel": "low", ...}` (Gemini 3).
+    """
+
+    name: ClassVar[str] = "gemini"
+    default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
+    api_key_env: ClassVar[str | None] = "GEMINI_API_KEY"
+    fallback_key_env: ClassVar[str] = "GOOGLE_API_KEY"
+    api_version: ClassVar[str] = "v1beta"
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key was given or is set in `GEMINI_API_KEY` or `GOOGLE_API_KEY`."""
+        return super().has_api_key or bool(os.environ.get(self.fallback_key_env))
+
+    def api_key(self) -> str:
+        """The key: the one given, else `GEMINI_API_KEY`, else `GOOGLE_API_KEY`."""
+        key = (
+            self._api_key
+            or os.environ.get("GEMINI_API_KEY")
+            or os.environ.get(self.fallback_key_env)
+        )
+        if key:
+            return key
+        raise ConfigurationError(
+            "No API key for gemini: Set GEMINI_API_KEY (or GOOGLE_API_KEY) or pass "
+            "`GeminiProvider(api_key=...)`; create one at https://aistudio.google.com/apikey",
+            provider=self.name,
+        )
+
+    # -- HTTP -----------------------------------------------------------------------
+
+    def _url(self, model: str, method: str) -> str:
+        path = quote(codec.model_path(model), safe="/")
+        return f"{self.base_url}/{self.api_version}/{path}:{method}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-goog-api-key": self.api_key(), "content-type": "application/json"}
+
+    @contextmanager
+    def _map_errors(self, model: str | None) -> Iterator[None]:
+        """Translate transport exceptions (of `httpx2` or `httpx`) into llmkit errors."""
+        try:
+            yield
+        except LLMError:
+            raise
+        except Exception as exc:
+            kind = type(exc).__name__
+            if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2"):
+                raise
+            if "Timeout" in kind:
+                raise APITimeoutError(
+                    f"Gemini did not answer in time ({kind}); raise `timeout=` or retry later",
+                    provider=self.name,
+                    model=model,
+                ) from exc
+            raise APIConnectionError(
+                f"Could not reach Gemini ({kind}: {exc}); check the network and base_url",
+                provider=self.name,
+                model=model,
+            ) from exc
+
+    async def _send(self, method: str, url: str, body: Any, *, model: str | None) -> Any:
+        """Send and return the open response; an error status is read and raised."""
+        client = self.http_client()
+        request = client.build_request(
+            method, url, json=body, headers=self._headers(), timeout=self.timeout
+        )
+        response = await client.send(request, stream=True)
+        self._observe_headers(response.headers)
+        if response.status_code >= 400:
+            content = await response.aread()
+            await response.aclose()
+            raise codec.error_from_body(
+                response.status_code, content, response.headers, provider=self.name, model=model
+            )
+        return response
+
+    async def _json(self, method: str, url: str, body: Any, *, model: str | None) -> Any:
+        with self._map_errors(model):
+            response = await self._send(method, url, body, model=model)
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+        return codec.parse_json(content)
+
+    # -- the protocol -----------------------------------------------------------------
+
+    async def _complete(self, request: Request) -> Response:
+        params = codec.to_params(request, provider=self.name)
+        url = self._url(request.model, "generateContent")
+        body = await self._json("POST", url, params, model=request.model)
+        return codec.parse_response(body, provider=self.name)
+
+    async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        params = codec.to_params(request, provider=self.name)
+        url = self._url(request.model, "streamGenerateContent") + "?alt=sse"
+        parser = codec.ChunkStreamParser(provider=self.name, model=request.model)
+        with self._map_errors(request.model):
+            response = await self._send("POST", url, params, model=request.model)
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in parser.feed(chunk):
+                        yield event
+                    if parser.error is not None:
+                        raise parser.error
+                for event in parser.flush():
+                    yield event
+            finally:
+                await response.aclose()
+        if parser.error is not None:
+            raise parser.error
+        if not parser.finished:
+            raise StreamError(
+                "Gemini's stream ended without a finishReason; the reply is incomplete, retry it",
+                provider=self.name,
+                model=request.model,
+            )
+
+    async def count_tokens(self, request: Request) -> int:
+        """Input tokens of `request`, counted by Gemini's `countTokens`."""
+        params = codec.to_count_tokens_params(request, provider=self.name)
+        url = self._url(request.model, "countTokens")
+        body = await self._json("POST", url, params, model=request.model)
+        return codec.parse_count_tokens(body, provider=self.name)
+
+    def count_tokens_sync(self, request: Request) -> int:
+        """Blocking twin of `count_tokens`."""
+        return _sync.run(partial(self.count_tokens, request))
+
+    async def list_models(self) -> list[ModelInfo]:
+        """The models `GET /v1beta/models` lists, every page (ids without `models/`)."""
+        models: list[ModelInfo] = []
+        token = ""
+        while True:
+            url = f"{self.base_url}/{self.api_version}/models?pageSize=1000"
+            if token:
+                url += f"&pageToken={quote(token)}"
+            page = await self._json("GET", url, None, model=None)
+            for item in page.get("models", []):
+                models.append(
+                    ModelInfo(
+                        id=str(item.get("name", "")).removeprefix("models/"),
+                        provider=self.name,
+                        owned_by="google",
+                        context_window=item.get("inputTokenLimit"),
+                    )
+                )
+            token = page.get("nextPageToken") or ""
+            if not token:
+                return models
