@@ -122,7 +122,9 @@ def to_params(request: Request, dialect: Dialect, *, stream: bool = False) -> di
     if request.seed is not None:
         body[dialect.seed_param] = request.seed
     if request.tools:
-        body["tools"] = [_tool(spec.name, spec.description, spec.parameters) for spec in request.tools]
+        body["tools"] = [
+            _tool(spec.name, spec.description, spec.parameters) for spec in request.tools
+        ]
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
     if request.response_format is not None:
@@ -332,7 +334,9 @@ def parse_tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
         else:
             arguments, text = parse_arguments(raw)
         result.append(
-            ToolCall(call.get("id") or None, function.get("name") or "", arguments, raw_arguments=text)
+            ToolCall(
+                call.get("id") or None, function.get("name") or "", arguments, raw_arguments=text
+            )
         )
     return tuple(result)
 
@@ -377,4 +381,3 @@ def parse_completion(body: Any, *, provider: str) -> Response:
         provider_data=provider_data,
         raw=body,
     )
-

@@ -119,6 +119,7 @@ def error_from_body(
         "body": body,
     }
     message = message or f"{provider} answered HTTP {status} with no error message"
+    message += _upstream(body)
     cls = _classify(status, message, kind, code)
 
     if cls is errors.RateLimitError or status == 402:
@@ -181,6 +182,16 @@ def _rate_limit(
             **common,
         )
     return errors.RateLimitError(message, retry_after=retry_after, **common)
+
+
+def _upstream(body: Any) -> str:
+    """OpenRouter's upstream detail (`error.metadata.raw`), which says what actually failed."""
+    inner = body.get("error") if isinstance(body, Mapping) else None
+    metadata = inner.get("metadata") if isinstance(inner, Mapping) else None
+    if not isinstance(metadata, Mapping) or not metadata.get("raw"):
+        return ""
+    raw = metadata["raw"] if isinstance(metadata["raw"], str) else str(metadata["raw"])
+    return f" (upstream {metadata.get('provider_name') or 'provider'}: {raw[:300]})"
 
 
 def _request_id(headers: Any) -> str | None:

@@ -116,7 +116,9 @@ class ChatStreamParser:
                 retryable=True,
             )
         if self._details:
-            return [StreamEvent(provider_data={self.provider: {"reasoning_details": self._details}})]
+            return [
+                StreamEvent(provider_data={self.provider: {"reasoning_details": self._details}})
+            ]
         return []
 
     def _events(self, chunk: dict[str, Any]) -> list[StreamEvent]:
