@@ -22,6 +22,7 @@ from llmkit import _sync
 from llmkit.errors import ConfigurationError
 from llmkit.providers._stream import ResponseStream
 from llmkit.retry import RetryPolicy
+from llmkit.timeouts import Timeouts
 from llmkit.types import Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class BaseProvider:
         api_key: str | None = None,
         base_url: str | None = None,
         http_client: Any = None,
-        timeout: float | None = DEFAULT,
+        timeout: float | Timeouts | None = DEFAULT,
         retry: RetryPolicy | None = DEFAULT,
         rate_limit: RateLimit | None = None,
     ) -> None:
@@ -119,14 +120,17 @@ class BaseProvider:
             base_url: the host's API root; by default the public endpoint.
             http_client: an `httpx2.AsyncClient` or `httpx.AsyncClient` to send with,
                 used as given; by default the provider pools its own, one per event loop.
-            timeout: seconds before a request with no answer fails.
+            timeout: seconds one attempt may take in all, or a `Timeouts` with
+                connect, first-token, idle and total limits.
             retry: a `RetryPolicy`; `None` turns retries off.
             rate_limit: a `RateLimit` shared by every client of this provider; `None` is off.
         """
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self._http_client = http_client
-        self.timeout = self.default_timeout if timeout is DEFAULT else timeout
+        self.timeouts = Timeouts.coerce(self.default_timeout if timeout is DEFAULT else timeout)
+        self.timeout: float | None = self.timeouts.total
+        """The total per attempt, in seconds (what SDKs take as `timeout=`)."""
         self.retry: RetryPolicy | None = RetryPolicy() if retry is DEFAULT else retry
         self.rate_limit = rate_limit
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
@@ -176,7 +180,7 @@ class BaseProvider:
         import httpx2
 
         return httpx2.AsyncClient(
-            timeout=httpx2.Timeout(self.timeout, connect=min(10.0, self.timeout or 10.0)),
+            timeout=httpx2.Timeout(**self.timeouts.httpx_kwargs()),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
             follow_redirects=True,
         )

@@ -1,67 +1,239 @@
 """The thin async shell that runs one provider call under its policies.
 
-Decisions live in `llmkit.retry` (and `llmkit.ratelimit`); this module only
-loops, sleeps and hands over. A stream is retried only until its first event
-has reached the caller; after that a failure propagates with the partial reply.
+Decisions live elsewhere (`llmkit.retry`, `llmkit.ratelimit_buckets`,
+`llmkit.timeouts`); this module only acquires, loops, sleeps and hands over.
+
+Per attempt: acquire the provider's rate limit (one request, estimated tokens),
+run `_complete` or `_stream` under the timeouts, release with the real usage.
+A 429 pauses the whole rate limit for its `retry_after`. Transport exceptions
+(`httpx`/`httpx2`/`httpcore`) that escape a provider become llmkit errors here.
+
+The stream contract, for whoever writes `_stream`: yield a `StreamEvent` only
+for something the host said (content, a tool-call piece, a finish reason,
+usage). Never yield for SSE comments, pings or keep-alive lines. Progress is
+an event with content, a finish reason or usage; the first-token and idle
+timeouts wrap the event iterator, so nothing but such an event resets them.
+Events without progress (a role-only first chunk) are held back until the
+first real one, so an attempt that stalls before it can still be retried.
+After the first event reached the caller nothing is retried: a stall or a cut
+raises `StreamError`, other errors propagate, and `ResponseStream` attaches
+the partial reply.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
 
-from llmkit.errors import LLMError
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    LLMError,
+    RateLimitError,
+    StreamError,
+)
+from llmkit.types import Request, Response, StreamEvent, Usage
 
 if TYPE_CHECKING:
     from llmkit.providers._base import BaseProvider
+    from llmkit.ratelimit import Lease
+    from llmkit.timeouts import Timeouts
+
+__all__ = ["complete", "is_progress", "stream", "transport_error"]
+
+
+def is_progress(event: StreamEvent) -> bool:
+    """Whether an event is progress: content, a finish reason or usage (not a bare header)."""
+    return event.has_content or event.finish_reason is not None or event.usage is not None
+
+
+def transport_error(exc: BaseException, *, provider: str | None) -> LLMError | None:
+    """The llmkit error for an `httpx`/`httpx2`/`httpcore` exception, or None for others."""
+    module = type(exc).__module__.split(".")[0]
+    if module not in {"httpx", "httpx2", "httpcore"}:
+        return None
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    detail = str(exc) or type(exc).__name__
+    if names & {"TimeoutException", "TimeoutError"} or "Timeout" in type(exc).__name__:
+        return APITimeoutError(f"The host did not answer in time: {detail}", provider=provider)
+    if names & {"TransportError", "NetworkError", "ProtocolError"}:
+        return APIConnectionError(
+            f"The connection to the host failed: {detail}; check the network and base_url",
+            provider=provider,
+        )
+    return None
 
 
 async def complete(provider: BaseProvider, request: Request) -> Response:
-    """`provider._complete(request)`, retried as `provider.retry` decides."""
-    started = time.monotonic()
+    """`provider._complete(request)`, paced, timed and retried by the provider's policies."""
+    started = anyio.current_time()
     attempt = 0
     while True:
         attempt += 1
         try:
-            return await provider._complete(request)
+            return await _complete_once(provider, request)
         except LLMError as error:
-            wait = _retry_delay(provider, attempt, error, started)
+            wait = await _after_failure(provider, attempt, error, started)
             if wait is None:
                 raise
         await anyio.sleep(wait)
 
 
+async def _complete_once(provider: BaseProvider, request: Request) -> Response:
+    lease = await _acquire(provider, request)
+    usage: Usage | None = None
+    try:
+        with anyio.move_on_after(_limit(provider.timeouts.total)) as scope:
+            try:
+                response = await provider._complete(request)
+            except Exception as exc:
+                raise _mapped(exc, provider) from exc
+        if scope.cancelled_caught:
+            raise APITimeoutError(
+                f"No reply within the total timeout of {provider.timeouts.total}s; "
+                "raise it with timeout=Timeouts(total=...)",
+                provider=provider.name,
+                model=request.model,
+            )
+        usage = response.usage
+        return response
+    finally:
+        await _release(provider, lease, usage)
+
+
 async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[StreamEvent]:
-    """`provider._stream(request)`, retried as `provider.retry` decides until an event is out."""
-    started = time.monotonic()
+    """`provider._stream(request)` under the policies; retried only before its first event."""
+    started = anyio.current_time()
     attempt = 0
     while True:
         attempt += 1
         delivered = False
-        events = provider._stream(request)
+        held: list[StreamEvent] = []
+        lease = await _acquire(provider, request)
+        usage: Usage | None = None
         try:
-            async for event in events:
-                delivered = True
-                yield event
+            async with aclosing(_watched(provider, request)) as events:
+                async for event in events:
+                    usage = event.usage or usage
+                    if not delivered and not is_progress(event):
+                        held.append(event)
+                        continue
+                    delivered = True
+                    for early in held:
+                        yield early
+                    held.clear()
+                    yield event
+            for early in held:
+                yield early
             return
         except LLMError as error:
-            wait = None if delivered else _retry_delay(provider, attempt, error, started)
+            if delivered:
+                raise _after_first_event(error) from error
+            wait = await _after_failure(provider, attempt, error, started)
             if wait is None:
                 raise
         finally:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await _release(provider, lease, usage)
         await anyio.sleep(wait)
 
 
-def _retry_delay(
+async def _watched(provider: BaseProvider, request: Request) -> AsyncGenerator[StreamEvent, None]:
+    """The provider's events, with first-token, idle and total timeouts on the iterator itself."""
+    timeouts = provider.timeouts
+    start = anyio.current_time()
+    last_progress: float | None = None
+    events = provider._stream(request)
+    try:
+        while True:
+            deadline, which = _next_deadline(timeouts, start, last_progress)
+            with anyio.CancelScope(deadline=deadline) as scope:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    return
+                except Exception as exc:
+                    raise _mapped(exc, provider) from exc
+            if scope.cancelled_caught:
+                raise APITimeoutError(_timeout_message(which, timeouts), provider=provider.name)
+            if is_progress(event):
+                last_progress = anyio.current_time()
+            yield event
+    finally:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            with anyio.CancelScope(shield=True):
+                await aclose()
+
+
+def _next_deadline(
+    timeouts: Timeouts, start: float, last_progress: float | None
+) -> tuple[float, str]:
+    """The earliest deadline for the next event, and which limit sets it."""
+    candidates = [(_limit(timeouts.total) + start, "total")]
+    if last_progress is None and timeouts.first_token is not None:
+        candidates.append((start + timeouts.first_token, "first_token"))
+    if last_progress is not None and timeouts.idle is not None:
+        candidates.append((last_progress + timeouts.idle, "idle"))
+    if last_progress is None and timeouts.first_token is None and timeouts.idle is not None:
+        candidates.append((start + timeouts.idle, "idle"))
+    return min(candidates)
+
+
+def _timeout_message(which: str, timeouts: Timeouts) -> str:
+    seconds = getattr(timeouts, which)
+    what = {
+        "total": "The stream did not finish within the total timeout",
+        "first_token": "No event arrived within the first-token timeout",
+        "idle": "The stream stalled: no event within the idle timeout",
+    }[which]
+    return f"{what} of {seconds}s (keep-alive lines do not count); adjust timeout=Timeouts({which}=...)"
+
+
+def _after_first_event(error: LLMError) -> LLMError:
+    """What a failure becomes once the caller has events: cuts and stalls are `StreamError`s."""
+    if isinstance(error, APITimeoutError | APIConnectionError):
+        return StreamError(
+            f"The stream broke after it started: {error.message}",
+            provider=error.provider,
+            model=error.model,
+            status_code=error.status_code,
+            request_id=error.request_id,
+            retryable=False,
+        )
+    return error
+
+
+def _mapped(exc: Exception, provider: BaseProvider) -> Exception:
+    return transport_error(exc, provider=provider.name) or exc
+
+
+def _limit(seconds: float | None) -> float:
+    return float("inf") if seconds is None else seconds
+
+
+async def _acquire(provider: BaseProvider, request: Request) -> Lease | None:
+    if provider.rate_limit is None:
+        return None
+    return await provider.rate_limit.acquire(request)
+
+
+async def _release(provider: BaseProvider, lease: Lease | None, usage: Usage | None) -> None:
+    if lease is not None and provider.rate_limit is not None:
+        await provider.rate_limit.release(lease, usage)
+
+
+async def _after_failure(
     provider: BaseProvider, attempt: int, error: LLMError, started: float
 ) -> float | None:
-    if provider.retry is None:
-        return None
-    return provider.retry.delay(attempt, error, elapsed=time.monotonic() - started)
+    """Seconds before the next attempt (None: give up); a 429 pauses the rate limit too."""
+    wait = None
+    if provider.retry is not None:
+        wait = provider.retry.delay(attempt, error, elapsed=anyio.current_time() - started)
+    if isinstance(error, RateLimitError) and error.retryable and provider.rate_limit is not None:
+        pause = error.retry_after if error.retry_after is not None else wait
+        if pause:
+            await provider.rate_limit.pause(pause)
+    return wait
