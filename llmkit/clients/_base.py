@@ -3,7 +3,9 @@
 A client turns a prompt into a `Request` for the model its catalog entry names
 (`_build_request`), lets the family rewrite it for the host (`prepare`), sends
 it (`_send` / `_send_stream`, the only places that touch the provider), and
-rewrites the reply (`finish`, or a streaming rewriter on the events). The
+rewrites the reply (`finish`, or a streaming rewriter on the events). Around
+`_send`, `llmkit.clients._policies` applies the shared policies: context
+window, budget, cost, events and fallback providers. The
 family's knowledge lives in module-level pure functions in each family's
 module; subclasses only compose them. No HTTP and no vendor SDK here.
 """
@@ -12,20 +14,37 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
 
 from attrs import frozen
 
-from llmkit import _sync
+from llmkit import _sync, tokens
+from llmkit.batch import ProgressCallback, run_many
 from llmkit.catalog import Catalog, CatalogEntry, default_catalog
+from llmkit.clients import _policies
+from llmkit.context import ContextStrategy, resolve_strategy
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.providers._stream import ResponseStream
+from llmkit.tokens import TokenCount
 from llmkit.types import Message, Prompt, Request, Response, Role, StreamEvent, ToolSpec
 
 if TYPE_CHECKING:
+    from llmkit.cost import Budget, CostTracker
+    from llmkit.events import Hooks
     from llmkit.providers._base import Provider
 
-__all__ = ["EventRewriter", "ModelClient", "to_messages", "with_system"]
+__all__ = ["ClientOptions", "EventRewriter", "ModelClient", "to_messages", "with_system"]
+
+
+class ClientOptions(TypedDict, total=False):
+    """The shared-policy arguments every client takes (family clients pass them through)."""
+
+    fallbacks: Sequence[Provider]
+    cost_tracker: CostTracker | None
+    budget: Budget | None
+    hooks: Hooks | None
+    context_strategy: str | ContextStrategy | None
+    tokenizer: Any
 
 
 class EventRewriter(Protocol):
@@ -97,6 +116,12 @@ class ModelClient:
         temperature: float | None = None,
         max_tokens: int | None = None,
         catalog: Catalog | None = None,
+        fallbacks: Sequence[Provider] = (),
+        cost_tracker: CostTracker | None = None,
+        budget: Budget | None = None,
+        hooks: Hooks | None = None,
+        context_strategy: str | ContextStrategy | None = None,
+        tokenizer: Any = None,
     ) -> None:
         """Pick the model `provider` serves for this family (or `model`, which always wins).
 
@@ -109,6 +134,17 @@ class ModelClient:
             max_tokens: default cap on output tokens.
             catalog: the catalog to resolve models with (default: the shipped one, plus
                 `$LLMKIT_CATALOG` and the live-list cache).
+            fallbacks: providers that serve a request, in order, when the current one
+                fails or is unavailable (see `llmkit.fallback`).
+            cost_tracker: a `llmkit.cost.CostTracker` recording every reply's cost.
+            budget: a `llmkit.cost.Budget` that refuses requests which could cross it.
+            hooks: `llmkit.events.Hooks` called on requests, replies, retries, errors
+                and fallbacks.
+            context_strategy: what to do with a prompt too long for the context window:
+                None refuses it (`ContextLengthExceededError`), `"keep_newest"` or
+                `"drop_middle"` truncates it (see `llmkit.context`).
+            tokenizer: a `tokenizer.json` path, folder, cached Hugging Face repo id or
+                `tokenizers.Tokenizer` for exact local token counts.
 
         Raises:
             ConfigurationError: the provider serves no current model of this family.
@@ -118,6 +154,12 @@ class ModelClient:
         self.system = system
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.fallbacks: tuple[Provider, ...] = tuple(fallbacks)
+        self.cost_tracker = cost_tracker
+        self.budget = budget
+        self.hooks = hooks
+        self.context_strategy = resolve_strategy(context_strategy)
+        self.tokenizer = tokenizer
         self._route = self._resolve(provider)
 
     def __repr__(self) -> str:
@@ -277,7 +319,7 @@ class ModelClient:
             temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
             response_format=response_format, seed=seed, extra=extra,
         )  # fmt: skip
-        return await self._send(route, request)
+        return await _policies.complete(self, route, request)
 
     def stream(
         self,
@@ -304,7 +346,7 @@ class ModelClient:
             temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
             response_format=response_format, seed=seed, extra=extra,
         )  # fmt: skip
-        return self._send_stream(route, request)
+        return _policies.stream(self, route, request)
 
     def generate_sync(
         self,
@@ -353,6 +395,85 @@ class ModelClient:
                 self.stream, prompt, model=model, system=system, tools=tools,
                 tool_choice=tool_choice, temperature=temperature, max_tokens=max_tokens,
                 top_p=top_p, stop=stop, response_format=response_format, seed=seed, extra=extra,
+            )
+        )  # fmt: skip
+
+
+    # -- tokens and batches ---------------------------------------------------------
+
+    def count_tokens(self, prompt: Prompt | Request, *, model: str | None = None) -> TokenCount:
+        """Tokens of `prompt` for this client's model, counted locally (never over the network).
+
+        Text counts as text alone; a `Message` or a conversation counts as a prompt,
+        with the chat template's overhead per message; a `Request` adds its tools.
+        `.exact` and `.method` on the result say how it was counted.
+        """
+        model_id = model or self.model
+        if isinstance(prompt, Request):
+            return tokens.count_request(prompt, tokenizer=self.tokenizer)
+        if isinstance(prompt, str):
+            return tokens.count_text(prompt, model_id, tokenizer=self.tokenizer)
+        return tokens.count_messages(to_messages(prompt), model_id, tokenizer=self.tokenizer)
+
+    async def count_tokens_exact(self, prompt: Prompt, *, model: str | None = None) -> TokenCount:
+        """Prompt tokens of `prompt` as the host counts them, where it has an endpoint.
+
+        The prompt is built as `generate` would build it (system prompt, family
+        rewrites) and sent to the provider's count-tokens endpoint (Anthropic,
+        Gemini). Other providers get the best local count (check `.exact`).
+        """
+        route = self._route
+        request = self._build_request(
+            route, prompt, model=model, system=None, tools=None, tool_choice=None,
+            temperature=None, max_tokens=None, top_p=None, stop=None,
+            response_format=None, seed=None, extra=None,
+        )  # fmt: skip
+        prepared = self.prepare(request, route.provider)
+        return await tokens.count_with_provider(route.provider, prepared, tokenizer=self.tokenizer)
+
+    def count_tokens_exact_sync(self, prompt: Prompt, *, model: str | None = None) -> TokenCount:
+        """Blocking twin of `count_tokens_exact`."""
+        return _sync.run(partial(self.count_tokens_exact, prompt, model=model))
+
+    async def generate_many(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> list[Response | LLMError]:
+        """`generate` every prompt, at most `concurrency` at a time (see `llmkit.batch`).
+
+        Args:
+            prompts: the prompts; each is what `generate` accepts.
+            concurrency: the most requests under way at once.
+            on_progress: called with a `BatchProgress` after each request finishes.
+            **options: `generate`'s keyword arguments, applied to every prompt.
+
+        Returns:
+            One slot per prompt, in input order: its reply, or the `LLMError` it failed with.
+        """
+        return await run_many(
+            partial(self.generate, **options),
+            prompts,
+            concurrency=concurrency,
+            on_progress=on_progress,
+        )
+
+    def generate_many_sync(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        concurrency: int = 8,
+        on_progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> list[Response | LLMError]:
+        """Blocking twin of `generate_many`."""
+        return _sync.run(
+            partial(
+                self.generate_many, prompts, concurrency=concurrency, on_progress=on_progress,
+                **options,
             )
         )  # fmt: skip
 

@@ -9,9 +9,9 @@ codec reads both), other hosts inline `<think>` tags, split here.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Unpack
 
-from llmkit.clients._base import EventRewriter, ModelClient
+from llmkit.clients._base import ClientOptions, EventRewriter, ModelClient
 from llmkit.clients._rewrites import fold_system_prompt, with_extra
 from llmkit.clients._thinking import ThinkTagRewriter, split_think_tags
 from llmkit.errors import ConfigurationError
@@ -122,6 +122,7 @@ class DeepSeekClient(ModelClient):
         thinking: bool | None = None,
         reasoning_effort: Effort | None = None,
         catalog: Catalog | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         """A DeepSeek client; see `ModelClient` for the shared arguments.
 
@@ -138,7 +139,7 @@ class DeepSeekClient(ModelClient):
         self.reasoning_effort = reasoning_effort
         super().__init__(
             provider, model=model, system=system, temperature=temperature,
-            max_tokens=max_tokens, catalog=catalog,
+            max_tokens=max_tokens, catalog=catalog, **options,
         )  # fmt: skip
 
     def prepare(self, request: Request, provider: Provider) -> Request:

@@ -13,11 +13,11 @@ Classic GPT-4 models keep every parameter.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal, Unpack
 
 from attrs import evolve
 
-from llmkit.clients._base import ModelClient
+from llmkit.clients._base import ClientOptions, ModelClient
 from llmkit.clients._rewrites import with_extra
 from llmkit.errors import ConfigurationError, InvalidRequestError
 from llmkit.types import Request, Role
@@ -126,6 +126,7 @@ class GPT4Client(ModelClient):
         max_tokens: int | None = None,
         reasoning_effort: ReasoningEffort | None = None,
         catalog: Catalog | None = None,
+        **options: Unpack[ClientOptions],
     ) -> None:
         """A GPT client; see `ModelClient` for the shared arguments.
 
@@ -140,7 +141,7 @@ class GPT4Client(ModelClient):
         self.reasoning_effort = reasoning_effort
         super().__init__(
             provider, model=model, system=system, temperature=temperature,
-            max_tokens=max_tokens, catalog=catalog,
+            max_tokens=max_tokens, catalog=catalog, **options,
         )  # fmt: skip
 
     def prepare(self, request: Request, provider: Provider) -> Request:

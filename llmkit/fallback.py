@@ -1,0 +1,154 @@
+"""Fallback providers and circuit breakers: when a host fails, the next one serves the request.
+
+    client = DeepSeekClient(
+        provider=OpenRouterProvider(), fallbacks=[DeepSeekProvider(), OllamaProvider()]
+    )
+
+Decisions are pure and live at the top of this module: which errors hand a
+request on (`falls_back`), and a `CircuitBreaker` per provider instance
+(shared by every client that uses it) that skips a provider after
+`failure_threshold` failures in a row for `cooldown` seconds, or until the
+reset time a 429 gave. The async shell (`complete`, `stream`) runs a
+client's request on its providers in order; `llmkit.clients.ModelClient`
+calls it for every `generate` and `stream`.
+
+Each provider serves the request with its own model id from the catalog
+(the same canonical model when the call named one; else the newest the host
+serves). Before a provider is tried, the request is checked against that
+model's context window and output limit: one that cannot fit is skipped
+with a reason, not sent to fail. A stream falls back only before its first
+event. The reply's `provider` says who served it; `on_fallback` events
+record each provider left or skipped, and why.
+
+Retry loops ask `rate_limit_falls_back()`: while a fallback is waiting, a
+rate-limited provider is left at once instead of sleeping through its retries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import time
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from attrs import define, field
+
+from llmkit.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    ConfigurationError,
+    LLMError,
+    ModelNotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = [
+    "CircuitBreaker",
+    "breaker_for",
+    "falls_back",
+    "rate_limit_falls_back",
+    "waiting_fallback",
+]
+
+Clock = Callable[[], float]
+
+_UNAVAILABLE = (
+    APIConnectionError,
+    APITimeoutError,
+    ServerError,
+    RateLimitError,
+    ModelNotFoundError,
+    AuthenticationError,
+    PermissionDeniedError,
+    ConfigurationError,
+)
+
+
+def falls_back(error: LLMError) -> bool:
+    """Whether `error` hands the request to the next provider.
+
+    Yes for what another host may not share: retryable errors (after the
+    provider's own retries), rate limits, an unreachable or overloaded host,
+    a model the host no longer serves, a missing or refused key. No for what
+    every host would refuse (a bad request, a content filter) and for a
+    stream that already delivered events.
+    """
+    return error.retryable or isinstance(error, _UNAVAILABLE)
+
+
+@define
+class CircuitBreaker:
+    """Skips a failing provider for a while instead of trying and timing it out each time."""
+
+    failure_threshold: int = 3
+    """Failures in a row that open the circuit."""
+    cooldown: float = 30.0
+    """Seconds an opened circuit stays open (unless a 429 said how long)."""
+    clock: Clock = field(default=time.monotonic, repr=False)
+    failures: int = 0
+    open_until: float = 0.0
+    last_error: str | None = None
+
+    def is_open(self) -> bool:
+        """Whether the provider should be skipped now."""
+        return self.clock() < self.open_until
+
+    def reopens_in(self) -> float:
+        """Seconds until the provider is tried again (0 when closed)."""
+        return max(0.0, self.open_until - self.clock())
+
+    def record_success(self) -> None:
+        """The provider served a request: close the circuit."""
+        self.failures = 0
+        self.open_until = 0.0
+
+    def record_failure(self, error: LLMError) -> None:
+        """The provider failed with `error`; open the circuit if it is time to."""
+        self.failures += 1
+        self.last_error = f"{type(error).__name__}: {error.message}"
+        now = self.clock()
+        if isinstance(error, RateLimitError) and error.retry_after:
+            self.open_until = max(self.open_until, now + error.retry_after)
+        elif self.failures >= self.failure_threshold:
+            self.open_until = max(self.open_until, now + self.cooldown)
+
+
+_breakers: weakref.WeakKeyDictionary[Any, CircuitBreaker] = weakref.WeakKeyDictionary()
+_breakers_by_id: dict[int, CircuitBreaker] = {}
+
+
+def breaker_for(provider: object) -> CircuitBreaker:
+    """The circuit breaker of `provider` (one per instance, shared by its clients)."""
+    try:
+        breaker = _breakers.get(provider)
+        if breaker is None:
+            breaker = _breakers[provider] = CircuitBreaker()
+        return breaker
+    except TypeError:  # not weak-referenceable
+        return _breakers_by_id.setdefault(id(provider), CircuitBreaker())
+
+
+_waiting: contextvars.ContextVar[bool] = contextvars.ContextVar("llmkit_fallback", default=False)
+
+
+def rate_limit_falls_back() -> bool:
+    """Whether a rate-limited call should give up at once because a fallback is waiting.
+
+    Retry loops (`llmkit.providers._calls`) ask this before sleeping on a 429.
+    """
+    return _waiting.get()
+
+
+@contextlib.contextmanager
+def waiting_fallback(waiting: bool) -> Iterator[None]:
+    """Within the block, `rate_limit_falls_back()` is `waiting`."""
+    token = _waiting.set(waiting)
+    try:
+        yield
+    finally:
+        _waiting.reset(token)
