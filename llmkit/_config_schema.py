@@ -24,6 +24,7 @@ __all__ = [
     "ProviderConfig",
     "RateLimitConfig",
     "RetryConfig",
+    "TimeoutsConfig",
     "did_you_mean",
     "structure",
     "unknown_keys",
@@ -48,6 +49,20 @@ class RetryConfig:
 
 
 @frozen
+class TimeoutsConfig:
+    """`providers.<name>.timeout` as a mapping: a limit per phase (`llmkit.timeouts.Timeouts`)."""
+
+    connect: float | None = None
+    """Opening the connection (default 10)."""
+    first_token: float | None = None
+    """From sending a stream request to its first event with content (default: none)."""
+    idle: float | None = None
+    """Longest gap between two stream events with content (default: none)."""
+    total: float | None = None
+    """One attempt from start to end (default 600)."""
+
+
+@frozen
 class RateLimitConfig:
     """`providers.<name>.rate_limit`: limits shared by every client of the provider."""
 
@@ -55,8 +70,6 @@ class RateLimitConfig:
     tokens_per_minute: float | None = None
     max_concurrency: int | None = None
     """Requests in flight at once."""
-    redis_url: str | None = None
-    """Keep the buckets in Redis (`redis://host:6379/0`) so that many processes share them."""
 
 
 @frozen
@@ -70,8 +83,8 @@ class ProviderConfig:
     """The key; write `${VAR}` rather than the key itself. Default: the host's usual variable."""
     base_url: str | None = None
     """The API root (needed for `openai_compatible`; default: the host's public endpoint)."""
-    timeout: float | None = None
-    """Seconds before a request with no answer fails (default 600)."""
+    timeout: float | TimeoutsConfig | None = None
+    """Seconds one attempt may take in all (default 600), or a mapping of `TimeoutsConfig`."""
     retry: RetryConfig | None = None
     rate_limit: RateLimitConfig | None = None
     options: dict[str, Any] = field(factory=dict)
@@ -83,14 +96,10 @@ class DefaultsConfig:
     """`clients.<name>.defaults`: request settings used when a call does not give its own."""
 
     system: str | None = None
-    """A system prompt put first in every conversation."""
+    """A system prompt put first in every conversation (a conversation's own wins)."""
     temperature: float | None = None
     max_tokens: int | None = None
-    top_p: float | None = None
-    stop: tuple[str, ...] | None = None
-    seed: int | None = None
-    extra: dict[str, Any] = field(factory=dict)
-    """Host-specific body fields, sent untouched."""
+    """The most output tokens a reply may take."""
 
 
 @frozen
@@ -98,9 +107,14 @@ class BudgetConfig:
     """`clients.<name>.budget`: a spending limit in USD (`llmkit.cost.Budget`)."""
 
     limit_usd: float
-    """The most this client may spend."""
-    action: Literal["warn", "refuse"] = "refuse"
-    """`warn` logs a warning past the limit; `refuse` raises `BudgetExceededError` before sending."""
+    """The most this client may spend, in USD."""
+    on_exceed: Literal["raise", "warn"] = "raise"
+    """`raise` refuses a request that could cross the limit (`BudgetExceededError`);
+    `warn` lets it through with a `BudgetWarning`."""
+    warn_at: float | None = 0.8
+    """The fraction of the limit at which to warn once; null never warns."""
+    allow_unpriced: bool = False
+    """Let through requests whose cost cannot be priced from the catalog."""
 
 
 @frozen
@@ -110,13 +124,16 @@ class ClientConfig:
     provider: str
     """A name under `providers`, or a built-in provider (`groq`, `fake`, ...)."""
     family: str | None = None
-    """The model family (`deepseek`, `claude`, `gpt`, ...); defaults to the entry's own name."""
+    """The model family (`deepseek`, `claude`, `gpt4`, ...); defaults to the entry's own name."""
     model: str | None = None
     """The model to ask for; default: the family's newest model on the provider."""
     fallbacks: tuple[str, ...] = ()
     """Providers to try in order when the main one fails with a retryable error."""
     defaults: DefaultsConfig = field(factory=DefaultsConfig)
     budget: BudgetConfig | None = None
+    context_strategy: Literal["keep_newest", "drop_middle"] | None = None
+    """What to do with a prompt too long for the context window: refuse it (default),
+    or truncate it keeping the newest turns or dropping the middle ones."""
     options: dict[str, Any] = field(factory=dict)
     """Further keyword arguments for the client's constructor, passed as written."""
 
@@ -208,6 +225,12 @@ def _strict_int(value: Any, _: Any) -> int:
     return value
 
 
+def _strict_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("expected true or false")
+    return value
+
+
 def _strict_dict(value: Any, _: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ValueError("expected a mapping")
@@ -222,6 +245,19 @@ def _strings(value: Any, _: Any) -> tuple[str, ...]:
     return tuple(_strict_str(item, str) for item in value)
 
 
+def _timeout_hook(conv: Any) -> Any:
+    def structure_timeout(value: Any, _: Any) -> float | TimeoutsConfig | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            return conv.structure(value, TimeoutsConfig)  # type: ignore[no-any-return]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("expected a number of seconds, or a mapping (connect, total ...)")
+        return float(value)
+
+    return structure_timeout
+
+
 def _get_converter() -> Any:
     global _converter
     if _converter is None:  # cattrs on first use: `import llmkit` stays light
@@ -231,8 +267,12 @@ def _get_converter() -> Any:
         conv.register_structure_hook(str, _strict_str)
         conv.register_structure_hook(float, _strict_float)
         conv.register_structure_hook(int, _strict_int)
+        conv.register_structure_hook(bool, _strict_bool)
         conv.register_structure_hook_func(lambda t: t == dict[str, Any], _strict_dict)
         conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _strings)
+        conv.register_structure_hook_func(
+            lambda t: t == (float | TimeoutsConfig | None), _timeout_hook(conv)
+        )
         _converter = conv
     return _converter
 

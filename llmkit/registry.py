@@ -38,6 +38,7 @@ __all__ = [
     "CLIENT_GROUP",
     "PROVIDER_GROUP",
     "Registry",
+    "UnknownNameError",
     "client",
     "client_factory",
     "client_names",
@@ -74,7 +75,7 @@ BUILTIN_CLIENTS = {
     "claude": "llmkit.clients:ClaudeClient",
     "deepseek": "llmkit.clients:DeepSeekClient",
     "gemini": "llmkit.clients:GeminiClient",
-    "gpt": "llmkit.clients:GPTClient",
+    "gpt4": "llmkit.clients:GPT4Client",
     "llama": "llmkit.clients:LlamaClient",
     "mixtral": "llmkit.clients:MixtralClient",
 }
@@ -92,6 +93,10 @@ def _import(target: str) -> Any:
     for part in attr.split("."):
         obj = getattr(obj, part)
     return obj
+
+
+class UnknownNameError(ConfigurationError):
+    """No provider or model family has this name (the message offers the closest one)."""
 
 
 class _Names:
@@ -117,6 +122,9 @@ class _Names:
         return sorted({*self.added, *self.builtin, *self.plugins()})
 
     def get(self, name: str) -> Factory:
+        alias = name.replace("-", "_")  # `openai-compatible`, as the provider calls itself
+        if alias != name and name not in self.added and {*self.added, *self.builtin} & {alias}:
+            name = alias
         if name in self.added:
             return self.added[name]
         if name in self._loaded:
@@ -126,7 +134,7 @@ class _Names:
         elif name in self.plugins():
             factory = self._load_plugin(name, self.plugins()[name])
         else:
-            raise ConfigurationError(
+            raise UnknownNameError(
                 f"'{name}' is not a {self.kind}{did_you_mean(name, self.names())}; "
                 f"known: {', '.join(self.names())}"
             )
@@ -267,14 +275,19 @@ class Registry:
         """The provider called `name` (built once, then shared)."""
         if name not in self._providers:
             entry = self.provider_config(name)
-            if entry is None and name not in provider_names():
-                raise ConfigurationError(
-                    f"'{name}' is not a provider{did_you_mean(name, self.provider_names())}; "
-                    f"known: {', '.join(self.provider_names())}"
-                )
             kind = (entry.type if entry else None) or name
+            try:
+                factory = provider_factory(kind)
+            except UnknownNameError:
+                if entry is not None:
+                    raise
+                known = self.provider_names()
+                raise UnknownNameError(
+                    f"'{name}' is not a provider{did_you_mean(name, known)}; "
+                    f"known: {', '.join(known)}"
+                ) from None
             options = _provider_options(entry) if entry else {}
-            self._providers[name] = _build(provider_factory(kind), options, f"provider '{name}'")
+            self._providers[name] = _build(factory, options, f"provider '{name}'")
         return self._providers[name]
 
     # -- clients ---------------------------------------------------------------
@@ -373,8 +386,14 @@ def _provider_options(entry: ProviderConfig) -> dict[str, Any]:
         options["api_key"] = entry.api_key
     if entry.base_url:
         options["base_url"] = entry.base_url
-    if entry.timeout is not None:
+    if isinstance(entry.timeout, float):
         options["timeout"] = entry.timeout
+    elif entry.timeout is not None:
+        from llmkit.timeouts import Timeouts
+
+        options["timeout"] = Timeouts(
+            **{k: v for k, v in _asdict(entry.timeout).items() if v is not None}
+        )
     if entry.retry is not None:
         from llmkit.retry import RetryPolicy
 
@@ -391,9 +410,6 @@ def _rate_limit(entry: ProviderConfig) -> Any:
 
     assert entry.rate_limit is not None
     fields = {k: v for k, v in _asdict(entry.rate_limit).items() if v is not None}
-    redis_url = fields.pop("redis_url", None)
-    if redis_url is not None:
-        fields["backend"] = redis_url
     return RateLimit(**fields)
 
 
@@ -402,13 +418,13 @@ def _client_options(entry: ClientConfig, *, model: str | None) -> dict[str, Any]
     options: dict[str, Any] = {}
     if model or entry.model:
         options["model"] = model or entry.model
-    defaults = {k: v for k, v in _asdict(entry.defaults).items() if v not in (None, {})}
-    if defaults:
-        options["defaults"] = defaults
+    options.update({k: v for k, v in _asdict(entry.defaults).items() if v is not None})
     if entry.budget is not None:
-        from llmkit.cost import Budget  # type: ignore[import-not-found,unused-ignore]
+        from llmkit.cost import Budget
 
-        options["budget"] = Budget(entry.budget.limit_usd, action=entry.budget.action)
+        options["budget"] = Budget(**_asdict(entry.budget))
+    if entry.context_strategy is not None:
+        options["context_strategy"] = entry.context_strategy
     options.update(entry.options)
     return options
 

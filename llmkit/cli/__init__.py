@@ -1,0 +1,159 @@
+"""The `llmkit` command line: chat, run, models, providers, config, demo, bench.
+
+One module per command, each with `add_parser(subparsers)` (which sets `func`) and
+`run(args) -> int`. `main` parses, dispatches and turns errors into one line on
+stderr and an exit code scripts can rely on:
+
+    0    ok
+    1    the host answered with an error or could not be reached (`LLMError`)
+    2    usage or configuration error (bad arguments, unknown name, broken file, missing key)
+    130  interrupted (Ctrl-C)
+
+`--debug` adds the traceback. The CLI sits above every other layer: it imports
+llmkit, and nothing in llmkit imports it.
+
+Adding a command (how `bench` plugs in): a module with `add_parser(subparsers)` that
+calls `subparsers.add_parser(...)` and `set_defaults(func=run)` with `run(args) -> int`,
+listed in `COMMANDS` below. A module that is missing (not yet installed) is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from llmkit.cli._common import (
+    EPILOG_EXIT_CODES,
+    EXIT_API,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    note,
+)
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+COMMANDS = (
+    "llmkit.cli.chat",
+    "llmkit.cli.run",
+    "llmkit.cli.models",
+    "llmkit.cli.providers",
+    "llmkit.cli.config_cmd",
+    "llmkit.cli.demo",
+    "llmkit.bench.cli",
+)
+"""Modules that each add one subcommand, in `--help` order. `llmkit.bench.cli` is H7's."""
+
+_EXAMPLES = """examples:
+  llmkit run deepseek@fake "Say hi"          # offline, no key needed
+  echo "Explain SSE" | llmkit run coder       # a client named in llmkit.yaml
+  llmkit chat claude@openrouter               # interactive; /provider anthropic to switch
+  llmkit config init && llmkit config validate
+"""
+
+
+def _global_options(parser: argparse.ArgumentParser, *, default: object) -> None:
+    parser.add_argument(
+        "-c", "--config", metavar="PATH", default=default,
+        help="configuration file or folder (default: $LLMKIT_CONFIG, ./llmkit.yaml, "
+        "~/.config/llmkit/config.yaml)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile", metavar="NAME", default=default,
+        help="a named configuration in the folder (NAME.yaml; default: $LLMKIT_PROFILE)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--debug", action="store_true", default=default, help="show tracebacks on errors"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `llmkit` parser with every available subcommand."""
+    from llmkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="llmkit",
+        description="Model clients over swappable LLM hosts, from the command line.",
+        epilog=f"{_EXAMPLES}\n{EPILOG_EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"llmkit {__version__}")
+    _global_options(parser, default=None)
+    # The same options after the subcommand (`llmkit run --debug ...`), not overriding
+    # what was given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, default=argparse.SUPPRESS)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and module_name.startswith(exc.name):
+                continue  # a command that is not installed (yet)
+            raise
+        module.add_parser(_WithParents(subparsers, common))
+    return parser
+
+
+class _WithParents:
+    """Wraps `subparsers` so that every command also takes the global options."""
+
+    def __init__(self, subparsers: Any, common: argparse.ArgumentParser) -> None:
+        self._subparsers = subparsers
+        self._common = common
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parents = [*kwargs.pop("parents", []), self._common]
+        parser: argparse.ArgumentParser = self._subparsers.add_parser(
+            name, parents=parents, **kwargs
+        )
+        return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `llmkit` command line with `argv` (default: `sys.argv[1:]`); the exit code."""
+    from llmkit.errors import ConfigurationError, LLMError
+
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (argparse printed it)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    debug = bool(getattr(args, "debug", False))
+    try:
+        code: int = args.func(args)
+        return code
+    except KeyboardInterrupt:
+        note("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `llmkit run ... | head`: the reader left; not an error
+        _silence_stdout()
+        return EXIT_OK
+    except ConfigurationError as exc:
+        _report(exc, debug)
+        return EXIT_USAGE
+    except LLMError as exc:
+        _report(exc, debug)
+        return EXIT_API
+
+
+def _report(exc: BaseException, debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    note(f"error: {exc}")
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

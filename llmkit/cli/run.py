@@ -1,0 +1,134 @@
+"""`llmkit run`: one prompt, one reply on stdout; made for scripts and pipes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from llmkit.cli._common import EXIT_OK, add_command, load_registry, note
+from llmkit.errors import ConfigurationError
+
+__all__ = ["add_parser", "run", "split_target"]
+
+EXAMPLES = """\
+  llmkit run deepseek@fake "Say hi"                 # offline: the fake provider
+  llmkit run deepseek@groq "Explain SSE in one line"
+  git diff | llmkit run coder "Write a commit message for this diff"
+  llmkit run claude@openrouter --model claude-sonnet-4-6 --json "hi" | jq .usage
+  llmkit run --system "Answer in French" --temperature 0.2 gpt4@openai "Good morning"
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `llmkit run`."""
+    parser = add_command(
+        subparsers,
+        "run",
+        help="send one prompt and print the reply",
+        description="Send one prompt and print only the reply on stdout (logs go to stderr). "
+        "Text piped on stdin is added after the PROMPT argument, or is the prompt.",
+        examples=EXAMPLES,
+    )
+    parser.add_argument(
+        "words", nargs="*", metavar="[CLIENT@PROVIDER] [PROMPT]",
+        help="a configured client name or FAMILY@PROVIDER (default: default_client), "
+        "then the prompt",
+    )  # fmt: skip
+    add_request_options(parser)
+    parser.add_argument("--json", action="store_true", help="print the whole Response as JSON")
+    parser.add_argument(
+        "--stream", action=argparse.BooleanOptionalAction, default=True,
+        help="print the reply as it arrives (default: on)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--usage", action="store_true", help="print tokens, cost and latency on stderr"
+    )
+    parser.set_defaults(func=run)
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by `run` and `chat`."""
+    parser.add_argument("-m", "--model", help="the model to ask for (over the client's default)")
+    parser.add_argument("-p", "--provider", help="send to this provider instead")
+    parser.add_argument("-s", "--system", help="a system prompt")
+    parser.add_argument("-t", "--temperature", type=float, help="sampling temperature")
+    parser.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens")
+
+
+def split_target(words: list[str], known: set[str]) -> tuple[str | None, str]:
+    """`[target] [prompt ...]` → (target or None, prompt text).
+
+    A lone word is the target when it looks like one (`x@y`, or a known client or
+    family name) and has no spaces; otherwise it is the prompt.
+    """
+    if not words:
+        return None, ""
+    first = words[0]
+    looks_like_target = " " not in first and ("@" in first or first in known)
+    if len(words) == 1:
+        return (first, "") if looks_like_target else (None, first)
+    return first, " ".join(words[1:])
+
+
+def request_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The per-call options given on the command line."""
+    params: dict[str, Any] = {}
+    for name in ("model", "system", "temperature", "max_tokens"):
+        value = getattr(args, name, None)
+        if value is not None:
+            params[name] = value
+    return params
+
+
+def _read_stdin() -> str:
+    if sys.stdin is None or sys.stdin.isatty():
+        return ""
+    return sys.stdin.read()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Send the prompt, print the reply."""
+    from llmkit import registry as names
+    from llmkit.cli import _ask
+    from llmkit.types import Message, to_dict
+
+    registry = load_registry(args)
+    known = {*registry.client_names(), *names.client_names()}
+    target, prompt = split_target(list(args.words), known)
+    piped = _read_stdin()
+    prompt = "\n\n".join(part for part in (prompt.strip(), piped.strip()) if part)
+    if not prompt:
+        raise ConfigurationError(
+            'No prompt: give one after the client (llmkit run deepseek@fake "hi") or pipe it on stdin'
+        )
+    params = request_params(args)
+    model = params.pop("model", None)
+    client = registry.client(target, model=model, provider=args.provider)
+    messages = [Message.user(prompt)]
+    if args.stream:
+        show = None if args.json else _write
+        response = _ask.stream(client, messages, show or (lambda _event: None), **params)
+        if not args.json and not response.text.endswith("\n"):
+            sys.stdout.write("\n")
+    else:
+        response = _ask.generate(client, messages, **params)
+        if not args.json:
+            sys.stdout.write(response.text + ("" if response.text.endswith("\n") else "\n"))
+    if args.json:
+        sys.stdout.write(json.dumps(to_dict(response), indent=2, default=str) + "\n")
+    sys.stdout.flush()
+    if response.finish_reason == "length":
+        note("warning: the reply was cut at the token limit (raise --max-tokens)")
+    if args.usage:
+        from llmkit.cli._render import usage_line
+
+        note(usage_line(response))
+    return EXIT_OK
+
+
+def _write(event: Any) -> None:
+    if event.text:
+        sys.stdout.write(event.text)
+        sys.stdout.flush()
