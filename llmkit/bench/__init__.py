@@ -1,0 +1,163 @@
+"""Latency benchmarks across providers: `await llmkit.bench.run(...)` and `llmkit bench`.
+
+    from llmkit.bench import run
+    from llmkit.providers import GroqProvider, OpenRouterProvider
+
+    result = await run(
+        {"groq": GroqProvider(), "openrouter": OpenRouterProvider()},
+        model={"groq": "openai/gpt-oss-20b", "openrouter": "openai/gpt-oss-20b"},
+        n=30, concurrency=4,
+    )
+    print(result["groq"].ttft.p50, result["groq"].tokens_per_second.p50)
+
+The engine interleaves providers request by request, warms up first, caps the
+requests in flight per provider, and measures per request the time to first
+token, the gaps between tokens, the total, output tokens per second, errors,
+retries and cost. `ReplayProvider` replays a recorded run offline with the same
+timing; `demo_providers()` builds replays of the shipped (synthetic) profiles.
+Nothing here imports `rich` or `matplotlib` until a report asks for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from llmkit.bench._engine import Target, client_target, provider_target, run_targets
+from llmkit.bench._prompts import BUILTIN, load_prompts
+from llmkit.bench._record import (
+    Recording,
+    ReplayProvider,
+    builtin_profiles,
+    load_recording,
+    recording_of,
+    save_recording,
+)
+from llmkit.bench._results import BenchResult, ProviderResult, Sample
+from llmkit.bench._stats import Distribution
+from llmkit.errors import ConfigurationError
+from llmkit.types import StreamEvent
+
+__all__ = [
+    "BUILTIN",
+    "BenchResult",
+    "Distribution",
+    "ProviderResult",
+    "Recording",
+    "ReplayProvider",
+    "Sample",
+    "demo_providers",
+    "load_prompts",
+    "load_recording",
+    "run",
+    "save_recording",
+]
+
+
+async def run(
+    providers: Mapping[str, Any] | Sequence[Any],
+    prompts: str | Sequence[str] = "short",
+    *,
+    model: str | Mapping[str, str] | None = None,
+    client: Callable[..., Any] | None = None,
+    n: int = 10,
+    concurrency: int = 1,
+    warmup: int = 1,
+    max_tokens: int | None = None,
+    on_sample: Callable[[Sample], None] | None = None,
+    stop: asyncio.Event | None = None,
+    record: str | Path | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> BenchResult:
+    """Benchmark `providers` on one prompt set and return the typed results.
+
+    Args:
+        providers: providers to compare, as `{label: provider}` or a sequence
+            (labelled by their `name`).
+        prompts: a built-in set (`short`, `medium`, `long`), a file path, or the prompts.
+        model: the host's model id, or one per label; not needed with `client`.
+        client: a model client class or factory, called as `client(provider=p)`
+            once per provider (e.g. `DeepSeekClient`): the client picks each host's model id.
+        n: measured requests per provider.
+        concurrency: requests in flight at once, per provider.
+        warmup: unmeasured requests per provider before the measured ones.
+        max_tokens: a cap on output tokens.
+        on_sample: called with each sample as it is measured (a progress bar).
+        stop: set it to stop taking new requests; in-flight ones finish.
+        record: a path to save the run to (every event with its arrival time,
+            headers kept), for `ReplayProvider` or `llmkit bench --replay`.
+        clock: seconds, monotonic; injectable for tests.
+
+    Returns:
+        One `ProviderResult` per provider, in the order given. Cancelling the
+        task (Ctrl-C) returns what was measured, with `interrupted=True`.
+
+    Raises:
+        ConfigurationError: no provider, neither `model` nor `client`, a bad prompt set.
+    """
+    labelled = _labelled(providers)
+    texts, prompts_name = _prompt_set(prompts)
+    targets = [_target(label, p, model, client, max_tokens) for label, p in labelled.items()]
+    events: dict[int, list[tuple[float, StreamEvent]]] | None = {} if record else None
+    result = await run_targets(
+        targets,
+        texts,
+        n=n,
+        concurrency=concurrency,
+        warmup=warmup,
+        prompts_name=prompts_name,
+        model=model if isinstance(model, str) else None,
+        on_sample=on_sample,
+        stop=stop,
+        clock=clock,
+        events=events,
+    )
+    if record is not None and events is not None:
+        save_recording(recording_of(result, events, texts), record)
+    return result
+
+
+def demo_providers(speed: float = 1.0) -> dict[str, ReplayProvider]:
+    """Offline providers replaying the shipped latency profiles of a few hosts.
+
+    The profiles are synthetic, shaped after public figures (see each one's `note`),
+    not recordings of real traffic.
+    """
+    return {
+        name: ReplayProvider(profile.requests, name=name, speed=speed)
+        for name, profile in builtin_profiles().items()
+    }
+
+
+def _labelled(providers: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
+    if isinstance(providers, Mapping):
+        return dict(providers)
+    return {str(getattr(p, "name", type(p).__name__)): p for p in providers}
+
+
+def _prompt_set(prompts: str | Sequence[str]) -> tuple[tuple[str, ...], str]:
+    if isinstance(prompts, str):
+        name = prompts if prompts in BUILTIN else "custom"
+        return load_prompts(prompts), name
+    return tuple(prompts), "custom"
+
+
+def _target(
+    label: str,
+    provider: Any,
+    model: str | Mapping[str, str] | None,
+    client: Callable[..., Any] | None,
+    max_tokens: int | None,
+) -> Target:
+    if client is not None:
+        return client_target(label, client(provider=provider), max_tokens=max_tokens)
+    model_id = model.get(label) if isinstance(model, Mapping) else model
+    if model_id is None:
+        raise ConfigurationError(
+            f"No model for {label}: pass `model=` (the host's id, or one per provider) "
+            "or `client=` (a model client class such as DeepSeekClient)"
+        )
+    return provider_target(label, provider, model_id, max_tokens=max_tokens)

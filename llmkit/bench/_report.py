@@ -1,0 +1,242 @@
+"""How a benchmark run is shown: a `rich` table, JSON, CSV, and a latency plot.
+
+`to_json` and `csv_rows` are pure (plain data out); `render_table` builds a
+`rich` table; `plot` draws with matplotlib. `rich` and `matplotlib` are imported
+inside the functions that need them, through `require`, so a missing one names
+its extra (`llmkit[cli]`, `llmkit[plot]`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from llmkit._imports import require
+from llmkit.bench._results import BenchResult, ProviderResult, Sample
+from llmkit.bench._stats import Distribution
+
+__all__ = ["CSV_FIELDS", "csv_rows", "plot", "render_table", "to_json", "write_csv"]
+
+CSV_FIELDS = (
+    "provider",
+    "index",
+    "prompt_index",
+    "started",
+    "ttft",
+    "total",
+    "output_tokens",
+    "tokens_source",
+    "tokens_per_second",
+    "retries",
+    "cost",
+    "error_type",
+    "error",
+    "host_timings",
+)
+
+
+def _distribution(dist: Distribution | None) -> dict[str, Any] | None:
+    if dist is None:
+        return None
+    return {
+        "count": dist.count,
+        "p50": dist.p50,
+        "p90": dist.p90,
+        "p99": dist.p99,
+        "mean": dist.mean,
+        "ci95": [dist.ci_low, dist.ci_high],
+        "min": dist.min,
+        "max": dist.max,
+    }
+
+
+def provider_json(result: ProviderResult) -> dict[str, Any]:
+    """One provider's summary as plain data; times in seconds."""
+    return {
+        "count": result.count,
+        "errors": result.errors,
+        "error_types": result.error_types,
+        "retries": result.retries,
+        "ttft": _distribution(result.ttft),
+        "total": _distribution(result.total),
+        "inter_token": _distribution(result.inter_token),
+        "output_tokens_per_second": _distribution(result.tokens_per_second),
+        "output_tokens": result.output_tokens,
+        "cost": result.cost,
+        "host_timings": {k: _distribution(v) for k, v in result.host_timings.items()},
+    }
+
+
+def to_json(result: BenchResult, **extra: Any) -> dict[str, Any]:
+    """The run as plain data: its settings, and per provider (by label) the summaries."""
+    return {
+        "started_at": result.started_at,
+        "duration": result.duration,
+        "model": result.model,
+        "prompts": result.prompts,
+        "n": result.n,
+        "concurrency": result.concurrency,
+        "warmup": result.warmup,
+        "interrupted": result.interrupted,
+        **extra,
+        "providers": {p.provider: provider_json(p) for p in result.providers},
+    }
+
+
+def dumps(result: BenchResult, **extra: Any) -> str:
+    """`to_json` as indented JSON text."""
+    return json.dumps(to_json(result, **extra), indent=2)
+
+
+def csv_rows(result: BenchResult) -> Iterator[dict[str, Any]]:
+    """One row per measured request, in the order the requests were sent."""
+    for sample in result.samples:
+        yield _row(sample)
+
+
+def _row(sample: Sample) -> dict[str, Any]:
+    row = {name: getattr(sample, name) for name in CSV_FIELDS if name != "host_timings"}
+    row["host_timings"] = json.dumps(sample.host_timings) if sample.host_timings else ""
+    return row
+
+
+def write_csv(result: BenchResult, path: str | Path) -> None:
+    """Write one CSV row per request to `path`."""
+    with Path(path).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(csv_rows(result))
+
+
+# -- the terminal table --------------------------------------------------------------
+
+
+def seconds(value: float | None) -> str:
+    """`0.182` -> `182 ms`, `2.5` -> `2.50 s`; `-` for None."""
+    if value is None:
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f} ms" if value >= 0.01 else f"{value * 1000:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def _ms(value: float) -> str:
+    return f"{value * 1000:.0f}" if value >= 0.01 else f"{value * 1000:.1f}"
+
+
+def _triple(dist: Distribution | None, unit: str) -> str:
+    if dist is None:
+        return "-"
+    show = _ms if unit == "ms" else (lambda v: f"{v:.2f}")
+    return " / ".join(show(v) for v in (dist.p50, dist.p90, dist.p99))
+
+
+def _mean(dist: Distribution | None) -> str:
+    if dist is None:
+        return "-"
+    return f"{dist.mean:.2f} ± {(dist.ci_high - dist.ci_low) / 2:.2f}"
+
+
+def host_cell(result: ProviderResult) -> str:
+    """The host-reported timings of one provider, p50 each: `queue 37 ms · prompt 4.0 ms`."""
+    parts = []
+    for key, dist in result.host_timings.items():
+        short = key.removesuffix("_time").removesuffix("_duration")
+        parts.append(f"{short} {seconds(dist.p50)}")
+    return " · ".join(parts)
+
+
+HEADERS = (
+    "provider",
+    "ok/n",
+    "TTFT ms\np50 / p90 / p99",
+    "total s\np50 / p90 / p99",
+    "total s\nmean ± 95% CI",
+    "ITL ms\np50",
+    "out tok/s\np50",
+    "retries",
+    "cost $",
+)
+
+
+def table_rows(result: BenchResult) -> list[list[str]]:
+    """The cells of the summary table, one row per provider (pure; the table is built from it)."""
+    rows = []
+    for p in result.providers:
+        speed = p.tokens_per_second
+        rows.append(
+            [
+                p.provider,
+                f"{p.count - p.errors}/{p.count}",
+                _triple(p.ttft, "ms"),
+                _triple(p.total, "s"),
+                _mean(p.total),
+                _ms(p.inter_token.p50) if p.inter_token else "-",
+                f"{speed.p50:,.0f}" if speed else "-",
+                str(p.retries),
+                "-" if p.cost is None else f"{p.cost:.4f}",
+            ]
+        )
+    return rows
+
+
+def render_table(result: BenchResult, *, title: str | None = None) -> Any:
+    """A `rich` renderable of the run: the summary table, then host-reported timings if any.
+
+    Requires the `cli` extra.
+    """
+    table_module = require("rich.table", extra="cli")
+    console_module = require("rich.console", extra="cli")
+    caption = (
+        f"{result.n} requests per provider, concurrency {result.concurrency}, "
+        f"warm-up {result.warmup}, prompts: {result.prompts}; {result.duration:.1f} s"
+    )
+    if result.interrupted:
+        caption += "; INTERRUPTED: partial results"
+    table = table_module.Table(title=title, caption=caption)
+    for name in HEADERS:
+        table.add_column(name, justify="left" if name == "provider" else "right")
+    for row in table_rows(result):
+        table.add_row(*row)
+    hosts = [(p.provider, host_cell(p)) for p in result.providers if p.host_timings]
+    if not hosts:
+        return table
+    reported = table_module.Table(title="host-reported timings (p50), beside the client-side ones")
+    reported.add_column("provider")
+    reported.add_column("as the host measured itself")
+    for provider, cell in hosts:
+        reported.add_row(provider, cell)
+    return console_module.Group(table, reported)
+
+
+def plot(result: BenchResult, path: str | Path) -> None:
+    """Draw the distributions of time to first token and total latency to `path` (PNG).
+
+    Raises:
+        ConfigurationError: matplotlib is not installed (names the `plot` extra).
+    """
+    matplotlib = require("matplotlib", extra="plot")
+    matplotlib.use("Agg")
+    pyplot = require("matplotlib.pyplot", extra="plot")
+    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5))
+    labels = [p.provider for p in result.providers]
+    for ax, metric, title in (
+        (axes[0], "ttft", "time to first token"),
+        (axes[1], "total", "total latency"),
+    ):
+        data = [
+            [getattr(s, metric) for s in p.samples if s.ok and getattr(s, metric) is not None]
+            for p in result.providers
+        ]
+        ax.boxplot([d or [0.0] for d in data], showfliers=True)
+        ax.set_xticks(range(1, len(labels) + 1), labels)
+        ax.set_title(title)
+        ax.set_ylabel("seconds")
+        ax.grid(axis="y", alpha=0.3)
+    figure.suptitle(f"llmkit bench — {result.n} requests per provider, {result.started_at}")
+    figure.tight_layout()
+    figure.savefig(str(path), dpi=120)
+    pyplot.close(figure)
