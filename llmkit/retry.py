@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
@@ -121,7 +122,7 @@ def quota_exhausted(status: int | None, body: Any) -> str | None:
         return "the account's quota is used up (insufficient_quota): check the host's billing page"
     if "enforced_spend_limit_reached" in text:
         return "the organisation's spend limit is reached: raise it in the host's console"
-    if "limit: 0" in text:
+    if re.search(r"limit: 0\b", text):
         return (
             "this model has no quota on the project's tier (limit: 0): pick another model or tier"
         )
