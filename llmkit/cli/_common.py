@@ -65,7 +65,9 @@ def console(file: TextIO | None = None, *, stderr: bool = False) -> Any:
 
     rich_console = require("rich.console", extra="cli")
     target = file or (sys.stderr if stderr else sys.stdout)
-    return rich_console.Console(file=target, highlight=False, soft_wrap=False)
+    # Piped tables keep their full width instead of being cut to 80 columns.
+    width = None if is_tty(target) else 200
+    return rich_console.Console(file=target, highlight=False, soft_wrap=False, width=width)
 
 
 def is_tty(stream: TextIO) -> bool:
