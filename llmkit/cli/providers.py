@@ -81,12 +81,13 @@ def _rows(registry: Any, names: list[str]) -> list[dict[str, Any]]:
     return rows
 
 
-async def _check(provider: Any, timeout: float) -> dict[str, Any]:
+async def _check(provider: Any, seconds: float) -> dict[str, Any]:
     start = time.perf_counter()
     try:
-        models = await asyncio.wait_for(provider.list_models(), timeout)
+        async with asyncio.timeout(seconds):
+            models = await provider.list_models()
     except TimeoutError:
-        return {"ok": False, "detail": f"no answer in {timeout:g} s"}
+        return {"ok": False, "detail": f"no answer in {seconds:g} s"}
     except Exception as exc:  # reported per provider; the others still run
         return {"ok": False, "detail": f"{type(exc).__name__}: {exc}"}
     elapsed = (time.perf_counter() - start) * 1000
