@@ -269,8 +269,8 @@ def parse_usage(usage: Mapping[str, Any] | None) -> Usage | None:
     prompt = usage.get("prompt_tokens_details") or {}
     completion = usage.get("completion_tokens_details") or {}
     cached = prompt.get("cached_tokens") if isinstance(prompt, Mapping) else None
-    if cached is None:
-        cached = usage.get("prompt_cache_hit_tokens")  # DeepSeek's name for it
+    if cached is None:  # DeepSeek's name for it, then Mistral's
+        cached = usage.get("prompt_cache_hit_tokens", usage.get("num_cached_tokens"))
     reasoning = completion.get("reasoning_tokens") if isinstance(completion, Mapping) else None
     return Usage(
         input_tokens=usage.get("prompt_tokens"),
