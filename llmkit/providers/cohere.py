@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -77,7 +77,7 @@ class CohereProvider(BaseProvider):
     async def _complete(self, request: Request) -> Response:
         params = cohere_chat.to_params(request, stream=False)
         sdk = self._sdk()
-        with _sdk_errors(request.model):
+        with _sdk_errors(request.model, self._observe_headers):
             chat = sdk.with_raw_response.chat
             raw = await chat(**_sdk_arguments(chat, params))
             reply = raw.response
@@ -89,7 +89,7 @@ class CohereProvider(BaseProvider):
         params = cohere_chat.to_params(request, stream=True)
         sdk = self._sdk()
         decoder = cohere_chat.StreamDecoder()
-        with _sdk_errors(request.model):
+        with _sdk_errors(request.model, self._observe_headers):
             chat_stream = sdk.with_raw_response.chat_stream
             async with chat_stream(**_sdk_arguments(chat_stream, params)) as raw:
                 reply = raw.response
@@ -107,7 +107,7 @@ class CohereProvider(BaseProvider):
         models: list[ModelInfo] = []
         token: str | None = None
         while True:
-            with _sdk_errors(None):
+            with _sdk_errors(None, self._observe_headers):
                 raw = await sdk.models.with_raw_response.list(page_size=1000, page_token=token)
                 self._observe_headers(raw.response.headers)
                 body = _json(raw.response.text)
@@ -146,13 +146,20 @@ def _sdk_arguments(method: Any, params: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextmanager
-def _sdk_errors(model: str | None) -> Iterator[None]:
-    """Translate the SDK's (and httpx's) exceptions into llmkit's, in one place."""
+def _sdk_errors(model: str | None, observe: Callable[[Any], None]) -> Iterator[None]:
+    """Translate the SDK's (and httpx's) exceptions into llmkit's, in one place.
+
+    The SDK raises on error statuses before llmkit sees the response: their
+    headers are handed to `observe` here.
+    """
     try:
         yield
     except errors.LLMError:
         raise
     except Exception as exc:
+        headers = getattr(exc, "headers", None)
+        if isinstance(headers, dict) and hasattr(exc, "body"):
+            observe(headers)
         error = _translate(exc, model)
         if error is None:
             raise

@@ -124,7 +124,7 @@ def test_conversation_with_a_tool_round_trip() -> None:
                 {
                     "id": "get_weather_1",
                     "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    "function": {"name": "get_weather", "arguments": '{"city":"Paris"}'},
                 }
             ],
             "tool_plan": "I will look it up.",

@@ -162,7 +162,7 @@ def _message(message: Message) -> dict[str, Any]:
                     "name": call.name,
                     "arguments": call.raw_arguments
                     if call.raw_arguments is not None
-                    else json.dumps(call.arguments),
+                    else json.dumps(call.arguments, separators=(",", ":")),
                 },
             }
             for call in message.tool_calls
