@@ -135,7 +135,12 @@ def demo_providers(speed: float = 1.0) -> dict[str, ReplayProvider]:
 def _labelled(providers: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
     if isinstance(providers, Mapping):
         return dict(providers)
-    return {str(getattr(p, "name", type(p).__name__)): p for p in providers}
+    names = [str(getattr(p, "name", type(p).__name__)) for p in providers]
+    if len(set(names)) != len(names):
+        raise ConfigurationError(
+            f"Two providers share a name in {names}: pass a mapping of distinct labels to providers"
+        )
+    return dict(zip(names, providers, strict=True))
 
 
 def _prompt_set(prompts: str | Sequence[str]) -> tuple[tuple[str, ...], str]:

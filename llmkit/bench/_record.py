@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from importlib import resources
 from pathlib import Path
@@ -230,9 +230,21 @@ class ReplayProvider:
     """
 
     def __init__(
-        self, requests: Sequence[RecordedRequest], *, name: str = "replay", speed: float = 1.0
+        self,
+        requests: Sequence[RecordedRequest],
+        *,
+        name: str = "replay",
+        speed: float = 1.0,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """Serve `requests` under `name`; `speed` > 1 replays faster (2.0: in half the time)."""
+        """Serve `requests` under `name`; `speed` > 1 replays faster (2.0: in half the time).
+
+        Args:
+            clock: seconds, monotonic (default: the event loop's clock); with `sleep`,
+                injectable so tests replay on a fake clock.
+            sleep: waits the given seconds.
+        """
         if not requests:
             raise ConfigurationError(f"Nothing to replay for {name}: the recording has no requests")
         if speed <= 0:
@@ -241,6 +253,8 @@ class ReplayProvider:
         self.speed = speed
         self._requests = tuple(requests)
         self._next = itertools.cycle(range(len(self._requests)))
+        self._clock = clock
+        self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"ReplayProvider(name={self.name!r}, requests={len(self._requests)}, speed={self.speed})"
@@ -272,26 +286,25 @@ class ReplayProvider:
         """Receives each recorded response's headers, as a real provider's hook would."""
 
     async def _replay(self, recorded: RecordedRequest) -> AsyncIterator[StreamEvent]:
-        loop = asyncio.get_running_loop()
-        start = loop.time()
+        clock = self._clock or asyncio.get_running_loop().time
+        start = clock()
         for headers in recorded.headers:
             self._observe_headers(headers)
         for offset, event in recorded.events:
-            await _sleep_until(loop, start + offset / self.speed)
+            await self._sleep_until(clock, start + offset / self.speed)
             yield event
-        await _sleep_until(loop, start + recorded.end / self.speed)
+        await self._sleep_until(clock, start + recorded.end / self.speed)
         if recorded.error_type is not None:
             raise _error(recorded.error_type, recorded.error or "replayed error", self.name)
 
+    async def _sleep_until(self, clock: Callable[[], float], when: float) -> None:
+        """Sleep until `when`; events due within half a millisecond go at once.
 
-async def _sleep_until(loop: asyncio.AbstractEventLoop, when: float) -> None:
-    """Sleep until `when` on the loop's clock; events due within half a millisecond go at once.
-
-    Deadlines are absolute, so a late event does not delay the ones after it.
-    """
-    delay = when - loop.time()
-    if delay > 0.0005:
-        await asyncio.sleep(delay)
+        Deadlines are absolute, so a late event does not delay the ones after it.
+        """
+        delay = when - clock()
+        if delay > 0.0005:
+            await self._sleep(delay)
 
 
 def _error(type_name: str, message: str, provider: str) -> LLMError:

@@ -1,0 +1,101 @@
+"""`llmkit bench` end to end on the offline demo profiles, replayed fast (tiny n)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from llmkit.cli import main
+
+FAST = ["--demo", "-n", "2", "--warmup", "0", "--speed", "50", "--no-progress"]
+
+
+def test_demo_json_holds_the_figures_per_provider(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", *FAST, "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert "SYNTHETIC" in err
+    assert data["synthetic"] is True and data["n"] == 2 and data["interrupted"] is False
+    assert set(data["providers"]) == {"deepseek", "groq", "ollama", "openrouter"}
+    for figures in data["providers"].values():
+        assert figures["count"] == 2
+        assert isinstance(figures["errors"], int)
+        for metric in ("ttft", "total", "output_tokens_per_second"):
+            if figures["errors"] < 2:
+                assert set(figures[metric]) >= {"p50", "p90", "p99", "mean", "ci95"}
+    groq = data["providers"]["groq"]
+    assert set(groq["host_timings"]) == {
+        "queue_time",
+        "prompt_time",
+        "completion_time",
+        "total_time",
+    }
+    assert (
+        groq["output_tokens_per_second"]["p50"]
+        > data["providers"]["ollama"]["output_tokens_per_second"]["p50"]
+    )
+
+
+def test_demo_prints_a_table_and_writes_csv(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "runs.csv"
+    assert main(["bench", *FAST, "--csv", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "groq" in out and "TTFT" in out and "host-reported" in out
+    rows = list(csv.DictReader(path.open()))
+    assert len(rows) == 8
+    assert {r["provider"] for r in rows} == {"deepseek", "groq", "ollama", "openrouter"}
+
+
+def test_record_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "run.jsonl"
+    assert main(["bench", *FAST, "--record", str(path), "--json"]) == 0
+    recorded = json.loads(capsys.readouterr().out)
+    replay = [
+        "--replay",
+        str(path),
+        "-n",
+        "2",
+        "--warmup",
+        "0",
+        "--speed",
+        "50",
+        "--no-progress",
+        "--json",
+    ]
+    assert main(["bench", *replay]) == 0
+    replayed = json.loads(capsys.readouterr().out)
+    assert set(replayed["providers"]) == set(recorded["providers"])
+    for name, figures in replayed["providers"].items():
+        assert figures["count"] == 2
+        assert figures["errors"] == recorded["providers"][name]["errors"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench"], "Say what to benchmark"),
+        (["bench", "--demo", "--providers", "groq"], "Say what to benchmark"),
+        (["bench", "--providers", "groq"], "Name a model family"),
+        (["bench", "--demo", "-n", "0"], "at least 1"),
+        (["bench", "--demo", "--prompts", "nope"], "neither a built-in prompt set"),
+    ],
+)
+def test_usage_errors_exit_2_with_the_fix(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is not None, reason="matplotlib is installed"
+)
+def test_plot_without_matplotlib_names_the_extra(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", *FAST, "--plot", "out.png"]) == 2
+    assert "llmkit[plot]" in capsys.readouterr().err
