@@ -1,0 +1,49 @@
+"""`import llmkit` (and its clients and providers) must not import any vendor SDK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = [
+    "openai",
+    "groq",
+    "anthropic",
+    "google.genai",
+    "cohere",
+    "tiktoken",
+    "httpx",
+    "yaml",
+    "rich",
+    "redis",
+]
+
+
+def test_importing_llmkit_leaves_vendor_sdks_out() -> None:
+    code = (
+        "import json, sys\n"
+        "import llmkit, llmkit.clients, llmkit.providers, llmkit.catalog, llmkit.testing\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == []
+
+
+def test_a_client_on_the_fake_needs_no_vendor_sdk() -> None:
+    # tiktoken may load for local token counts; the hosts' SDKs and HTTP stacks must not
+    sdks = [m for m in HEAVY if m != "tiktoken"]
+    code = (
+        "import json, sys\n"
+        "from llmkit.clients import DeepSeekClient\n"
+        "from llmkit.testing import FakeProvider\n"
+        "print(DeepSeekClient(FakeProvider()).generate_sync('hi').text, file=sys.stderr)\n"
+        f"print(json.dumps([m for m in {sdks!r} if m in sys.modules]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == []
+    assert "You said: hi" in result.stderr
