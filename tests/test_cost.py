@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmkit.catalog import PriceTier, Prices, default_catalog
+from llmkit.catalog import Prices, PriceTier, default_catalog
 from llmkit.clients import ClaudeClient, DeepSeekClient
 from llmkit.cost import CostTracker, price_response, price_usage, time_of_day_multiplier, worst_case
 from llmkit.errors import ConfigurationError

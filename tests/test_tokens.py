@@ -137,7 +137,7 @@ def test_a_repo_id_is_found_in_the_local_hugging_face_cache_only(
 def test_a_broken_tokenizer_file_is_a_configuration_error(tmp_path: Path) -> None:
     bad = tmp_path / "tokenizer.json"
     bad.write_text(json.dumps({"nope": 1}))
-    with pytest.raises(ConfigurationError, match="not a usable tokenizer.json"):
+    with pytest.raises(ConfigurationError, match=r"not a usable tokenizer\.json"):
         counter_for("m", str(bad))
 
 
