@@ -67,7 +67,7 @@ class Lease:
         self.key = key
         self.amounts = dict(amounts)
         self.acquired_at = acquired_at
-        """The limiter's clock when the request was admitted."""
+        """The backend's clock when the request was admitted (Redis: the server's time)."""
 
     def __repr__(self) -> str:
         return f"Lease({self.key!r}, {self.amounts!r})"
@@ -80,8 +80,12 @@ class RateLimitBackend(Protocol):
         """Take the limits (called once by `RateLimit`)."""
         ...
 
-    async def try_acquire(self, key: str, amounts: Mapping[str, float]) -> float:
-        """Admit `key` and return 0, or return seconds to wait (`inf`: until a release)."""
+    async def try_acquire(self, key: str, amounts: Mapping[str, float]) -> tuple[float, float]:
+        """`(0, now)` having admitted `key`, or `(seconds to wait, now)`; `inf`: until a release.
+
+        `now` is the backend's own clock (Redis: the server's), so admissions
+        from many processes are stamped on one clock.
+        """
         ...
 
     async def release(self, key: str, used: Mapping[str, float]) -> None:
@@ -100,10 +104,17 @@ class RateLimitBackend(Protocol):
 class MemoryBackend:
     """State in this process (the default); safe across threads and event loops."""
 
-    def __init__(self, *, clock: Clock = time.monotonic) -> None:
+    def __init__(self, *, clock: Clock = time.monotonic, period: float = 60.0) -> None:
+        """Keep the state in this process.
+
+        Args:
+            clock: seconds, monotonic (tests pass a fake one).
+            period: the window the per-minute limits apply to (tests shorten it).
+        """
         self.clock = clock
+        self.period = period
         self._lock = threading.Lock()
-        self.state = LimiterState()
+        self.state = LimiterState(period=period)
 
     def configure(self, limit: RateLimit) -> None:
         """Build the windows for `limit`'s numbers."""
@@ -111,17 +122,18 @@ class MemoryBackend:
             requests_per_minute=limit.requests_per_minute,
             tokens_per_minute=limit.tokens_per_minute,
             max_concurrency=limit.max_concurrency,
+            period=self.period,
         )
 
-    async def try_acquire(self, key: str, amounts: Mapping[str, float]) -> float:
+    async def try_acquire(self, key: str, amounts: Mapping[str, float]) -> tuple[float, float]:
         """Admit now or say how long to wait."""
         with self._lock:
             now = self.clock()
             wait = self.state.wait(amounts, now)
             if wait <= 0:
                 self.state.take(key, amounts, now)
-                return 0.0
-            return wait
+                return 0.0, now
+            return wait, now
 
     async def release(self, key: str, used: Mapping[str, float]) -> None:
         """Free the slot and settle the tokens."""
@@ -251,9 +263,9 @@ class RateLimit:
         gate = self._gate()
         async with gate.queue:
             while True:
-                wait = await self.backend.try_acquire(key, amounts)
+                wait, now = await self.backend.try_acquire(key, amounts)
                 if wait <= 0:
-                    return Lease(key, amounts, self._clock())
+                    return Lease(key, amounts, now)
                 if math.isinf(wait):
                     freed = gate.freed
                     with anyio.move_on_after(POLL):
