@@ -312,7 +312,7 @@ def _structure_one(data: Any, cls: type, path: str) -> tuple[Any, list[tuple[str
         for line in cattrs.transform_error(exc, path="$", format_exception=_describe):
             message, _, where = line.rpartition(" @ ")
             where = _clean_path(where)
-            problems.append((f"{path}.{where}" if where else path, message))
+            problems.append((".".join(part for part in (path, where) if part), message))
         return None, problems
 
 

@@ -192,7 +192,7 @@ def find(
 
 # -- ${VAR} resolution ----------------------------------------------------------
 
-_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:?-([^}]*))?\}")
+_VAR = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}")
 
 
 def interpolate(
@@ -301,8 +301,11 @@ def _declared_providers(raw: Any) -> list[str]:
 
 
 def _secrets_in_clear(raw: Any) -> list[tuple[str, str]]:
+    section = raw.get("providers") if isinstance(raw, Mapping) else None
+    if not isinstance(section, Mapping):
+        return []
     found = []
-    for name, entry in (raw.get("providers") or {}).items() if isinstance(raw, Mapping) else ():
+    for name, entry in section.items():
         value = entry.get("api_key") if isinstance(entry, Mapping) else None
         if isinstance(value, str) and value and "${" not in value:
             found.append(
@@ -362,7 +365,7 @@ def validate_text(
 
 
 def _problems(found: list[tuple[str, str]], source: str | None) -> tuple[Problem, ...]:
-    return tuple(Problem(path, redact(message), source) for path, message in found)
+    return tuple(Problem(redact(path), redact(message), source) for path, message in found)
 
 
 def read(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Validation:
