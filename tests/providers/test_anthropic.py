@@ -1,0 +1,170 @@
+"""AnthropicProvider on hand-written cassettes: reply, stream, tool round trip, thinking, 529, counting."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+from llmkit import errors
+from llmkit.providers import AnthropicProvider
+from llmkit.types import FinishReason, Message, Request, ToolCall, ToolSpec, Usage
+
+GREETING = [Message.user("Say hi in three words.")]
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather for a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+class Observed(AnthropicProvider):
+    """Records the headers handed to the rate-limit hook."""
+
+    seen: list[Any]
+
+    def _observe_headers(self, headers: Any) -> None:
+        self.seen = [*getattr(self, "seen", []), headers]
+        super()._observe_headers(headers)
+
+
+def provider(**kwargs: Any) -> Observed:
+    return Observed(api_key=os.getenv("ANTHROPIC_API_KEY", "test-key"), retry=None, **kwargs)
+
+
+@pytest.mark.vcr
+async def test_plain_reply(vcr: Any) -> None:
+    anthropic = provider()
+    reply = await anthropic.complete(Request("claude-haiku-4-5", GREETING, max_tokens=100))
+    assert reply.text == "Hello there, friend!"
+    assert reply.finish_reason is FinishReason.STOP
+    assert reply.raw_finish_reason == "end_turn"
+    assert reply.usage == Usage(14, 8, None, 0, 0)
+    assert reply.model == "claude-haiku-4-5-20251001"
+    assert reply.provider == "anthropic"
+    assert anthropic.seen[0]["anthropic-ratelimit-requests-remaining"] == "49"
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_streaming(vcr: Any) -> None:
+    stream = provider().stream(Request("claude-haiku-4-5", GREETING, max_tokens=100))
+    texts = [event.text async for event in stream]
+    assert "".join(texts) == "Hello there, friend!"
+    assert stream.response.usage == Usage(14, 8, None, 0, 0)
+    assert stream.response.finish_reason is FinishReason.STOP
+    assert stream.response.id == "msg_01H3Stream000000000001"
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_tool_call_round_trip(vcr: Any) -> None:
+    anthropic = provider()
+    history = [Message.user("What is the weather in Paris?")]
+    request = Request(
+        "claude-haiku-4-5", history, max_tokens=1024, tools=[WEATHER], tool_choice="auto"
+    )
+    first = await anthropic.complete(request)
+    call = ToolCall("toolu_01H3WeatherParis0000001", "get_weather", {"city": "Paris"})
+    assert first.tool_calls == (call,)
+    assert first.finish_reason is FinishReason.TOOL_CALLS
+    history += [first.to_message(), Message.tool("18C and sunny", tool_call_id=call.id)]
+    second = await anthropic.complete(
+        Request("claude-haiku-4-5", history, max_tokens=1024, tools=[WEATHER], tool_choice="auto")
+    )
+    assert second.text == "It is 18C and sunny in Paris."
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_reasoning(vcr: Any) -> None:
+    request = Request(
+        "claude-sonnet-4-6",
+        [Message.user("Is 17 prime?")],
+        extra={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    )
+    reply = await provider().stream(request).collect()
+    assert reply.reasoning == "17 is prime: it has no divisors between 2 and 4."
+    assert reply.text == "Yes, 17 is prime."
+    assert reply.provider_data == {
+        "anthropic": {
+            "thinking": [
+                {
+                    "type": "thinking",
+                    "thinking": reply.reasoning,
+                    "signature": "EqQBCkgIBxABGAIiQH3h3sig",
+                }
+            ]
+        }
+    }
+    assert reply.usage == Usage(43, 61, None, 0, 0)
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_overloaded(vcr: Any) -> None:
+    anthropic = provider()
+    with pytest.raises(errors.OverloadedError) as caught:
+        await anthropic.complete(Request("claude-haiku-4-5", GREETING, max_tokens=100))
+    assert anthropic.seen[0]["retry-after"] == "12"
+    assert caught.value.status_code == 529
+    assert caught.value.retryable
+    assert caught.value.message == "Overloaded"
+    assert caught.value.request_id == "req_011CVhH3overloaded0001"
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_count_tokens(vcr: Any) -> None:
+    assert await provider().count_tokens(Request("claude-haiku-4-5", GREETING)) == 14
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_list_models(vcr: Any) -> None:
+    models = await provider().list_models()
+    assert [m.id for m in models] == ["claude-opus-4-7", "claude-haiku-4-5-20251001"]
+    assert models[0].created == 1776297600
+    assert vcr.all_played
+
+
+async def test_missing_key_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(errors.ConfigurationError, match="ANTHROPIC_API_KEY"):
+        await AnthropicProvider(retry=None).complete(Request("claude-haiku-4-5", GREETING))
+
+
+async def test_bad_thinking_budget_fails_before_sending() -> None:
+    request = Request(
+        "claude-sonnet-4-6",
+        GREETING,
+        max_tokens=1000,
+        extra={"thinking": {"type": "enabled", "budget_tokens": 1024}},
+    )
+    with pytest.raises(errors.ConfigurationError, match="below max_tokens"):
+        await provider().complete(request)
+
+
+async def test_httpx_client_is_bridged_and_left_open() -> None:
+    import httpx
+
+    seen: list[str | None] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("authorization"))
+        return httpx.Response(
+            200,
+            json={
+                "content": [{"type": "text", "text": "ok"}],
+                "stop_reason": "end_turn",
+                "model": "m",
+            },
+        )
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        anthropic = AnthropicProvider(api_key="test-key", http_client=client, retry=None)
+        assert (await anthropic.complete(Request("m", GREETING))).text == "ok"
+        await anthropic.aclose()
+        assert not client.is_closed
+    assert seen == ["Bearer test-key"]  # anthropic 2 sends the key as a bearer token
