@@ -1,0 +1,157 @@
+"""GeminiProvider on hand-written cassettes: reply, stream, tool round trip with a signature, thinking, 429."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import pytest
+
+from llmkit import errors
+from llmkit.providers import GeminiProvider
+from llmkit.types import FinishReason, Message, Request, ToolSpec, Usage
+
+GREETING = [Message.user("Say hi in three words.")]
+WEATHER = ToolSpec(
+    "get_weather",
+    "Current weather for a city",
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+)
+
+
+def provider() -> GeminiProvider:
+    return GeminiProvider(api_key=os.getenv("GEMINI_API_KEY", "test-key"), retry=None)
+
+
+@pytest.mark.vcr
+async def test_plain_reply(vcr: Any) -> None:
+    reply = await provider().complete(Request("gemini-2.5-flash", GREETING, max_tokens=100))
+    assert reply.text == "Hello there, friend!"
+    assert reply.finish_reason is FinishReason.STOP
+    assert reply.usage == Usage(7, 23, 18, 0)
+    assert reply.model == "gemini-2.5-flash"
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_streaming(vcr: Any) -> None:
+    stream = provider().stream(Request("gemini-2.5-flash", GREETING))
+    texts = [event.text async for event in stream]
+    assert "".join(texts) == "Hello there, friend!"
+    assert stream.response.usage == Usage(7, 5, 0, 0)
+    assert stream.response.finish_reason is FinishReason.STOP
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_tool_call_round_trip(vcr: Any) -> None:
+    import httpx2
+
+    sent: list[Any] = []
+
+    async def capture(request: httpx2.Request) -> None:
+        sent.append(json.loads(request.content))
+
+    client = httpx2.AsyncClient(event_hooks={"request": [capture]})
+    gemini = GeminiProvider(
+        api_key=os.getenv("GEMINI_API_KEY", "test-key"), http_client=client, retry=None
+    )
+    history = [Message.user("What is the weather in Paris?")]
+    first = await gemini.complete(
+        Request("gemini-3-flash-preview", history, tools=[WEATHER], tool_choice="auto")
+    )
+    (call,) = first.tool_calls
+    assert (call.name, call.arguments) == ("get_weather", {"city": "Paris"})
+    assert call.id == "gemini-call-cb65722530c687df"
+    assert first.finish_reason is FinishReason.TOOL_CALLS
+    history += [first.to_message(), Message.tool("18C and sunny", tool_call_id=call.id)]
+    # The cassette's second request carries the functionCall part with its thoughtSignature.
+    second = await gemini.complete(
+        Request("gemini-3-flash-preview", history, tools=[WEATHER], tool_choice="auto")
+    )
+    assert second.text == "It is 18C and sunny in Paris."
+    assert second.provider_data["gemini"]["parts"][0]["thoughtSignature"] == "CiQBH3h3dGV4dHNpZwo="
+    assert vcr.all_played
+    await client.aclose()
+
+
+@pytest.mark.vcr
+async def test_reasoning(vcr: Any) -> None:
+    request = Request(
+        "gemini-2.5-pro",
+        [Message.user("Is 17 prime?")],
+        extra={
+            "generationConfig": {
+                "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 1024}
+            }
+        },
+    )
+    reply = await provider().stream(request).collect()
+    assert reply.reasoning == "**Checking primality**\n\n17 has no divisors between 2 and 4."
+    assert reply.text == "Yes, 17 is prime."
+    assert reply.usage == Usage(6, 61, 54, 0)
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_rate_limited(vcr: Any) -> None:
+    with pytest.raises(errors.RateLimitError) as caught:
+        await provider().complete(Request("gemini-2.5-pro", GREETING))
+    assert caught.value.retry_after == 46.0
+    assert caught.value.retryable
+    assert caught.value.status_code == 429
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_count_tokens(vcr: Any) -> None:
+    assert await provider().count_tokens(Request("gemini-2.5-flash", GREETING)) == 7
+    assert vcr.all_played
+
+
+@pytest.mark.vcr
+async def test_list_models(vcr: Any) -> None:
+    models = await provider().list_models()
+    assert [(m.id, m.context_window) for m in models] == [
+        ("gemini-2.5-flash", 1048576),
+        ("gemini-3-flash-preview", 1048576),
+    ]
+    assert vcr.all_played
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"GEMINI_API_KEY": "g1"}, "g1"),
+        ({"GOOGLE_API_KEY": "g2"}, "g2"),
+        ({"GEMINI_API_KEY": "g1", "GOOGLE_API_KEY": "g2"}, "g1"),
+    ],
+)
+def test_key_from_either_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], key: str
+) -> None:
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert GeminiProvider().api_key() == key
+
+
+def test_missing_key_names_both_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(errors.ConfigurationError, match=r"GEMINI_API_KEY.*GOOGLE_API_KEY"):
+        GeminiProvider().api_key()
+
+
+async def test_connection_refused_is_a_connection_error() -> None:
+    import httpx2
+
+    def refuse(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused")
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(refuse)) as client:
+        gemini = GeminiProvider(api_key="k", http_client=client, retry=None)
+        with pytest.raises(errors.APIConnectionError, match="Could not reach Gemini"):
+            await gemini.complete(Request("gemini-2.5-flash", GREETING))
