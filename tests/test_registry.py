@@ -12,7 +12,7 @@ import pytest
 import llmkit
 from llmkit import registry
 from llmkit.clients import DeepSeekClient, LlamaClient
-from llmkit.config import validate_text
+from llmkit.config import ConfigWarning, validate_text
 from llmkit.cost import Budget
 from llmkit.errors import ConfigurationError
 from llmkit.ratelimit import RateLimit
@@ -300,6 +300,7 @@ def test_a_provider_that_rejects_an_option_is_a_configuration_error() -> None:
 def test_load_reads_the_file(tmp_path: Path) -> None:
     file = tmp_path / "llmkit.yaml"
     file.write_text(CONFIG)
-    loaded = llmkit.load(file)
+    with pytest.warns(ConfigWarning, match="providers.tuned.api_key: a key is written in the file"):
+        loaded = llmkit.load(file)
     assert loaded.config is not None and loaded.config.source == str(file)
     assert loaded.client("helper").generate_sync("x").text.endswith("You said: x")
