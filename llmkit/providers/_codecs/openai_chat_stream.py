@@ -122,15 +122,16 @@ class ChatStreamParser:
         return []
 
     def _events(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        # `dict`, not `Mapping`, in this per-chunk path: json.loads gives dicts, and the ABC check is slow.
         usage = chunk.get("usage")
-        if isinstance(usage, Mapping):
+        if isinstance(usage, dict):
             self._saw_usage = True
             self.cost = parse_cost(usage) or self.cost
         elif not self._saw_usage:
             # Groq's older placement: https://console.groq.com/docs/openai
             groq = chunk.get("x_groq")
-            usage = groq.get("usage") if isinstance(groq, Mapping) else None
-        parsed_usage = parse_usage(usage) if isinstance(usage, Mapping) else None
+            usage = groq.get("usage") if isinstance(groq, dict) else None
+        parsed_usage = parse_usage(usage) if isinstance(usage, dict) else None
 
         text = reasoning = ""
         raw_finish: str | None = None
