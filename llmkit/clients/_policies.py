@@ -110,7 +110,7 @@ def _plan(client: ModelClient, route: _Route, request: Request, *, fallback: boo
     entry = route.entry
     name = route.provider.name
     candidate = evolve(request, model=entry.id)
-    limit = entry.max_output
+    limit = entry.max_output if isinstance(entry.max_output, int) else None
     if fallback and limit and candidate.max_tokens and candidate.max_tokens > limit:
         return Plan(
             route,
@@ -190,7 +190,8 @@ class _Attempt:
         if budget is not None:
             entry = self.plan.route.entry
             prompt = _counter(self.client, self.request)(self.request.messages)
-            output = self.request.max_tokens or entry.max_output
+            limit = entry.max_output if isinstance(entry.max_output, int) else None
+            output = self.request.max_tokens or limit
             estimate = worst_case(int(prompt), output, entry.prices)
             self.reservation = await budget.reserve(
                 estimate, what=f"request to {self.request.model}"
