@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from functools import partial
 
 import anyio
-from attrs import evolve
+from attrs import evolve, frozen
 
 from llmkit import _sync
 from llmkit.errors import LLMError
@@ -40,11 +40,33 @@ from llmkit.types import (
     Usage,
 )
 
-__all__ = ["FakeProvider", "Reply", "count_tokens", "echo_reply", "split_tokens", "to_events"]
+__all__ = [
+    "FakeProvider",
+    "Interrupted",
+    "Reply",
+    "count_tokens",
+    "echo_reply",
+    "split_tokens",
+    "to_events",
+]
 
-Reply = str | Response | LLMError | Callable[[Request], "str | Response | LLMError"]
+
+@frozen
+class Interrupted:
+    """A scripted reply whose stream breaks: `after` events arrive, then `error` is raised.
+
+    `complete` raises `error` at once (a whole reply never arrived).
+    """
+
+    reply: str | Response
+    error: LLMError
+    after: int = 1
+
+
+Reply = str | Response | LLMError | Interrupted | Callable[[Request], "str | Response | LLMError"]
 """One scripted answer: text, a whole `Response` (reasoning, tool calls, usage),
-an error to raise, or a function of the request returning one of those."""
+an error to raise, an `Interrupted` stream, or a function of the request
+returning text, a `Response` or an error."""
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -169,27 +191,32 @@ class FakeProvider:
         """How many requests arrived."""
         return len(self.requests)
 
-    def _next(self, request: Request) -> Response:
+    def _next(self, request: Request) -> tuple[Response, Interrupted | None]:
         """Record `request` and produce this call's reply (or raise its error)."""
         self.requests.append(request)
         number = len(self.requests)
         if number in self.errors:
             raise self.errors[number]
         reply: Reply = self._script.pop(0) if self._script else echo_reply(request, self.name)
-        if callable(reply) and not isinstance(reply, (Response, LLMError)):
+        if callable(reply) and not isinstance(reply, (Response, LLMError, Interrupted)):
             reply = reply(request)
+        cut: Interrupted | None = None
+        if isinstance(reply, Interrupted):
+            cut, reply = reply, reply.reply
         if isinstance(reply, LLMError):
             raise reply
         if isinstance(reply, str):
             reply = Response(text=reply)
-        return _completed(reply, request, self.name, number)
+        return _completed(reply, request, self.name, number), cut
 
     # -- the protocol -----------------------------------------------------------
 
     async def complete(self, request: Request) -> Response:
         """The next scripted reply."""
         started = time.perf_counter()
-        response = self._next(request)
+        response, cut = self._next(request)
+        if cut is not None:
+            raise cut.error
         if self.first_token_delay:
             await anyio.sleep(self.first_token_delay)
         elapsed = time.perf_counter() - started
@@ -200,10 +227,12 @@ class FakeProvider:
         return ResponseStream(partial(self._events, request), provider=self.name)
 
     async def _events(self, request: Request) -> AsyncIterator[StreamEvent]:
-        response = self._next(request)
+        response, cut = self._next(request)
         if self.first_token_delay:
             await anyio.sleep(self.first_token_delay)
         for index, event in enumerate(to_events(response)):
+            if cut is not None and index >= cut.after:
+                raise cut.error
             if index and self.token_delay and event.has_content:
                 await anyio.sleep(self.token_delay)
             yield event

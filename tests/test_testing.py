@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from llmkit.errors import InvalidRequestError, RateLimitError, ServerError
+from llmkit.errors import InvalidRequestError, RateLimitError, ServerError, StreamError
 from llmkit.providers import Provider
-from llmkit.testing import FakeProvider, split_tokens, to_events
+from llmkit.testing import FakeProvider, Interrupted, split_tokens, to_events
 from llmkit.types import FinishReason, Message, Request, Response, ToolCall, Usage
 
 REQ = Request("deepseek-flash", [Message.system("sys"), Message.user("hello there")])
@@ -119,3 +119,16 @@ def test_sync_twins_and_close() -> None:
     assert fake.list_models_sync()
     fake.aclose_sync()
     assert fake.closed
+
+
+async def test_an_interrupted_stream_raises_after_some_events_with_the_partial_reply() -> None:
+    fake = FakeProvider([Interrupted("one two three four", StreamError("cut"), after=2)] * 2)
+    stream = fake.stream(REQ)
+    seen: list[str] = []
+    with pytest.raises(StreamError) as info:
+        async for event in stream:
+            seen.append(event.text)
+    assert seen == ["one", " two"]
+    assert info.value.partial is not None and info.value.partial.text == "one two"
+    with pytest.raises(StreamError):
+        await fake.complete(REQ)

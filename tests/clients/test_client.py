@@ -243,3 +243,18 @@ def test_sync_twins() -> None:
     events = list(client.stream_sync("Hi"))
     assert "".join(e.text for e in events) == "streamed"
     assert "".join(e.reasoning for e in events) == "r"
+
+
+async def test_a_broken_stream_gives_the_rewritten_partial_reply() -> None:
+    from llmkit.errors import StreamError
+    from llmkit.testing import Interrupted
+
+    cut = Interrupted(
+        "<think>Plan it.</think>The answer is", StreamError("connection lost"), after=2
+    )
+    stream = DeepSeekClient(FakeProvider([cut])).stream("Hi")
+    with pytest.raises(StreamError) as info:
+        await stream.collect()
+    partial = info.value.partial
+    assert partial is not None
+    assert (partial.text, partial.reasoning) == ("The", "Plan it.")
