@@ -142,6 +142,21 @@ def _date(value: Any, where: str) -> dt.date | None:
         ) from None
 
 
+def _int(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ConfigurationError(
+            f"catalog: {where} should be a whole number of tokens, not {value!r}"
+        )
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"catalog: {where} should be a whole number of tokens, not {value!r}"
+        ) from None
+
+
 def _prices(data: Mapping[str, Any] | None) -> Prices | None:
     if not data:
         return None
@@ -177,8 +192,13 @@ def parse_entries(data: Mapping[str, Any]) -> list[CatalogEntry]:
                         model=name,
                         provider=provider,
                         id=host.get("id", name),
-                        context_window=host.get("context_window", model.get("context_window")),
-                        max_output=host.get("max_output", model.get("max_output")),
+                        context_window=_int(
+                            host.get("context_window", model.get("context_window")),
+                            f"{where}.context_window",
+                        ),
+                        max_output=_int(
+                            host.get("max_output", model.get("max_output")), f"{where}.max_output"
+                        ),
                         prices=_prices(host.get("prices")),
                         reasoning=host.get("reasoning", model.get("reasoning")),
                         added=_date(host.get("added", model.get("added")), where),

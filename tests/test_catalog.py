@@ -247,3 +247,14 @@ def test_find_matches_dated_snapshots(tmp_path: Path) -> None:
     entry = catalog.find("openai", "gpt-4o-mini-2024-07-18")
     assert entry is not None and entry.model == "gpt-4o-mini"
     assert catalog.find("openai", "nonexistent") is None
+
+
+def test_token_counts_in_user_data_are_checked() -> None:
+    assert (
+        Catalog(doc({"m": {"hosts": {"h": {"context_window": "32768"}}}}))
+        .entries()[0]
+        .context_window
+        == 32768
+    )
+    with pytest.raises(ConfigurationError, match=r"fam/m/h\.max_output"):
+        Catalog(doc({"m": {"hosts": {"h": {"max_output": "lots"}}}}))
