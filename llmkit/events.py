@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 logger = logging.getLogger("llmkit")
+logger.addHandler(logging.NullHandler())  # a library logs only where the application asks
 
 EventKind = Literal["request", "response", "retry", "error", "fallback"]
 T = TypeVar("T")
