@@ -1,0 +1,122 @@
+"""`llmkit config init|validate|show|path`: the round trip a new user makes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from llmkit.cli.config_cmd import TEMPLATE
+from tests.cli.conftest import Result, write_config
+
+Cli = Callable[..., Result]
+
+BROKEN = """
+providers:
+  groq: {timeout: soon, retyr: {}}
+clients:
+  coder: {family: deepseek, provider: grok}
+  writer: {family: clod, provider: fake}
+"""
+
+
+def test_init_validate_run_chat_round_trip(cli: Cli, isolated: Path) -> None:
+    init = cli("config", "init")
+    assert init.code == 0 and (isolated / "llmkit.yaml").read_text() == TEMPLATE
+    assert "llmkit config validate" in init.err
+    validate = cli("config", "validate")
+    assert validate.code == 0, validate.out
+    assert validate.out.strip().endswith("ok (4 providers, 3 clients)")
+    assert cli("run", "hi").out == "[fake:deepseek-flash] You said: hi\n"  # default_client: demo
+    chat = cli("chat", stdin="hello\n")
+    assert chat.out == "[fake:deepseek-flash] You said: hello\n"
+
+
+def test_init_refuses_to_overwrite_without_force(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, "providers: {}\n")
+    result = cli("config", "init")
+    assert result.code == 2 and "--force" in result.err
+    assert (isolated / "llmkit.yaml").read_text() == "providers: {}\n"
+    assert cli("config", "init", "--force").code == 0
+    assert (isolated / "llmkit.yaml").read_text() == TEMPLATE
+
+
+def test_init_to_stdout_and_to_a_named_file(cli: Cli, isolated: Path) -> None:
+    assert cli("config", "init", "-").out == TEMPLATE
+    assert cli("config", "init", "conf/team.yaml").code == 0
+    assert cli("config", "validate", "conf/team.yaml").code == 0
+
+
+def test_validate_prints_every_problem_and_exits_2(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, BROKEN)
+    result = cli("config", "validate")
+    assert result.code == 2
+    errors = [line for line in result.out.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3
+    assert any("providers.groq.timeout: expected a number" in e for e in errors)
+    assert any(
+        "clients.coder.provider: unknown provider 'grok' (did you mean 'groq'?)" in e
+        for e in errors
+    )
+    assert any(
+        "clients.writer.family: unknown model family 'clod' (did you mean 'claude'?)" in e
+        for e in errors
+    )
+    assert (
+        "warning:" in result.out
+        and "providers.groq.retyr: unknown key (did you mean 'retry'?)" in result.out
+    )
+    assert "3 problems" in result.err
+
+
+def test_a_broken_file_stops_other_commands_with_exit_2(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, BROKEN)
+    result = cli("run", "llama@fake", "hi")
+    assert result.code == 2 and "has 3 problems" in result.err
+
+
+def test_validate_without_a_file_says_where_it_looked(cli: Cli) -> None:
+    result = cli("config", "validate")
+    assert result.code == 2
+    assert "No configuration file found" in result.err and "llmkit config init" in result.err
+
+
+def test_show_masks_secrets(cli: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "gsk_" + "TopSecretValue123456"
+    monkeypatch.setenv("MY_GROQ", secret)
+    monkeypatch.setenv("OPENROUTER_API_KEY", "sk-or-v1-" + "AlsoSecret98765")
+    write_config(
+        isolated,
+        "providers:\n  groq: {api_key: '${MY_GROQ}', options: {token: abc123xyz}}\n  openrouter: {}\n",
+    )
+    result = cli("config", "show")
+    assert result.code == 0
+    assert (
+        secret not in result.out
+        and "AlsoSecret" not in result.out
+        and "abc123xyz" not in result.out
+    )
+    assert "api_key: '***'" in result.out and "token: '***'" in result.out
+    assert "<from $OPENROUTER_API_KEY: set>" in result.out
+
+
+def test_path_shows_the_file_and_the_search_order(cli: Cli, isolated: Path) -> None:
+    assert cli("config", "path").out.strip() == "(none found)"
+    file = write_config(isolated, "providers: {}\n")
+    result = cli("config", "path")
+    assert Path(result.out.strip()) == file and "looked in" in result.err
+
+
+def test_the_config_option_and_profiles(cli: Cli, isolated: Path) -> None:
+    folder = isolated / "xdg" / "llmkit"
+    folder.mkdir(parents=True)
+    (folder / "work.yaml").write_text(
+        "default_client: w\nclients:\n  w: {family: gpt4, provider: fake}\n"
+    )
+    assert cli("--profile", "work", "run", "hi").out == "[fake:gpt-5.6] You said: hi\n"
+    other = isolated / "other.yaml"
+    other.write_text("default_client: o\nclients:\n  o: {family: claude, provider: fake}\n")
+    assert cli("run", "--config", str(other), "hi").out.startswith("[fake:claude")
+    missing = cli("--profile", "wrok", "run", "hi")
+    assert missing.code == 2 and "did you mean 'work'" in missing.err

@@ -1,0 +1,136 @@
+"""`llmkit run`: only the reply on stdout, stdin piping, --json, options, exit codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmkit.errors import AuthenticationError
+from llmkit.testing import FakeProvider
+from tests.cli.conftest import Result, write_config
+
+Cli = Callable[..., Result]
+
+
+def test_the_reply_alone_goes_to_stdout(cli: Cli) -> None:
+    result = cli("run", "deepseek@fake", "hi there")
+    assert result.code == 0
+    assert result.out == "[fake:deepseek-flash] You said: hi there\n"
+    assert "You said" not in result.err
+
+
+def test_words_after_the_client_form_the_prompt(cli: Cli) -> None:
+    assert cli("run", "llama@fake", "two", "words").out.endswith("You said: two words\n")
+
+
+def test_stdin_is_the_prompt_when_piped(llmkit_process: Any) -> None:
+    done = llmkit_process("run", "llama@fake", stdin="text from a pipe\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "[fake:llama-4-maverick] You said: text from a pipe\n"
+
+
+def test_stdin_follows_the_prompt_argument(cli: Cli, spy: FakeProvider) -> None:
+    result = cli("run", "llama@spy", "Summarise:", stdin="the piped text\n")
+    assert result.code == 0
+    assert spy.requests[0].messages[-1].content == "Summarise:\n\nthe piped text"
+
+
+def test_a_lone_prompt_uses_the_default_client(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, "default_client: g\nclients:\n  g: {family: gpt4, provider: fake}\n")
+    assert cli("run", "hello world").out == "[fake:gpt-5.6] You said: hello world\n"
+    assert cli("run", "g", "hi").out == "[fake:gpt-5.6] You said: hi\n"
+
+
+def test_json_prints_the_whole_response(cli: Cli) -> None:
+    result = cli("run", "--json", "claude@fake", "hi")
+    data = json.loads(result.out)
+    assert data["text"].endswith("You said: hi")
+    assert data["provider"] == "fake" and data["finish_reason"] == "stop"
+    assert data["usage"]["output_tokens"] > 0
+    assert "raw" not in data
+
+
+@pytest.mark.parametrize("flag", ["--stream", "--no-stream"])
+def test_stream_and_no_stream_print_the_same(cli: Cli, flag: str) -> None:
+    assert cli("run", flag, "mixtral@fake", "same").out.endswith("You said: same\n")
+
+
+def test_request_options_reach_the_host(cli: Cli, spy: FakeProvider) -> None:
+    result = cli(
+        "run", "llama@spy", "--system", "Be brief", "--temperature", "0.3",
+        "--max-tokens", "7", "--model", "my-llama", "hi",
+    )  # fmt: skip
+    assert result.code == 0
+    request = spy.requests[0]
+    assert [m.role for m in request.messages] == ["system", "user"]
+    assert request.messages[0].content == "Be brief"
+    assert (request.temperature, request.max_tokens, request.model) == (0.3, 7, "my-llama")
+
+
+def test_usage_goes_to_stderr(cli: Cli) -> None:
+    result = cli("run", "--usage", "llama@fake", "hi")
+    assert "in /" in result.err and "out tokens" in result.err
+    assert "tokens" not in result.out
+
+
+def test_no_prompt_is_a_usage_error(cli: Cli) -> None:
+    result = cli("run", "llama@fake")
+    assert result.code == 2
+    assert result.err.startswith("error: No prompt") and result.out == ""
+
+
+def test_an_unknown_provider_is_one_line_and_exit_2(cli: Cli) -> None:
+    result = cli("run", "llama@grok", "hi")
+    assert result.code == 2
+    assert (
+        result.err.strip().splitlines() == [result.err.strip()]
+        and "did you mean 'groq'" in result.err
+    )
+    assert "Traceback" not in result.err
+
+
+def test_a_missing_key_is_a_configuration_error(cli: Cli) -> None:
+    result = cli("run", "gpt4@openai", "hi")
+    assert result.code == 2
+    assert "OPENAI_API_KEY" in result.err
+
+
+def test_an_api_error_exits_1(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from llmkit import registry
+
+    failing = FakeProvider([AuthenticationError("the key was revoked", provider="fake")])
+    monkeypatch.setitem(registry._PROVIDERS.added, "failing", lambda **_: failing)
+    result = cli("run", "llama@failing", "hi")
+    assert result.code == 1
+    assert "error: the key was revoked" in result.err
+    assert "Traceback" not in result.err and result.out == ""
+
+
+def test_debug_shows_the_traceback(cli: Cli) -> None:
+    result = cli("run", "--debug", "llama@grok", "hi")
+    assert result.code == 2 and "Traceback" in result.err
+
+
+def test_interrupted_exits_130(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("llmkit.cli._ask.stream", interrupt)
+    assert cli("run", "llama@fake", "hi").code == 130
+
+
+def test_a_reply_cut_at_the_limit_is_noted_on_stderr(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmkit import registry
+    from llmkit.types import FinishReason, Response
+
+    cut = FakeProvider([Response(text="Once upon a", finish_reason=FinishReason.LENGTH)])
+    monkeypatch.setitem(registry._PROVIDERS.added, "cut", lambda **_: cut)
+    result = cli("run", "llama@cut", "story")
+    assert result.out == "Once upon a\n"
+    assert "cut at the token limit" in result.err
