@@ -172,3 +172,30 @@ async def test_list_models() -> None:
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(LocalServer, "openai", monkeypatch)
+
+
+@pytest.mark.parametrize("status", [200, 429])
+async def test_every_response_shows_its_headers_to_the_rate_limiter(status: int) -> None:
+    import httpx2
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        headers = {"x-ratelimit-remaining-requests": "41"}
+        if status == 429:
+            return httpx2.Response(429, json={"error": {"message": "slow"}}, headers=headers)
+        return httpx2.Response(200, json=shared.COMPLETION, headers=headers)
+
+    local = OpenAICompatibleProvider(
+        base_url=BASE,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
+        retry=None,
+    )
+    seen: list[str | None] = []
+    local._observe_headers = lambda headers: seen.append(  # type: ignore[method-assign]
+        headers.get("x-ratelimit-remaining-requests")
+    )
+    if status == 429:
+        with pytest.raises(errors.RateLimitError):
+            await local.complete(shared.QUESTION)
+    else:
+        await local.complete(shared.QUESTION)
+    assert seen == ["41"]
