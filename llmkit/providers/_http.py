@@ -87,9 +87,7 @@ def _transport(source: ModuleType, target: ModuleType) -> type[Any]:
                 response.status_code,
                 headers=_decoded_headers(response.headers.raw),
                 stream=stream_class(response, request),
-                extensions={
-                    k: v for k, v in response.extensions.items() if k in ("http_version",)
-                },
+                extensions={k: v for k, v in response.extensions.items() if k in ("http_version",)},
             )
 
         async def aclose(self) -> None:

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -216,7 +216,7 @@ class OpenAICompatibleProvider(BaseProvider):
     def _translate(
         self, exc: Exception, sdk: ModuleType | None, model: str | None, streaming: bool
     ) -> LLMError | None:
-        where = {"provider": self.name, "model": model}
+        where: dict[str, Any] = {"provider": self.name, "model": model}
         if sdk is not None and isinstance(exc, sdk.APIStatusError):
             response = exc.response
             self._observe_headers(response.headers)

@@ -64,9 +64,7 @@ def _message(wire: dict[str, Any]) -> Message:
         return Message.tool(_text(wire.get("content")), tool_call_id=wire.get("tool_call_id"))
     if role == "assistant":
         calls = [
-            ToolCall(
-                c["id"], c["function"]["name"], json.loads(c["function"]["arguments"] or "{}")
-            )
+            ToolCall(c["id"], c["function"]["name"], json.loads(c["function"]["arguments"] or "{}"))
             for c in wire.get("tool_calls") or ()
         ]
         reasoning = wire.get("reasoning_content") or wire.get("reasoning")
