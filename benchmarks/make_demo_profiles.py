@@ -19,13 +19,85 @@ from typing import Any
 
 OUT = Path(__file__).resolve().parent.parent / "llmkit" / "data" / "profiles"
 REQUESTS = 8
-WORDS = (
-    "Quicksort picks a pivot, partitions the array so that smaller items come before it "
-    "and larger ones after, then sorts both parts the same way. With a good pivot each "
-    "level halves the work, so it runs in n log n time on average, in place, and its inner "
-    "loop is tight enough that it usually beats mergesort in practice, although a bad pivot "
-    "on sorted input makes it quadratic unless the pivot is chosen at random."
-).split()
+WORDS = [
+    "Quicksort",
+    "picks",
+    "a",
+    "pivot,",
+    "partitions",
+    "the",
+    "array",
+    "so",
+    "that",
+    "smaller",
+    "items",
+    "come",
+    "before",
+    "it",
+    "and",
+    "larger",
+    "ones",
+    "after,",
+    "then",
+    "sorts",
+    "both",
+    "parts",
+    "the",
+    "same",
+    "way.",
+    "With",
+    "a",
+    "good",
+    "pivot",
+    "each",
+    "level",
+    "halves",
+    "the",
+    "work,",
+    "so",
+    "it",
+    "runs",
+    "in",
+    "n",
+    "log",
+    "n",
+    "time",
+    "on",
+    "average,",
+    "in",
+    "place,",
+    "and",
+    "its",
+    "inner",
+    "loop",
+    "is",
+    "tight",
+    "enough",
+    "that",
+    "it",
+    "usually",
+    "beats",
+    "mergesort",
+    "in",
+    "practice,",
+    "although",
+    "a",
+    "bad",
+    "pivot",
+    "on",
+    "sorted",
+    "input",
+    "makes",
+    "it",
+    "quadratic",
+    "unless",
+    "the",
+    "pivot",
+    "is",
+    "chosen",
+    "at",
+    "random.",
+]
 
 HOSTS: dict[str, dict[str, Any]] = {
     "groq": {
@@ -67,11 +139,23 @@ def make_request(host: str, spec: dict[str, Any], i: int, rng: random.Random) ->
     if spec.get("error_on") == i:
         headers = [{"content-type": "application/json"}]
         end = round(rng.lognormvariate(0, 0.2) * 0.4, 4)
-        return _request(host, i, headers, [], end, {"type": "OverloadedError", "message": "Server overloaded, please retry shortly (synthetic)"})
+        return _request(
+            host,
+            i,
+            headers,
+            [],
+            end,
+            {
+                "type": "OverloadedError",
+                "message": "Server overloaded, please retry shortly (synthetic)",
+            },
+        )
     ttft = spec["ttft"] * rng.lognormvariate(0, 0.35)
     tokens = rng.randint(48, 96)
     t = ttft * 0.97
-    events: list[list[Any]] = [[round(t, 6), {"model": spec["model"], "id": f"synthetic-{host}-{i}"}]]
+    events: list[list[Any]] = [
+        [round(t, 6), {"model": spec["model"], "id": f"synthetic-{host}-{i}"}]
+    ]
     t = ttft
     for n in range(tokens):
         word = WORDS[n % len(WORDS)]
@@ -97,7 +181,9 @@ def make_request(host: str, spec: dict[str, Any], i: int, rng: random.Random) ->
     return _request(host, i, headers, events, round(t + 0.001, 6), None)
 
 
-def _request(host: str, i: int, headers: Any, events: Any, end: float, error: Any) -> dict[str, Any]:
+def _request(
+    host: str, i: int, headers: Any, events: Any, end: float, error: Any
+) -> dict[str, Any]:
     return {
         "kind": "request",
         "provider": host,

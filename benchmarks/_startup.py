@@ -1,0 +1,126 @@
+"""Import time and memory of `import llmkit` (fresh subprocesses), and time to build a client.
+
+Each figure is the median of several fresh interpreters: the import is timed
+inside the child around the `import` statement alone (interpreter start-up
+excluded), as wall time and as CPU time (on a shared, loaded machine the CPU
+time is the import's own cost; the wall time adds waiting for a core), memory is the growth of the child's resident set over that import.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+VENDOR_SDKS = (
+    "openai",
+    "groq",
+    "anthropic",
+    "google.genai",
+    "cohere",
+    "tiktoken",
+    "rich",
+    "yaml",
+    "httpx",
+)
+
+_CHILD = """
+import json, sys, time
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+before = rss()
+start, cpu = time.perf_counter(), time.process_time()
+import {module}
+took, cpu_took = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({{"seconds": took, "cpu": cpu_took, "rss": rss() - before,
+                  "loaded": [m for m in {vendors!r} if m in sys.modules]}}))
+"""
+
+
+def _env() -> dict[str, str]:
+    """The children's environment: bytecode caches allowed, as in an installed wheel
+    (PYTHONDONTWRITEBYTECODE would make every run compile llmkit from source)."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def import_cost(module: str, runs: int) -> dict[str, Any]:
+    """Median seconds and bytes of `import module` over `runs` fresh interpreters
+    (after one unmeasured run that writes the bytecode caches)."""
+    results = []
+    code = _CHILD.format(module=module, vendors=VENDOR_SDKS)
+    for _ in range(runs + 1):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=_env()
+        ).stdout
+        results.append(json.loads(out))
+    results = results[1:]
+    return {
+        "module": module,
+        "ms": statistics.median(r["seconds"] for r in results) * 1e3,
+        "cpu_ms": statistics.median(r["cpu"] for r in results) * 1e3,
+        "mib": statistics.median(r["rss"] for r in results) / 2**20,
+        "loaded": sorted({m for r in results for m in r["loaded"]}),
+        "runs": runs,
+    }
+
+
+_BUILD = """
+import json, time
+t0 = time.perf_counter()
+from llmkit.providers.openai import OpenAIProvider
+from llmkit.clients import GPT4Client
+t1 = time.perf_counter()
+import llmkit.providers._base  # noqa
+n = 2000
+start = time.perf_counter()
+for _ in range(n):
+    GPT4Client(provider=OpenAIProvider(api_key="sk-bench"), model="gpt-4o-mini")
+per = (time.perf_counter() - start) / n
+import asyncio, httpx2
+import _payloads as P
+from llmkit.types import Message, Request
+def handler(request):
+    return httpx2.Response(200, content=P.COMPLETION_BYTES, headers={{"content-type": "application/json"}})
+async def first():
+    provider = OpenAIProvider(api_key="sk-bench", http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)))
+    t = time.perf_counter()
+    await provider.complete(Request(P.MODEL, [Message.user("hi")]))
+    return time.perf_counter() - t
+first_call = asyncio.run(first())
+print(json.dumps({{"import_clients": t1 - t0, "build": per, "first_call": first_call}}))
+"""
+
+
+def build_cost(runs: int, cwd: str) -> dict[str, float]:
+    """Time to build a provider + client (warm, per build), and the first call's cost
+    (it imports the `openai` SDK on first use), medians over `runs` interpreters."""
+    results = []
+    for _ in range(runs):
+        out = subprocess.run(
+            [sys.executable, "-c", _BUILD.format()],
+            capture_output=True, text=True, check=True, cwd=cwd, env=_env(),
+        ).stdout  # fmt: skip
+        results.append(json.loads(out))
+    return {
+        "build_us": statistics.median(r["build"] for r in results) * 1e6,
+        "first_call_ms": statistics.median(r["first_call"] for r in results) * 1e3,
+        "import_clients_ms": statistics.median(r["import_clients"] for r in results) * 1e3,
+    }
+
+
+IMPORTS = ("attrs", "llmkit", "llmkit.providers", "llmkit.clients", "openai")
+"""`attrs` (llmkit's one import-time dependency) is there for scale: llmkit's own share is the rest."""
+
+
+def run(*, quick: bool, cwd: str) -> dict[str, Any]:
+    runs = 3 if quick else 7
+    return {
+        "imports": [import_cost(m, runs) for m in IMPORTS],
+        "build": build_cost(max(3, runs // 2), cwd),
+    }
