@@ -261,6 +261,8 @@ class StreamEvent:
     finish_reason: FinishReason | None = None
     raw_finish_reason: str | None = None
     usage: Usage | None = None
+    cost: Cost | None = None
+    """A cost the host itself reported (OpenRouter's `usage.cost`), on the event that carries it."""
     model: str | None = None
     id: str | None = None
     provider_data: dict[str, Any] = field(factory=dict, converter=_frozen_dict)

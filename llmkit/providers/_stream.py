@@ -16,6 +16,7 @@ from typing import Any
 
 from llmkit.errors import LLMError, StreamError
 from llmkit.types import (
+    Cost,
     FinishReason,
     Latency,
     Response,
@@ -60,6 +61,7 @@ class ResponseBuilder:
         self.finish_reason: FinishReason | None = None
         self.raw_finish_reason: str | None = None
         self.usage: Usage | None = None
+        self.cost: Cost | None = None
         self.model: str | None = None
         self.id: str | None = None
         self.provider_data: dict[str, Any] = {}
@@ -88,6 +90,8 @@ class ResponseBuilder:
             self.raw_finish_reason = event.raw_finish_reason
         if event.usage is not None:
             self.usage = event.usage
+        if event.cost is not None:
+            self.cost = event.cost
         if event.model and not self.model:
             self.model = event.model
         if event.id and not self.id:
@@ -119,6 +123,7 @@ class ResponseBuilder:
             provider=self.provider,
             id=self.id,
             latency=latency or Latency(),
+            cost=self.cost,
             provider_data=self.provider_data,
             raw=self.raw,
         )

@@ -372,6 +372,18 @@ def test_openrouter_cost_is_the_hosts() -> None:
     assert parse_completion(completion({"content": "x"}), provider="openrouter").cost is None
 
 
+def test_openrouter_cost_survives_a_stream() -> None:
+    body = sse(
+        chunk({"content": "x"}),
+        chunk({}, finish="stop"),
+        chunk(None, usage={"prompt_tokens": 1, "completion_tokens": 1, "cost": 0.00042}),
+    )
+    response, _ = run_stream(body, provider="openrouter")
+    assert response.cost == Cost(total=0.00042, source="host")
+    no_cost, _ = run_stream(sse(chunk({"content": "x"}, finish="stop")), provider="openrouter")
+    assert no_cost.cost is None
+
+
 def test_reasoning_details_kept_for_the_host_that_sent_them() -> None:
     details = [{"type": "reasoning.encrypted", "data": "abc"}]
     response = parse_completion(

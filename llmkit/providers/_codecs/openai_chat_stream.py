@@ -126,12 +126,12 @@ class ChatStreamParser:
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._saw_usage = True
-            self.cost = parse_cost(usage) or self.cost
         elif not self._saw_usage:
             # Groq's older placement: https://console.groq.com/docs/openai
             groq = chunk.get("x_groq")
             usage = groq.get("usage") if isinstance(groq, dict) else None
         parsed_usage = parse_usage(usage) if isinstance(usage, dict) else None
+        cost = parse_cost(usage) if isinstance(usage, dict) else None
 
         text = reasoning = ""
         raw_finish: str | None = None
@@ -158,6 +158,8 @@ class ChatStreamParser:
         deltas = [_tool_delta(call, n) for n, call in enumerate(calls)]
         model = chunk.get("model") or None
         announce = not self._announced and (model is not None or chunk.get("id"))
+        if cost is not None:
+            self.cost = cost
         if not (text or reasoning or deltas or finish or parsed_usage or announce):
             return []
         self._announced = True
@@ -169,6 +171,7 @@ class ChatStreamParser:
                 finish_reason=finish,
                 raw_finish_reason=raw_finish,
                 usage=parsed_usage,
+                cost=cost,
                 model=model,
                 id=chunk.get("id") or None,
                 raw=chunk,
