@@ -23,9 +23,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from llmkit import _sync
 from llmkit.bench._engine import Target, client_target, provider_target, run_targets
 from llmkit.bench._prompts import BUILTIN, load_prompts
 from llmkit.bench._record import (
@@ -53,6 +55,7 @@ __all__ = [
     "load_prompts",
     "load_recording",
     "run",
+    "run_sync",
     "save_recording",
 ]
 
@@ -118,6 +121,15 @@ async def run(
     if record is not None and events is not None:
         save_recording(recording_of(result, events, texts), record)
     return result
+
+
+def run_sync(
+    providers: Mapping[str, Any] | Sequence[Any],
+    prompts: str | Sequence[str] = "short",
+    **options: Any,
+) -> BenchResult:
+    """Blocking twin of `run`: same arguments, same result."""
+    return _sync.run(partial(run, providers, prompts, **options))
 
 
 def demo_providers(speed: float = 1.0) -> dict[str, ReplayProvider]:

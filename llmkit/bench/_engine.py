@@ -163,7 +163,10 @@ async def measure(
     clock: Clock = time.perf_counter,
     keep_events: list[tuple[float, StreamEvent]] | None = None,
 ) -> Sample:
-    """Stream one reply from `target` and time it; an `LLMError` becomes a failed sample.
+    """Stream one reply from `target` and time it; an error becomes a failed sample.
+
+    `LLMError`s are what providers raise; any other exception (a provider's bug)
+    is recorded too, under its own class name, so one bad request never ends a run.
 
     Args:
         keep_events: a list to append `(seconds since sending, event)` to, for recordings.
@@ -173,7 +176,7 @@ async def measure(
     builder = ResponseBuilder(provider=target.name)
     arrivals: list[float] = []
     begin = clock()
-    error: LLMError | None = None
+    error: Exception | None = None
     stream = target.send(prompt)
     try:
         async for event in stream:
@@ -183,7 +186,7 @@ async def measure(
             builder.add(event)
             if keep_events is not None:
                 keep_events.append((now - begin, event))
-    except LLMError as exc:
+    except Exception as exc:  # a provider's bug is a failed request too, not the end of the run
         error = exc
     finally:
         _responses.reset(token)
@@ -198,7 +201,7 @@ async def measure(
 async def _close(stream: Any) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
-        with contextlib.suppress(LLMError):
+        with contextlib.suppress(Exception):
             await aclose()
 
 
@@ -219,7 +222,7 @@ def _sample(
     total: float,
     response: Response,
     responses: list[dict[str, str]],
-    error: LLMError | None,
+    error: Exception | None,
 ) -> Sample:
     reported = response.usage.output_tokens
     tokens = reported if reported is not None else (len(arrivals) or None)
@@ -244,7 +247,9 @@ def _sample(
         host_timings=host_timings(response.provider_data, raw),
         headers=tuple(responses),
         error_type=None if error is None else type(error).__name__,
-        error=None if error is None else error.message,
+        error=None
+        if error is None
+        else (error.message if isinstance(error, LLMError) else str(error)),
     )
 
 

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from typing import Any
 
-from llmkit.errors import LLMError
 from llmkit.providers._stream import ResponseStream
 from llmkit.types import FinishReason, Request, StreamEvent, Usage
 
@@ -38,7 +37,7 @@ class Scripted:
         gap: float = 0.1,
         tokens: int = 3,
         usage: bool = True,
-        fail: dict[int, LLMError] | None = None,
+        fail: dict[int, Exception] | None = None,
         hang: Sequence[int] = (),
         responses: Sequence[dict[str, str]] = (),
         log: list[tuple[str, str]] | None = None,

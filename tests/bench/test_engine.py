@@ -95,6 +95,15 @@ async def test_errors_are_counted_by_type_and_left_out_of_the_latencies() -> Non
     assert not failed.ok and failed.error == "slow down" and failed.ttft is None
 
 
+async def test_an_unexpected_exception_is_a_failed_request_not_the_end_of_the_run() -> None:
+    clock = FakeClock()
+    buggy = Scripted("a", clock, fail={1: RuntimeError("a provider bug")})
+    result = await run([buggy], PROMPTS, model="m", n=3, warmup=0, clock=clock)
+    assert (result["a"].count, result["a"].errors) == (3, 1)
+    assert result["a"].error_types == {"RuntimeError": 1}
+    assert result["a"].samples[1].error == "a provider bug"
+
+
 async def test_retries_are_seen_as_extra_responses_and_headers_are_kept() -> None:
     clock = FakeClock()
     responses = [
