@@ -1,7 +1,8 @@
 """The Redis rate-limit backend against a real `redis-server` started on loopback.
 
-The server binary is found on PATH (`apt-get install redis-server`) or at
-`$LLMKIT_REDIS_SERVER`; without it these tests skip, saying so.
+The server binary is found at `$LLMKIT_REDIS_SERVER` or as `redis-server` on PATH
+(`apt-get install redis-server`); without it these tests skip, saying so, unless
+`LLMKIT_REQUIRE_REDIS` is set (CI), in which case they fail.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ def _free_port() -> int:
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     binary = os.environ.get("LLMKIT_REDIS_SERVER") or shutil.which("redis-server")
     if not binary:
+        if os.environ.get("LLMKIT_REQUIRE_REDIS"):
+            pytest.fail("LLMKIT_REQUIRE_REDIS is set but redis-server is not on PATH")
         pytest.skip(
             "redis-server not found: install it (apt-get install -y redis-server) "
             "or set LLMKIT_REDIS_SERVER to its path"
