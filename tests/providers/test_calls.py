@@ -23,7 +23,7 @@ from llmkit.providers import _calls
 from llmkit.ratelimit import RateLimit
 from llmkit.retry import RetryPolicy
 from llmkit.timeouts import Timeouts
-from tests.providers._tiny import USAGE, TinyProvider, request, server
+from tests.providers._tiny import USAGE, TinyProvider, request, server, sse
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 
@@ -161,7 +161,7 @@ async def test_keepalive_lines_do_not_keep_a_call_alive_past_total() -> None:
 
 async def test_a_total_timeout_is_retried() -> None:
     keepalive = Fault.keepalive_only(line=b"\n", content_type="application/json")
-    provider, transport = tiny([keepalive], timeout=0.2)
+    provider, transport = tiny([keepalive], timeout=1.0)
     assert (await provider.complete(request())).text.startswith("one")
     assert len(transport.requests) == 2
 
@@ -198,7 +198,7 @@ async def test_stream_cut_before_first_event_is_retried() -> None:
 
 
 async def test_stream_stall_after_events_hits_idle_timeout_as_stream_error() -> None:
-    provider, _ = tiny([Fault.stall_after(2)], timeout=Timeouts(idle=0.1))
+    provider, _ = tiny([Fault.stall_after(2)], timeout=Timeouts(idle=0.5))
     stream = provider.stream(request())
     with pytest.raises(StreamError, match="idle") as caught:
         await stream.collect()
@@ -222,14 +222,14 @@ async def test_keepalive_only_stream_hits_idle_timeout_when_no_first_token_limit
 
 
 async def test_keepalive_only_stream_is_retried_and_then_served() -> None:
-    provider, transport = tiny([Fault.keepalive_only()], timeout=Timeouts(first_token=0.1))
+    provider, transport = tiny([Fault.keepalive_only()], timeout=Timeouts(first_token=1.0))
     reply = await provider.stream(request()).collect()
     assert reply.text == "one two three four five"
     assert len(transport.requests) == 2
 
 
 async def test_stream_total_timeout_after_first_event_is_a_stream_error() -> None:
-    provider, _ = tiny([Fault.stall_after(1)], timeout=Timeouts(total=0.2))
+    provider, _ = tiny([Fault.stall_after(1)], timeout=Timeouts(total=1.0))
     with pytest.raises(StreamError, match="total timeout"):
         await provider.stream(request()).collect()
 
@@ -393,8 +393,29 @@ async def test_openai_compatible_keepalive_only_stream_times_out() -> None:
 
 
 async def test_openai_compatible_stall_after_events_is_a_stream_error() -> None:
-    provider, _ = compatible([Fault.stall_after(2)], timeout=Timeouts(idle=0.1))
+    provider, _ = compatible([Fault.stall_after(2)], timeout=Timeouts(idle=0.5))
     with pytest.raises(StreamError) as caught:
         await provider.stream(request()).collect()
     assert caught.value.partial is not None
     assert caught.value.partial.text == "one two "
+
+
+async def test_an_empty_first_event_does_not_stop_a_retry() -> None:
+    """A role-only first chunk is held back, so a stall right after it is still retried."""
+
+    def server_with_empty_first_event(req: httpx2.Request) -> httpx2.Response:
+        reply = server(req)
+        if req.url.path.endswith("/stream"):
+            body = sse({"text": ""}) + reply.content
+            return httpx2.Response(200, headers=reply.headers, content=body)
+        return reply
+
+    transport = FaultTransport([Fault.stall_after(1)], server_with_empty_first_event)
+    provider = TinyProvider(
+        http_client=httpx2.AsyncClient(transport=transport),
+        retry=FAST,
+        timeout=Timeouts(first_token=0.5),
+    )
+    events = [event async for event in provider.stream(request())]
+    assert "".join(e.text for e in events) == "one two three four five"
+    assert len(transport.requests) == 2
