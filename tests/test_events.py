@@ -122,3 +122,45 @@ def test_describe_is_one_line_of_names_and_numbers() -> None:
         Event("retry", provider="groq", model="m", client="C", attempt=2, delay=1.25)
     )
     assert line == "llmkit retry client=C provider=groq model=m attempt=2 delay=1.25s"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs llmkit.providers._calls to call llmkit.events.retrying(...) before each "
+    "retry sleep (contract handed to the retry loop's owner)",
+)
+async def test_a_providers_retries_reach_the_clients_on_retry_hook() -> None:
+    pytest.importorskip("openai")
+    import httpx2
+
+    from llmkit.providers import DeepSeekProvider
+    from llmkit.retry import RetryPolicy
+
+    replies = iter([httpx2.Response(503, json={"error": {"message": "busy"}})])
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        ok = {
+            "id": "1",
+            "object": "chat.completion",
+            "model": "deepseek-flash",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "hi"},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
+        return next(replies, httpx2.Response(200, json=ok))
+
+    provider = DeepSeekProvider(
+        api_key="test-key",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(handler)),
+        retry=RetryPolicy(max_attempts=2, base_delay=0.0, max_delay=0.0),
+    )
+    hooks, seen = Hooks(), []
+    hooks.on_retry(seen.append)
+    client = DeepSeekClient(provider=provider, hooks=hooks)
+    assert (await client.generate("x")).text == "hi"
+    assert [(e.provider, e.attempt, e.client) for e in seen] == [("deepseek", 1, "DeepSeekClient")]
