@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from attrs import frozen
 
+from llmkit._imports import require
 from llmkit.errors import ConfigurationError
 from llmkit.types import Message, Request, ToolSpec
 
@@ -228,14 +229,9 @@ def _find_tokenizer_json(spec: str | os.PathLike[str]) -> Path | None:
 
 @functools.lru_cache(maxsize=16)
 def _hf_counter(path: str) -> _HFTokenizer:
+    tokenizers = require("tokenizers", extra="tokenizers")
     try:
-        from tokenizers import Tokenizer
-    except ImportError as exc:
-        raise ConfigurationError(
-            "Counting with a tokenizer.json needs 'tokenizers': pip install tokenizers"
-        ) from exc
-    try:
-        tokenizer = Tokenizer.from_file(path)
+        tokenizer = tokenizers.Tokenizer.from_file(path)
     except Exception as exc:
         raise ConfigurationError(f"{path} is not a usable tokenizer.json: {exc}") from exc
     return _HFTokenizer(tokenizer, f"tokenizers:{Path(path).parent.name}/{Path(path).name}")
