@@ -22,11 +22,13 @@ the partial reply.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 
 from llmkit.errors import (
     APIConnectionError,
@@ -35,7 +37,7 @@ from llmkit.errors import (
     RateLimitError,
     StreamError,
 )
-from llmkit.types import Request, Response, StreamEvent, Usage
+from llmkit.types import Latency, Request, Response, StreamEvent, Usage
 
 if TYPE_CHECKING:
     from llmkit.providers._base import BaseProvider
@@ -86,6 +88,7 @@ async def _complete_once(provider: BaseProvider, request: Request) -> Response:
     lease = await _acquire(provider, request)
     usage: Usage | None = None
     try:
+        sent = time.perf_counter()
         with anyio.move_on_after(_limit(provider.timeouts.total)) as scope:
             try:
                 response = await provider._complete(request)
@@ -99,6 +102,10 @@ async def _complete_once(provider: BaseProvider, request: Request) -> Response:
                 model=request.model,
             )
         usage = response.usage
+        if response.latency.total is None:
+            # a whole reply arrives at once: its first token is its last
+            elapsed = time.perf_counter() - sent
+            response = attrs.evolve(response, latency=Latency(first_token=elapsed, total=elapsed))
         return response
     finally:
         await _release(provider, lease, usage)

@@ -126,3 +126,9 @@ def test_sync_twins() -> None:
     assert [e.text for e in provider.stream_sync(REQUEST)] == ["hello", "there"]
     assert provider.list_models_sync() == [ModelInfo("echo-1", "echo")]
     provider.aclose_sync()
+
+
+async def test_complete_reports_its_latency() -> None:
+    reply = await EchoProvider().complete(REQUEST)
+    assert reply.latency.total is not None and reply.latency.total >= 0
+    assert reply.latency.first_token == reply.latency.total
