@@ -7,16 +7,19 @@ import datetime as dt
 import io
 import json
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from attrs import evolve
 
 from llmkit.catalog import Prices, PriceTier, default_catalog
 from llmkit.clients import ClaudeClient, DeepSeekClient
 from llmkit.cost import CostTracker, price_response, price_usage, time_of_day_multiplier, worst_case
 from llmkit.errors import ConfigurationError
+from llmkit.providers._stream import ResponseStream
 from llmkit.testing import FakeProvider
-from llmkit.types import Cost, Response, Usage
+from llmkit.types import Cost, Request, Response, StreamEvent, Usage
 
 M = 1_000_000
 OPENAI_LIKE = Prices(input=2.0, cached_input=0.5, output=8.0)
@@ -160,36 +163,29 @@ async def test_clients_price_replies_from_the_catalog() -> None:
     assert reply.cost.total in (pytest.approx(full), pytest.approx(full / 2))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="StreamEvent has no cost field: the client rebuilds a stream's reply from its "
-    "events, so a host's reported cost (OpenRouter usage.cost) is lost on streams",
-)
 async def test_a_host_cost_in_a_stream_wins() -> None:
-    scripted = Response(
-        text="hi there",
-        usage=Usage(input_tokens=10, output_tokens=2),
-        cost=Cost(total=0.5, source="host"),
-    )
+    """The host reports the cost on its last event (OpenRouter's usage.cost); the catalog defers."""
 
     class HostCost(FakeProvider):
-        def stream(self, request):  # type: ignore[no-untyped-def]
+        def stream(self, request: Request) -> ResponseStream:
             inner = super().stream(request)
-            original = inner._finish
 
-            def finish(response: Response) -> Response:
-                from attrs import evolve
+            async def events() -> AsyncIterator[StreamEvent]:
+                async for event in inner:
+                    if event.usage is not None:
+                        event = evolve(event, cost=Cost(total=0.5, source="host"))
+                    yield event
 
-                response = original(response) if original else response
-                return evolve(response, cost=Cost(total=0.5, source="host"))
+            return ResponseStream(events, provider=self.name)
 
-            inner._finish = finish
-            return inner
-
-    client = ClaudeClient(provider=HostCost([scripted], name="anthropic"))
+    client = ClaudeClient(provider=HostCost(["hi there"], name="anthropic"))
     stream = client.stream("hello")
     await stream.collect()
     assert stream.response.cost == Cost(total=0.5, source="host")
+    catalog_priced = (
+        await ClaudeClient(provider=FakeProvider(name="anthropic")).stream("x").collect()
+    )
+    assert catalog_priced.cost is not None and catalog_priced.cost.source == "catalog"
 
 
 def _response(provider: str, model: str, total: float | None) -> Response:
