@@ -101,10 +101,21 @@ def add_parser(subparsers: Any) -> None:
         ("show", "print the resolved configuration, secrets masked"),
         ("path", "print the file llmkit would read, and where it looks"),
     ):
-        sub = actions.add_parser(name, help=text, description=text)
+        sub = actions.add_parser(
+            name,
+            help=text,
+            description=text,
+            epilog=f"examples:\n  llmkit config {name}\n  llmkit config {name} team.yaml",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.add_argument("file", nargs="?", help="the file (default: the one llmkit finds)")
     init = actions.add_parser(
-        "init", help="write a commented example", description="Write a commented example."
+        "init",
+        help="write a commented example",
+        description="Write a commented example that validates as written.",
+        epilog="examples:\n  llmkit config init\n  llmkit config init ~/.config/llmkit/work.yaml"
+        "\n  llmkit config init - | less",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     init.add_argument(
         "file",
