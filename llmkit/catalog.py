@@ -226,7 +226,8 @@ def _cache_path(directory: Path, provider: str) -> Path:
 def apply_live_list(
     entries: Iterable[CatalogEntry], live: Mapping[str, Mapping[str, Any]]
 ) -> list[CatalogEntry]:
-    """Entries as a host's live list says: absent → withdrawn, its `shutdown_date` → retired."""
+    """Entries as a host's live list says: absent → withdrawn, its `shutdown_date` → retired,
+    its `created` → added (where the catalog has no date)."""
     out = []
     for entry in entries:
         info = live.get(entry.id)
@@ -234,8 +235,15 @@ def apply_live_list(
             out.append(evolve(entry, withdrawn=True, note="absent from the host's live model list"))
             continue
         shutdown = _date(info.get("shutdown_date"), f"cache/{entry.provider}/{entry.id}")
-        out.append(evolve(entry, retired=shutdown or entry.retired, source="cache"))
+        added = entry.added or _from_unix(info.get("created"))
+        out.append(evolve(entry, retired=shutdown or entry.retired, added=added, source="cache"))
     return out
+
+
+def _from_unix(value: Any) -> dt.date | None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
+        return None
+    return dt.datetime.fromtimestamp(value, dt.UTC).date()
 
 
 # -- choosing ---------------------------------------------------------------------

@@ -258,3 +258,21 @@ def test_token_counts_in_user_data_are_checked() -> None:
     )
     with pytest.raises(ConfigurationError, match=r"fam/m/h\.max_output"):
         Catalog(doc({"m": {"hosts": {"h": {"max_output": "lots"}}}}))
+
+
+async def test_the_live_lists_created_time_dates_undated_models(tmp_path: Path) -> None:
+    data = doc({"a": {"hosts": {"h": {"id": "a"}}}, "b": {"hosts": {"h": {"id": "b"}}}})
+
+    class Host(FakeProvider):
+        async def list_models(self) -> list[ModelInfo]:
+            created = int(dt.datetime(2026, 10, 1, tzinfo=dt.UTC).timestamp())
+            return [
+                ModelInfo("a", "h", created=created - 86400 * 365),
+                ModelInfo("b", "h", created=created),
+            ]
+
+    catalog = Catalog(data, cache_dir=tmp_path)
+    assert catalog.resolve("fam", "h", today=TODAY).id == "a"  # listed first
+    await catalog.refresh(Host(name="h"))
+    assert catalog.resolve("fam", "h", today=TODAY).id == "b"  # created later
+    assert catalog.resolve("fam", "h", today=D("2026-06-01")).id == "a"  # b not added yet
