@@ -1,4 +1,4 @@
-"""Claude (Anthropic's models), through OpenRouter until the Anthropic provider lands.
+"""Claude (Anthropic's models), on Anthropic's own API or through OpenRouter.
 
 Anthropic's Messages API requires `max_tokens` and alternating turns that
 start with the user (consecutive same-role turns are combined server-side;

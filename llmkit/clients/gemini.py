@@ -1,4 +1,4 @@
-"""Gemini (Google's models), through OpenRouter until the Gemini provider lands.
+"""Gemini (Google's models), on Google's Gemini API or through OpenRouter.
 
 Gemini wants the conversation to start with a user turn and may return
 function calls without ids (pydantic-ai mints them:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from llmkit.clients import DeepSeekClient, GPT4Client, MixtralClient
+from llmkit.clients import ClaudeClient, DeepSeekClient, GeminiClient, GPT4Client, MixtralClient
 from llmkit.errors import InvalidRequestError
 from llmkit.providers import (
     DeepSeekProvider,
@@ -21,6 +21,8 @@ from llmkit.providers import (
     OpenAICompatibleProvider,
     OpenRouterProvider,
 )
+from llmkit.providers.anthropic import AnthropicProvider
+from llmkit.providers.gemini import GeminiProvider
 from llmkit.types import FinishReason, Message, ToolCall, ToolSpec
 
 TOOL = ToolSpec(
@@ -201,3 +203,28 @@ async def test_mixtral_system_prompt_folded_on_a_self_hosted_server() -> None:
     await MixtralClient(server, model="mixtral-8x7b", system="Be terse.").generate("Hi")
     assert host.bodies[0]["messages"] == [{"role": "user", "content": "Be terse.\n\nHi"}]
     assert host.bodies[0]["model"] == "mixtral-8x7b"
+
+
+async def test_claude_on_anthropics_own_api() -> None:
+    answer = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-5",
+        "content": [{"type": "text", "text": "Hello."}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 9, "output_tokens": 2},
+    }
+    host = Host(answer)
+    client = ClaudeClient(provider(AnthropicProvider, host), system="Be kind.")
+    reply = await client.generate([Message.user("Hi"), Message.user("there")])
+    assert (reply.text, reply.finish_reason) == ("Hello.", FinishReason.STOP)
+    body = host.bodies[0]
+    assert body["model"] == "claude-sonnet-5" and body["max_tokens"] == 4096
+    assert body["system"] in ("Be kind.", [{"type": "text", "text": "Be kind."}])
+    assert [m["role"] for m in body["messages"]] == ["user"]  # the two user turns merged
+
+
+def test_gemini_on_googles_own_api_resolves_its_model() -> None:
+    client = GeminiClient(GeminiProvider(api_key="test-key"))
+    assert client.model == "gemini-3.8-flash"
