@@ -38,7 +38,9 @@ def _tool_turns(request: Request) -> Response:
     last = request.messages[-1]
     if last.role == "tool":
         data = json.loads(last.content)
-        return Response(text=f"It is {data['forecast']} and {data['celsius']} °C in {data['city']}.")
+        return Response(
+            text=f"It is {data['forecast']} and {data['celsius']} °C in {data['city']}."
+        )
     return Response(
         reasoning="The user wants the weather; I should call get_weather.",
         tool_calls=(ToolCall("call_demo_1", "get_weather", {"city": "Lisbon"}),),
