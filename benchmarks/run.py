@@ -211,6 +211,25 @@ def report(results: dict[str, Any], info: dict[str, str], quick: bool) -> list[s
     return lines
 
 
+DOCS = ROOT / "docs" / "performance.md"
+START, END = "<!-- results:start (written by benchmarks/run.py) -->", "<!-- results:end -->"
+
+
+def update_docs(lines: list[str]) -> bool:
+    """Replace the results block of docs/performance.md (full runs only)."""
+    if not DOCS.is_file():
+        return False
+    text = DOCS.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        return False
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    DOCS.write_text(
+        head + START + "\n" + "\n".join(lines).rstrip("\n") + "\n" + END + tail, encoding="utf-8"
+    )
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats (a smoke run)")
@@ -240,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_save:
         Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"saved {args.out}", file=sys.stderr)
+        if not args.only and update_docs(lines[2:]):
+            print(f"updated the results in {DOCS}", file=sys.stderr)
     return 0
 
 
