@@ -150,4 +150,7 @@ class GPT4Client(ModelClient):
         effort = self.reasoning_effort
         request = check_sampling_params(request, reasoning=reasoning, effort=effort)
         request = apply_effort(request, reasoning=reasoning, effort=effort)
-        return mark_developer_role(request, provider.name) if reasoning else request
+        # Only OpenAI's own API documents the `developer` role; other hosts get `system`.
+        if reasoning and provider.name == "openai":
+            return mark_developer_role(request, provider.name)
+        return request

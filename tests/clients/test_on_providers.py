@@ -197,6 +197,16 @@ async def test_gpt4_reasoning_model_refused_before_the_host_sees_it() -> None:
     assert host.bodies[0]["max_completion_tokens"] == 100 and "temperature" not in host.bodies[0]
 
 
+async def test_gpt4_reasoning_model_gets_the_developer_role_on_openai_only() -> None:
+    from llmkit.providers import OpenAIProvider
+
+    host = Host(completion({"content": "ok"}), completion({"content": "ok"}))
+    await GPT4Client(provider(OpenAIProvider, host), system="Be brief.").generate("hi")
+    await GPT4Client(provider(OpenRouterProvider, host), system="Be brief.").generate("hi")
+    assert [m["role"] for m in host.bodies[0]["messages"]] == ["developer", "user"]
+    assert [m["role"] for m in host.bodies[1]["messages"]] == ["system", "user"]
+
+
 async def test_mixtral_system_prompt_folded_on_a_self_hosted_server() -> None:
     host = Host(completion({"content": "ok"}))
     server = provider(OpenAICompatibleProvider, host, base_url="http://tgi.local/v1")

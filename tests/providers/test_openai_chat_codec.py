@@ -796,3 +796,12 @@ def test_secrets_never_in_messages() -> None:
     error = error_from_body(401, body, provider="openai")
     assert "sk-proj-abcdefghijklmnop1234" not in str(error)
     assert "gsk_ABCDEFGH12345678" not in repr(error)
+
+
+def test_developer_role_is_sent_only_where_the_client_marked_it() -> None:
+    marked = Message("system", "Be brief.", provider_data={"openai": {"role": "developer"}})
+    req = Request("gpt-5.6", [marked, Message.user("hi")])
+    openai_roles = [m["role"] for m in to_params(req, Dialect(name="openai"))["messages"]]
+    assert openai_roles == ["developer", "user"]
+    groq_roles = [m["role"] for m in to_params(req, Dialect(name="groq"))["messages"]]
+    assert groq_roles == ["system", "user"]

@@ -192,11 +192,21 @@ def to_messages(request: Request, dialect: Dialect) -> list[dict[str, Any]]:
                 "content": message.content,
             }
         else:
-            wire = {"role": str(message.role), "content": message.content}
+            wire = {"role": _role(message, dialect), "content": message.content}
             if message.name:
                 wire["name"] = message.name
         out.append(wire)
     return out
+
+
+def _role(message: Message, dialect: Dialect) -> str:
+    """The wire role; a system prompt a client marked for OpenAI's `developer` role goes as such."""
+    if (
+        message.role is Role.SYSTEM
+        and message.provider_data.get(dialect.name, {}).get("role") == "developer"
+    ):
+        return "developer"
+    return str(message.role)
 
 
 def _assistant(message: Message, turn: int, dialect: Dialect) -> dict[str, Any]:
