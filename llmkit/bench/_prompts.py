@@ -84,7 +84,10 @@ def load_prompts(spec: str) -> tuple[str, ...]:
 
 def _parse(text: str, suffix: str, where: str) -> tuple[str, ...]:
     if suffix == ".json":
-        return tuple(_prompt_of(item, where) for item in _load_json(text, where))
+        items = _load_json(text, where)
+        if not isinstance(items, list):
+            raise ConfigurationError(f"{where} must be a list of prompts (strings or objects)")
+        return tuple(_prompt_of(item, where) for item in items)
     lines = [line for line in text.splitlines() if line.strip()]
     if suffix == ".jsonl":
         return tuple(_prompt_of(_load_json(line, where), where) for line in lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -99,3 +101,30 @@ def test_usage_errors_exit_2_with_the_fix(
 def test_plot_without_matplotlib_names_the_extra(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", *FAST, "--plot", "out.png"]) == 2
     assert "llmkit[plot]" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs llmkit[plot]")
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    path = tmp_path / "latency.png"
+    assert main(["bench", *FAST, "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_json_to_a_file_keeps_the_table_on_stdout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bench.json"
+    assert main(["bench", *FAST, "--json", str(path)]) == 0
+    assert "TTFT" in capsys.readouterr().out
+    assert json.loads(path.read_text())["providers"]["groq"]["count"] == 2
+
+
+def test_importing_bench_loads_no_vendor_sdk_nor_rich() -> None:
+    code = (
+        "import sys, llmkit.bench, llmkit.bench.cli; "
+        "print([m for m in ('rich', 'matplotlib', 'openai', 'groq', 'anthropic') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
