@@ -11,6 +11,9 @@
 No network, no keys, no vendor SDK. With no script (or once the script runs
 out) it answers with a reply naming the model asked and echoing the last user
 message, so demos work offline.
+
+`FaultTransport` (from `llmkit.faults`) goes under any real provider instead:
+scripted 429s, 5xx, resets, cuts, stalls, malformed bodies; see docs/testing.md.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from attrs import evolve, frozen
 
 from llmkit import _sync
 from llmkit.errors import LLMError
+from llmkit.faults import Fault, FaultTransport, httpx_fault_transport
 from llmkit.providers._base import ModelInfo
 from llmkit.providers._stream import ResponseStream
 from llmkit.types import (
@@ -42,10 +46,13 @@ from llmkit.types import (
 
 __all__ = [
     "FakeProvider",
+    "Fault",
+    "FaultTransport",
     "Interrupted",
     "Reply",
     "count_tokens",
     "echo_reply",
+    "httpx_fault_transport",
     "split_tokens",
     "to_events",
 ]

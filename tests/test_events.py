@@ -124,11 +124,6 @@ def test_describe_is_one_line_of_names_and_numbers() -> None:
     assert line == "llmkit retry client=C provider=groq model=m attempt=2 delay=1.25s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs llmkit.providers._calls to call llmkit.events.retrying(...) before each "
-    "retry sleep (contract handed to the retry loop's owner)",
-)
 async def test_a_providers_retries_reach_the_clients_on_retry_hook() -> None:
     pytest.importorskip("openai")
     import httpx2

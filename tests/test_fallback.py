@@ -298,11 +298,6 @@ async def test_a_real_provider_retries_first_then_falls_back() -> None:
     assert error.error.status_code == 503
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs llmkit.providers._calls to ask llmkit.fallback.rate_limit_falls_back() "
-    "before sleeping on a 429 (contract handed to the retry loop's owner)",
-)
 async def test_a_rate_limited_primary_is_left_at_once_when_a_fallback_waits() -> None:
     pytest.importorskip("openai")
     calls = []

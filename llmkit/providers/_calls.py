@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import anyio
 import attrs
 
+from llmkit import events, fallback
 from llmkit.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -243,4 +244,10 @@ async def _after_failure(
         pause = error.retry_after if error.retry_after is not None else wait
         if pause:
             await provider.rate_limit.pause(pause)
+    if isinstance(error, RateLimitError) and fallback.rate_limit_falls_back():
+        return None  # a fallback provider is waiting: hand over now rather than sleep here
+    if wait is not None:
+        events.retrying(
+            provider=provider.name, model=error.model, attempt=attempt, error=error, delay=wait
+        )
     return wait

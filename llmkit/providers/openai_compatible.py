@@ -202,12 +202,13 @@ class OpenAICompatibleProvider(BaseProvider):
     @contextmanager
     def _map_errors(self, model: str | None, *, streaming: bool = False) -> Iterator[None]:
         """Translate the SDK's and the HTTP library's exceptions into llmkit's."""
-        sdk = sys.modules.get(self.sdk_module)
         try:
             yield
         except LLMError:
             raise
         except Exception as exc:
+            # looked up here, not before: the first call of a process imports the SDK inside
+            sdk = sys.modules.get(self.sdk_module)
             error = self._translate(exc, sdk, model, streaming)
             if error is None:
                 raise
