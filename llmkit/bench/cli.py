@@ -112,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     _check(args)
     result = asyncio.run(_main(args))
     if result.interrupted:
-        print("interrupted: the table shows the requests that finished", file=sys.stderr)
+        print("interrupted: the results cover the requests that finished", file=sys.stderr)
         return EXIT_INTERRUPTED
     if all(p.count and p.errors == p.count for p in result.providers):
         return EXIT_API
