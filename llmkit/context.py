@@ -21,6 +21,7 @@ fits would be worse than letting the host judge it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -212,6 +213,8 @@ def fit_request(
         return request, None
     reserve = request.max_tokens or 0
     limit = context_window - reserve
+    if upper_bound(request.messages) <= limit:
+        return request, None  # fits for certain: no tokenizer needed on the hot path
     prompt = count(request.messages)
     if not _exceeds(prompt, limit):
         return request, None
@@ -220,6 +223,29 @@ def fit_request(
         if truncation is not None:
             return evolve(request, messages=truncation.messages), truncation
     raise _too_long(request, prompt, context_window, provider, strategy)
+
+
+_MESSAGE_OVERHEAD_BOUND = 32
+"""More tokens than any chat format wraps one message in (role markers, separators)."""
+
+
+def upper_bound(messages: Sequence[Message]) -> int:
+    """Tokens the messages cannot exceed under any byte-level tokenizer: one token per byte at most.
+
+    Every tokenizer llmkit counts with (tiktoken's BPE, `tokenizer.json` BPE with
+    byte fallback, the hosts' own) spends at least one byte of text per token, so the
+    UTF-8 size plus a generous per-message allowance bounds the count from above.
+    """
+    total = 16
+    for message in messages:
+        total += _MESSAGE_OVERHEAD_BOUND + len(message.content.encode())
+        total += len(message.name or "") + len(message.tool_call_id or "")
+        if message.reasoning:
+            total += len(message.reasoning.encode())
+        for call in message.tool_calls:
+            total += _MESSAGE_OVERHEAD_BOUND + len(call.name) + len(json.dumps(call.arguments))
+            total += len(call.raw_arguments or "")
+    return total
 
 
 def _too_long(

@@ -183,3 +183,30 @@ async def test_the_client_truncates_when_asked() -> None:
 def test_deepseek_client_takes_a_context_strategy() -> None:
     client = DeepSeekClient(provider=FakeProvider(name="deepseek"), context_strategy="drop_middle")
     assert isinstance(client.context_strategy, DropMiddle)
+
+
+def test_upper_bound_is_never_below_an_exact_count() -> None:
+    from llmkit.context import upper_bound
+    from llmkit.tokens import count_messages
+
+    conversations = [
+        [Message.user("hello")],
+        [Message.system("Be terse."), Message.user("naïve café ☃ " * 50)],
+        [
+            Message.user("weather?"),
+            Message.assistant(tool_calls=[ToolCall("c1", "get_weather", {"city": "Zürich"})]),
+            Message.tool("18°C", tool_call_id="c1", name="get_weather"),
+        ],
+    ]
+    for messages in conversations:
+        counted = count_messages(messages, model="gpt-4")
+        assert counted.method.endswith("cl100k_base")  # tiktoken's real tokens
+        assert upper_bound(messages) >= counted
+
+
+def test_a_short_prompt_is_checked_without_a_tokenizer() -> None:
+    def explode(messages: object) -> TokenCount:
+        raise AssertionError("the tokenizer should not be needed")
+
+    request = Request("m", [Message.user("hi")], max_tokens=100)
+    assert fit_request(request, context_window=10_000, count=explode) == (request, None)
