@@ -22,10 +22,10 @@ the partial reply.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import attrs
@@ -122,18 +122,19 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
         held: list[StreamEvent] = []
         lease = await _acquire(provider, request)
         usage: Usage | None = None
+        events = provider._stream(request)
+        watch = _Watch(provider)
         try:
-            async with aclosing(_watched(provider, request)) as events:
-                async for event in events:
-                    usage = event.usage or usage
-                    if not delivered and not is_progress(event):
-                        held.append(event)
-                        continue
-                    delivered = True
-                    for early in held:
-                        yield early
-                    held.clear()
-                    yield event
+            while (event := await watch.next(events)) is not None:
+                usage = event.usage or usage
+                if not delivered and not is_progress(event):
+                    held.append(event)
+                    continue
+                delivered = True
+                for early in held:
+                    yield early
+                held.clear()
+                yield event
             for early in held:
                 yield early
             return
@@ -144,36 +145,89 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
             if wait is None:
                 raise
         finally:
+            watch.stop()
+            await _close(events)
             await _release(provider, lease, usage)
         await anyio.sleep(wait)
 
 
-async def _watched(provider: BaseProvider, request: Request) -> AsyncGenerator[StreamEvent, None]:
-    """The provider's events, with first-token, idle and total timeouts on the iterator itself."""
-    timeouts = provider.timeouts
-    start = anyio.current_time()
-    last_progress: float | None = None
-    events = provider._stream(request)
-    try:
-        while True:
-            deadline, which = _next_deadline(timeouts, start, last_progress)
-            with anyio.CancelScope(deadline=deadline) as scope:
-                try:
-                    event = await events.__anext__()
-                except StopAsyncIteration:
-                    return
-                except Exception as exc:
-                    raise _mapped(exc, provider) from exc
-            if scope.cancelled_caught:
-                raise APITimeoutError(_timeout_message(which, timeouts), provider=provider.name)
-            if is_progress(event):
-                last_progress = anyio.current_time()
-            yield event
-    finally:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            with anyio.CancelScope(shield=True):
-                await aclose()
+class _Watch:
+    """First-token, idle and total timeouts of one stream attempt, on one timer.
+
+    The timer is armed for the earliest deadline; when it fires early (progress
+    has moved the idle deadline on since) it re-arms for the new one, so an
+    event costs a clock read, not a timer. It cancels the task only while the
+    task waits for the provider's next event, never the caller's own code
+    between events; that cancellation comes out of `next` as `APITimeoutError`.
+    """
+
+    def __init__(self, provider: BaseProvider) -> None:
+        self._provider = provider
+        self._loop = asyncio.get_running_loop()
+        self._start = self._loop.time()
+        self._last_progress: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._unbounded = False
+        self._waiting: asyncio.Task[Any] | None = None
+        self._expired: str | None = None
+
+    async def next(self, events: AsyncIterator[StreamEvent]) -> StreamEvent | None:
+        """The provider's next event (None at its end); progress resets the idle clock."""
+        if self._timer is None and not self._unbounded:
+            self._arm()
+        task = asyncio.current_task()
+        assert task is not None  # an async generator always runs in a task
+        cancelling = task.cancelling()
+        self._waiting = task
+        try:
+            event = await events.__anext__()
+        except StopAsyncIteration:
+            return None
+        except asyncio.CancelledError:
+            if self._expired is not None and task.uncancel() <= cancelling:
+                raise APITimeoutError(
+                    _timeout_message(self._expired, self._provider.timeouts),
+                    provider=self._provider.name,
+                ) from None
+            raise
+        except Exception as exc:
+            raise _mapped(exc, self._provider) from exc
+        finally:
+            self._waiting = None
+        if is_progress(event):
+            self._last_progress = self._loop.time()
+        return event
+
+    def stop(self) -> None:
+        """Disarm the timer (the attempt is over)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._unbounded = True
+
+    def _arm(self) -> None:
+        when, _ = _next_deadline(self._provider.timeouts, self._start, self._last_progress)
+        if when == float("inf"):
+            self._unbounded = True  # no limit applies now, and none can later
+        else:
+            self._timer = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        when, which = _next_deadline(self._provider.timeouts, self._start, self._last_progress)
+        if self._loop.time() < when:
+            self._arm()
+        elif self._waiting is not None:
+            self._expired = which
+            self._waiting.cancel()
+        # else the caller holds an event: `next` re-arms, and the passed deadline fires at once
+
+
+async def _close(events: AsyncIterator[StreamEvent]) -> None:
+    aclose = getattr(events, "aclose", None)
+    if aclose is not None:
+        with anyio.CancelScope(shield=True):
+            await aclose()
 
 
 def _next_deadline(
