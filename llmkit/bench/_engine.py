@@ -167,6 +167,7 @@ async def measure(
 
     `LLMError`s are what providers raise; any other exception (a provider's bug)
     is recorded too, under its own class name, so one bad request never ends a run.
+    A `ConfigurationError` (no key, no SDK) is raised: it is not a latency figure.
 
     Args:
         keep_events: a list to append `(seconds since sending, event)` to, for recordings.
@@ -186,6 +187,8 @@ async def measure(
             builder.add(event)
             if keep_events is not None:
                 keep_events.append((now - begin, event))
+    except ConfigurationError:
+        raise  # a missing key or SDK is not a latency figure: stop the run and say how to fix it
     except Exception as exc:  # a provider's bug is a failed request too, not the end of the run
         error = exc
     finally:

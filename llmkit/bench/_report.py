@@ -183,6 +183,16 @@ def table_rows(result: BenchResult) -> list[list[str]]:
     return rows
 
 
+def error_lines(result: BenchResult) -> list[str]:
+    """One line per provider and error type: how many, and the first message."""
+    lines = []
+    for p in result.providers:
+        for error_type, count in p.error_types.items():
+            first = next((s.error for s in p.samples if s.error_type == error_type), None)
+            lines.append(f"{p.provider}: {count} x {error_type}: {first or ''}".rstrip(": "))
+    return lines
+
+
 def render_table(result: BenchResult, *, title: str | None = None) -> Any:
     """A `rich` renderable of the run: the summary table, then host-reported timings if any.
 
@@ -201,15 +211,22 @@ def render_table(result: BenchResult, *, title: str | None = None) -> Any:
         table.add_column(name, justify="left" if name == "provider" else "right")
     for row in table_rows(result):
         table.add_row(*row)
+    parts: list[Any] = [table]
     hosts = [(p.provider, host_cell(p)) for p in result.providers if p.host_timings]
-    if not hosts:
-        return table
-    reported = table_module.Table(title="host-reported timings (p50), beside the client-side ones")
-    reported.add_column("provider")
-    reported.add_column("as the host measured itself")
-    for provider, cell in hosts:
-        reported.add_row(provider, cell)
-    return console_module.Group(table, reported)
+    if hosts:
+        reported = table_module.Table(
+            title="host-reported timings (p50), beside the client-side ones"
+        )
+        reported.add_column("provider")
+        reported.add_column("as the host measured itself")
+        for provider, cell in hosts:
+            reported.add_row(provider, cell)
+        parts.append(reported)
+    errors = error_lines(result)
+    if errors:
+        text_module = require("rich.text", extra="cli")
+        parts.append(text_module.Text("errors:\n  " + "\n  ".join(errors)))
+    return console_module.Group(*parts)
 
 
 def plot(result: BenchResult, path: str | Path) -> None:

@@ -104,6 +104,13 @@ async def test_an_unexpected_exception_is_a_failed_request_not_the_end_of_the_ru
     assert result["a"].samples[1].error == "a provider bug"
 
 
+async def test_a_configuration_error_stops_the_run_with_its_fix() -> None:
+    clock = FakeClock()
+    keyless = Scripted("a", clock, fail={0: ConfigurationError("No API key for a: set A_KEY")})
+    with pytest.raises(ConfigurationError, match="set A_KEY"):
+        await run([keyless], PROMPTS, model="m", n=3, warmup=1, clock=clock)
+
+
 async def test_retries_are_seen_as_extra_responses_and_headers_are_kept() -> None:
     clock = FakeClock()
     responses = [
