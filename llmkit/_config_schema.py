@@ -70,6 +70,12 @@ class RateLimitConfig:
     tokens_per_minute: float | None = None
     max_concurrency: int | None = None
     """Requests in flight at once."""
+    redis_url: str | None = None
+    """Share this limit with every process that uses the same Redis (`redis://host:6379/0`);
+    default: this process only."""
+    redis_key: str | None = None
+    """The limit's name in Redis; processes with the same key share it (default: the provider's
+    entry name)."""
 
 
 @frozen
@@ -115,6 +121,10 @@ class BudgetConfig:
     """The fraction of the limit at which to warn once; null never warns."""
     allow_unpriced: bool = False
     """Let through requests whose cost cannot be priced from the catalog."""
+    redis_url: str | None = None
+    """Share this budget with every process that uses the same Redis; default: this process."""
+    redis_key: str | None = None
+    """The budget's name in Redis (default: the client's entry name)."""
 
 
 @frozen

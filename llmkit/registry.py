@@ -286,7 +286,7 @@ class Registry:
                     f"'{name}' is not a provider{did_you_mean(name, known)}; "
                     f"known: {', '.join(known)}"
                 ) from None
-            options = _provider_options(entry) if entry else {}
+            options = _provider_options(entry, name) if entry else {}
             self._providers[name] = _build(factory, options, f"provider '{name}'")
         return self._providers[name]
 
@@ -345,7 +345,7 @@ class Registry:
         provider: str | None,
         options: dict[str, Any],
     ) -> Any:
-        kwargs = _client_options(entry, model=model)
+        kwargs = _client_options(entry, name, model=model)
         kwargs["provider"] = self.provider(provider or entry.provider)
         if entry.fallbacks:
             kwargs["fallbacks"] = [self.provider(f) for f in entry.fallbacks]
@@ -379,7 +379,7 @@ def _build(factory: Factory, kwargs: dict[str, Any], what: str) -> Any:
         raise ConfigurationError(f"Cannot build {what}: {exc}") from exc
 
 
-def _provider_options(entry: ProviderConfig) -> dict[str, Any]:
+def _provider_options(entry: ProviderConfig, name: str) -> dict[str, Any]:
     """Constructor keywords for a configured provider (settings left out keep their default)."""
     options: dict[str, Any] = {}
     if entry.api_key:
@@ -400,20 +400,25 @@ def _provider_options(entry: ProviderConfig) -> dict[str, Any]:
         fields = {k: v for k, v in _asdict(entry.retry).items() if v is not None}
         options["retry"] = RetryPolicy(**fields)
     if entry.rate_limit is not None:
-        options["rate_limit"] = _rate_limit(entry)
+        options["rate_limit"] = _rate_limit(entry, name)
     options.update(entry.options)
     return options
 
 
-def _rate_limit(entry: ProviderConfig) -> Any:
+def _rate_limit(entry: ProviderConfig, name: str) -> Any:
     from llmkit.ratelimit import RateLimit
 
     assert entry.rate_limit is not None
     fields = {k: v for k, v in _asdict(entry.rate_limit).items() if v is not None}
+    url, key = fields.pop("redis_url", None), fields.pop("redis_key", None)
+    if url is not None:
+        from llmkit.ratelimit_redis import RedisBackend
+
+        fields["backend"] = RedisBackend(url, key=key or name)
     return RateLimit(**fields)
 
 
-def _client_options(entry: ClientConfig, *, model: str | None) -> dict[str, Any]:
+def _client_options(entry: ClientConfig, name: str, *, model: str | None) -> dict[str, Any]:
     """Constructor keywords for a configured client."""
     options: dict[str, Any] = {}
     if model or entry.model:
@@ -422,7 +427,13 @@ def _client_options(entry: ClientConfig, *, model: str | None) -> dict[str, Any]
     if entry.budget is not None:
         from llmkit.cost import Budget
 
-        options["budget"] = Budget(**_asdict(entry.budget))
+        fields = _asdict(entry.budget)
+        url, key = fields.pop("redis_url", None), fields.pop("redis_key", None)
+        if url is not None:
+            from llmkit.cost_redis import RedisBudgetBackend
+
+            fields["backend"] = RedisBudgetBackend(url, key=key or name)
+        options["budget"] = Budget(**fields)
     if entry.context_strategy is not None:
         options["context_strategy"] = entry.context_strategy
     options.update(entry.options)

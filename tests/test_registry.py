@@ -304,3 +304,33 @@ def test_load_reads_the_file(tmp_path: Path) -> None:
         loaded = llmkit.load(file)
     assert loaded.config is not None and loaded.config.source == str(file)
     assert loaded.client("helper").generate_sync("x").text.endswith("You said: x")
+
+
+SHARED_CONFIG = """
+providers:
+  groq:
+    api_key: gsk_placeholder_not_real
+    rate_limit: {requests_per_minute: 30, redis_url: "redis://127.0.0.1:6390/0"}
+clients:
+  team:
+    family: deepseek
+    provider: fake
+    budget: {limit_usd: 5, redis_url: "redis://127.0.0.1:6390/1", redis_key: team-budget}
+"""
+
+
+def test_redis_url_shares_limits_and_budgets_across_processes() -> None:
+    from llmkit.cost_redis import RedisBudgetBackend
+    from llmkit.ratelimit_redis import RedisBackend
+
+    result = validate_text(SHARED_CONFIG, env={})
+    assert result.ok, result.problems
+    registry = Registry(result.config)
+    limit: Any = registry.provider("groq").rate_limit
+    assert isinstance(limit.backend, RedisBackend)
+    assert limit.backend.url == "redis://127.0.0.1:6390/0"
+    assert limit.backend.prefix == "llmkit:ratelimit:{groq}"  # the entry name is the default key
+    budget: Any = registry.client("team").budget
+    assert isinstance(budget.backend, RedisBudgetBackend)
+    assert budget.backend.url == "redis://127.0.0.1:6390/1"
+    assert budget.backend.prefix == "llmkit:budget:{team-budget}"
