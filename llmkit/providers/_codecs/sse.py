@@ -43,15 +43,12 @@ class SSEDecoder:
         text = self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
         if not text:
             return []
-        self._buffer += text
+        buffer = self._buffer + text
+        # the common case has LFs only: then one split finds every line
+        lines = _cr_lines(buffer) if "\r" in buffer else buffer.split("\n")
+        self._buffer = lines.pop()
         events: list[ServerSentEvent] = []
-        while True:
-            cut = _line_end(self._buffer)
-            if cut is None:
-                break
-            end, width = cut
-            line = self._buffer[:end]
-            self._buffer = self._buffer[end + width :]
+        for line in lines:
             event = self._line(line)
             if event is not None:
                 events.append(event)
@@ -98,13 +95,25 @@ class SSEDecoder:
         return event
 
 
-def _line_end(buffer: str) -> tuple[int, int] | None:
-    """Where the first complete line ends and how wide its terminator is.
+def _cr_lines(buffer: str) -> list[str]:
+    """The complete lines of a buffer with CRs in it, then the unfinished rest.
 
     A trailing lone CR is not taken yet: its LF may be in the next chunk.
     """
-    lf = buffer.find("\n")
-    cr = buffer.find("\r", 0, lf if lf >= 0 else len(buffer))
+    lines = []
+    start = 0
+    while (cut := _line_end(buffer, start)) is not None:
+        end, width = cut
+        lines.append(buffer[start:end])
+        start = end + width
+    lines.append(buffer[start:])
+    return lines
+
+
+def _line_end(buffer: str, start: int) -> tuple[int, int] | None:
+    """Where the first complete line from `start` ends and how wide its terminator is."""
+    lf = buffer.find("\n", start)
+    cr = buffer.find("\r", start, lf if lf >= 0 else len(buffer))
     if cr < 0:
         return None if lf < 0 else (lf, 1)
     if cr + 1 == len(buffer):
