@@ -271,9 +271,8 @@ class ModelClient:
         prepared = self.prepare(request, route.provider)
         rewriter = self.stream_rewriter(prepared, route.provider)
         if rewriter is None:
-            events = partial(_passthrough, route.provider, prepared)
-        else:
-            events = partial(_rewritten, route.provider, prepared, rewriter)
+            return route.provider.stream(prepared).with_finish(self.finish)
+        events = partial(_rewritten, route.provider, prepared, rewriter)
         return ResponseStream(events, provider=route.provider.name, finish=self.finish)
 
     # -- public API ---------------------------------------------------------------
@@ -480,15 +479,6 @@ class ModelClient:
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)
-
-
-async def _passthrough(provider: Provider, request: Request) -> AsyncIterator[StreamEvent]:
-    stream = provider.stream(request)
-    try:
-        async for event in stream:
-            yield event
-    finally:
-        await stream.aclose()
 
 
 async def _rewritten(

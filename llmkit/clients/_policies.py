@@ -22,7 +22,7 @@ This module decides nothing itself: the decisions are in `llmkit.context`,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, frozen
@@ -354,11 +354,14 @@ async def _stream_events(
         inner = client._send_stream(plan.route, attempt.request)
         delivered = False
         done = False
-        events = _scoped(inner, attempt)
         try:
-            async for event in events:
-                delivered = delivered or event.has_content
+            event = await _first_event(inner, attempt)
+            if event is not None:
+                delivered = event.has_content
                 yield event
+                async for event in inner:
+                    delivered = delivered or event.has_content
+                    yield event
             state.response = await attempt.succeed(inner.response)
             done = True
             return
@@ -368,7 +371,6 @@ async def _stream_events(
                 raise
             _announce_fallback(client, attempt, error, nxt)
         finally:
-            await events.aclose()
             await inner.aclose()
             if not done:
                 await attempt.abandon()
@@ -376,13 +378,12 @@ async def _stream_events(
     raise first_error
 
 
-async def _scoped(inner: ResponseStream, attempt: _Attempt) -> AsyncGenerator[StreamEvent, None]:
-    """`inner`'s events, each step run with the attempt's hooks and fallback flag set."""
-    iterator = inner.__aiter__()
-    while True:
-        with attempt.scope():
-            try:
-                event = await iterator.__anext__()
-            except StopAsyncIteration:
-                return
-        yield event
+async def _first_event(inner: ResponseStream, attempt: _Attempt) -> StreamEvent | None:
+    """`inner`'s first event (None if none), run with the attempt's hooks and fallback flag set.
+
+    Retries and rate-limit hand-overs happen only before a stream's first
+    event, so only this step needs them; the later steps run without the two
+    context switches per event.
+    """
+    with attempt.scope():
+        return await anext(inner, None)

@@ -162,6 +162,16 @@ class ResponseStream:
         self._first: float | None = None
         self._closed = False
 
+    def with_finish(self, finish: Callable[[Response], Response]) -> ResponseStream:
+        """This stream, with `finish` applied to its reply after any earlier one.
+
+        For a layer that only rewrites the whole reply (a model client's
+        `finish`): it reuses this stream instead of folding every event again.
+        """
+        earlier = self._finish
+        self._finish = finish if earlier is None else lambda response: finish(earlier(response))
+        return self
+
     def __aiter__(self) -> ResponseStream:
         return self
 
