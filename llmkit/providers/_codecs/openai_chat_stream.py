@@ -123,6 +123,11 @@ class ChatStreamParser:
 
     def _events(self, chunk: dict[str, Any]) -> list[StreamEvent]:
         # `dict`, not `Mapping`, in this per-chunk path: json.loads gives dicts, and the ABC check is slow.
+        text = _plain_text(chunk)
+        if text is not None:
+            self._announced = True
+            model, id_ = chunk.get("model") or None, chunk.get("id") or None
+            return [StreamEvent(text=text, model=model, id=id_, raw=chunk)]
         usage = chunk.get("usage")
         if isinstance(usage, dict):
             self._saw_usage = True
@@ -198,6 +203,28 @@ class ChatStreamParser:
                         last[key] = value
             else:
                 self._details.append(dict(piece))
+
+
+_PLAIN_DELTA = frozenset({"content", "role"})
+
+
+def _plain_text(chunk: dict[str, Any]) -> str | None:
+    """The text of the commonest chunk, or None: one choice whose delta holds only text.
+
+    Such a chunk carries no usage, reasoning, tool call or finish reason, so
+    it skips every check of the general path and gives the same event.
+    """
+    choices = chunk.get("choices")
+    if type(choices) is not list or len(choices) != 1 or "x_groq" in chunk:
+        return None
+    choice = choices[0]
+    delta = choice.get("delta") if type(choice) is dict else None
+    if type(delta) is not dict or not delta.keys() <= _PLAIN_DELTA:
+        return None
+    if choice.get("finish_reason") or chunk.get("usage") is not None:
+        return None
+    content = delta.get("content")
+    return content if type(content) is str and content else None
 
 
 def _tool_delta(call: Mapping[str, Any], position: int) -> ToolCallDelta:
