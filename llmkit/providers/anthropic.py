@@ -7,7 +7,8 @@ reads the raw reply, so no typed SDK object is built per reply or per chunk.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from functools import partial
@@ -19,6 +20,7 @@ from llmkit._imports import require
 from llmkit.errors import LLMError, StreamError
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import anthropic_messages as codec
+from llmkit.providers._codecs._errors_common import not_json_error
 from llmkit.types import Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -102,7 +104,7 @@ class AnthropicProvider(BaseProvider):
         params = codec.to_params(request, provider=self.name)
         with self._map_errors(request.model):
             response = await self._post("/v1/messages", params)
-            body = response.json()
+        body = _json_object(response, provider=self.name, model=request.model)
         return codec.parse_message(body, provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
@@ -134,7 +136,7 @@ class AnthropicProvider(BaseProvider):
         params = codec.to_count_tokens_params(request, provider=self.name)
         with self._map_errors(request.model):
             response = await self._post("/v1/messages/count_tokens", params)
-            body = response.json()
+        body = _json_object(response, provider=self.name, model=request.model)
         return codec.parse_count_tokens(body, provider=self.name)
 
     def count_tokens_sync(self, request: Request) -> int:
@@ -154,7 +156,7 @@ class AnthropicProvider(BaseProvider):
                     "/v1/models", cast_to=httpx2.Response, options={"params": query}
                 )
                 self._observe_headers(response.headers)
-                page = response.json()
+                page = _json_object(response, provider=self.name, model=None)
                 models.extend(_model_info(item, self.name) for item in page.get("data", []))
                 after = page.get("last_id")
                 if not page.get("has_more") or not after:
@@ -175,6 +177,19 @@ def _model_info(item: dict[str, Any], provider: str) -> ModelInfo:
         context_window=item.get("max_input_tokens"),
         created=created,
     )
+
+
+def _json_object(response: Any, *, provider: str, model: str | None) -> Mapping[str, Any]:
+    """The reply's JSON object; an empty, malformed or HTML body raises `InvalidResponseError`."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, Mapping):
+        raise not_json_error(
+            response.content, provider=provider, model=model, status=response.status_code
+        )
+    return body
 
 
 def _as_httpx2(client: Any) -> Any:

@@ -168,3 +168,48 @@ async def test_httpx_client_is_bridged_and_left_open() -> None:
         await anthropic.aclose()
         assert not client.is_closed
     assert seen == ["Bearer test-key"]  # anthropic 2 sends the key as a bearer token
+
+
+NOT_JSON_BODIES = [
+    pytest.param(b"", "an empty body", id="empty"),
+    pytest.param(b'{"content": [', '{"content": [', id="malformed"),
+    pytest.param(
+        b"<html><head><title>Just a moment...</title></head><body>" + b"x" * 5000 + b"</body>",
+        "Just a moment...",
+        id="html",
+    ),
+    pytest.param(b"[1, 2]", "[1, 2]", id="not-an-object"),
+]
+
+
+async def _with_body(content: bytes, call: str) -> errors.InvalidResponseError:
+    import httpx
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=content, headers={"content-type": "text/html"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        anthropic = AnthropicProvider(api_key="test-key", http_client=client, retry=None)
+        request = Request("claude-haiku-4-5", GREETING)
+        calls = {
+            "complete": lambda: anthropic.complete(request),
+            "count_tokens": lambda: anthropic.count_tokens(request),
+            "list_models": anthropic.list_models,
+        }
+        with pytest.raises(errors.InvalidResponseError) as caught:
+            await calls[call]()
+    return caught.value
+
+
+@pytest.mark.parametrize("call", ["complete", "count_tokens", "list_models"])
+@pytest.mark.parametrize(("content", "shown"), NOT_JSON_BODIES)
+async def test_a_reply_that_is_not_json_raises_invalid_response(
+    content: bytes, shown: str, call: str
+) -> None:
+    error = await _with_body(content, call)
+    assert error.provider == "anthropic"
+    assert error.status_code == 200
+    assert error.model == (None if call == "list_models" else "claude-haiku-4-5")
+    assert shown in error.message
+    assert len(error.message) < 400
+    assert error.body == content.decode()

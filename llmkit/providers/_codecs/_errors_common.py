@@ -1,0 +1,77 @@
+"""What every codec's error builder shares: a short message from a body that is not JSON.
+
+Error pages from proxies and load balancers (a Cloudflare 502 is some 60 KB of
+HTML) must not become the error's message: the message gets the page's
+`<title>`, or its first ~200 characters with whitespace collapsed, always as
+decoded text. The error keeps the whole text in `.body`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from llmkit.errors import InvalidResponseError
+
+__all__ = ["EXCERPT_LENGTH", "body_text", "excerpt", "not_json_error"]
+
+EXCERPT_LENGTH = 200
+"""Characters of a non-JSON body kept in a message."""
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
+_SPACE = re.compile(r"\s+")
+
+
+def body_text(body: object) -> str:
+    """`body` as text: bytes decoded as UTF-8 (bad bytes replaced), `None` as ""."""
+    if body is None:
+        return ""
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body).decode("utf-8", errors="replace")
+    return body if isinstance(body, str) else str(body)
+
+
+def excerpt(body: object, limit: int = EXCERPT_LENGTH) -> str:
+    """A short one-line summary of a non-JSON body: its HTML `<title>`, else its start.
+
+    Example:
+        >>> excerpt(b"<html><head><title>502 Bad Gateway</title></head>...</html>")
+        '502 Bad Gateway'
+    """
+    text = body_text(body)
+    title = _TITLE.search(text)
+    if title is not None:
+        named = _SPACE.sub(" ", html.unescape(title.group(1))).strip()
+        if named:
+            return named[:limit]
+    flat = _SPACE.sub(" ", text).strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def not_json_error(
+    body: object,
+    *,
+    provider: str,
+    model: str | None = None,
+    status: int | None = None,
+    expected: str = "a JSON object",
+) -> InvalidResponseError:
+    """The error for a success reply whose body is not the JSON the API documents.
+
+    Args:
+        body: the body as received (bytes or text); kept whole in the error's `body`.
+        provider: the provider's name.
+        model: the requested model, where known.
+        status: the HTTP status the body came with.
+        expected: what the body should have been, for the message.
+    """
+    text = body_text(body)
+    shown = excerpt(text) or "an empty body"
+    return InvalidResponseError(
+        f"{provider} answered HTTP {status} with a body that is not {expected} ({shown}); "
+        "a proxy or gateway may be in the way: check `base_url`, or retry later",
+        provider=provider,
+        model=model,
+        status_code=status,
+        body=text,
+    )
