@@ -14,7 +14,7 @@ this API) and `llmkit.providers._codecs.gemini` builds and reads every body.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar
@@ -30,6 +30,7 @@ from llmkit.errors import (
 )
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import gemini as codec
+from llmkit.providers._codecs._errors_common import not_json_error
 from llmkit.types import Request, Response, StreamEvent
 
 __all__ = ["GeminiProvider"]
@@ -124,7 +125,12 @@ class GeminiProvider(BaseProvider):
                 content = await response.aread()
             finally:
                 await response.aclose()
-        return codec.parse_json(content)
+        body = codec.parse_json(content)
+        if not isinstance(body, Mapping):  # empty, malformed, an HTML page from a proxy
+            raise not_json_error(
+                content, provider=self.name, model=model, status=response.status_code
+            )
+        return body
 
     # -- the protocol -----------------------------------------------------------------
 

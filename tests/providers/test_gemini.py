@@ -155,3 +155,44 @@ async def test_connection_refused_is_a_connection_error() -> None:
         gemini = GeminiProvider(api_key="k", http_client=client, retry=None)
         with pytest.raises(errors.APIConnectionError, match="Could not reach Gemini"):
             await gemini.complete(Request("gemini-2.5-flash", GREETING))
+
+
+@pytest.mark.parametrize("call", ["complete", "count_tokens", "list_models"])
+@pytest.mark.parametrize(
+    ("content", "shown"),
+    [
+        pytest.param(b"", "an empty body", id="empty"),
+        pytest.param(b'{"candidates": [', '{"candidates": [', id="malformed"),
+        pytest.param(
+            b"<html><head><title>Error 502 (Server Error)!!1</title></head>" + b"x" * 5000,
+            "Error 502 (Server Error)!!1",
+            id="html",
+        ),
+        pytest.param(b'["a", "b"]', '["a", "b"]', id="a-list"),
+        pytest.param(b'"text"', '"text"', id="a-string"),
+    ],
+)
+async def test_a_reply_that_is_not_a_json_object_raises_invalid_response(
+    content: bytes, shown: str, call: str
+) -> None:
+    import httpx2
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=content, headers={"content-type": "text/html"})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(reply)) as client:
+        gemini = GeminiProvider(api_key="test-key", http_client=client, retry=None)
+        request = Request("gemini-2.5-flash", GREETING)
+        calls = {
+            "complete": lambda: gemini.complete(request),
+            "count_tokens": lambda: gemini.count_tokens(request),
+            "list_models": gemini.list_models,
+        }
+        with pytest.raises(errors.InvalidResponseError) as caught:
+            await calls[call]()
+    assert caught.value.provider == "gemini"
+    assert caught.value.status_code == 200
+    assert shown in caught.value.message
+    assert "b'" not in caught.value.message
+    assert len(caught.value.message) < 400
+    assert caught.value.body == content.decode()

@@ -433,7 +433,9 @@ def parse_response(body: Mapping[str, Any], *, provider: str = "gemini") -> Resp
         LLMError: the body is an error payload.
     """
     if not isinstance(body, Mapping):
-        raise InvalidResponseError(f"Gemini sent a non-object reply: {str(body)[:200]}")
+        raise InvalidResponseError(
+            f"Gemini sent a non-object reply: {str(body)[:200]}", provider=provider
+        )
     events, parts = parse_chunk(body, provider=provider)
     calls = [
         ToolCall(e.tool_call.id, e.tool_call.name or "", json.loads(e.tool_call.arguments))
@@ -620,6 +622,7 @@ def _retry_delay(details: Sequence[Any], headers: Any) -> float | None:
 
 
 def parse_json(body: object) -> object:
+    """`body` parsed as JSON, or as text when it is not JSON; callers check the shape."""
     if isinstance(body, bytes):
         body = body.decode("utf-8", errors="replace")
     if isinstance(body, str):
