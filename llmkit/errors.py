@@ -53,8 +53,9 @@ __all__ = [
     "redact",
 ]
 
-# Key shapes of the hosts llmkit knows, and bearer tokens in general.
-_SECRET = re.compile(
+# Key shapes of the hosts llmkit knows, and bearer tokens in general; compiled
+# on first use (by `re`'s own cache) rather than at import.
+_SECRET = (
     r"(sk-(?:proj-|ant-(?:api\d+-)?|or-v1-)?[A-Za-z0-9_\-]{8,}"
     r"|gsk_[A-Za-z0-9]{8,}"
     r"|AIza[0-9A-Za-z_\-]{20,}"
@@ -67,7 +68,7 @@ def redact(text: str, *secrets: str | None) -> str:
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
-    return _SECRET.sub("***", text)
+    return re.sub(_SECRET, "***", text)
 
 
 class LLMError(Exception):

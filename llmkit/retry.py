@@ -13,7 +13,6 @@ import random
 import re
 import time
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from attrs import frozen
@@ -82,6 +81,8 @@ def parse_retry_after(headers: Any, *, now: float | None = None) -> float | None
     raw = raw.strip()
     if (value := _seconds(raw)) is not None or _looks_numeric(raw):
         return value
+    from email.utils import parsedate_to_datetime  # on first use: a few ms off importing llmkit
+
     try:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
