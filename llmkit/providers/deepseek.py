@@ -19,4 +19,8 @@ class DeepSeekProvider(OpenAICompatibleProvider):
     requires_api_key: ClassVar[bool] = True
     # Thinking mode wants `reasoning_content` back on assistant turns that called tools,
     # else 400: https://api-docs.deepseek.com/guides/thinking_mode ; `max_tokens` only.
-    default_dialect: ClassVar[Dialect] = Dialect(reasoning_field="reasoning_content")
+    # A tool-call turn with no reasoning (history from another host, or hand-built) gets
+    # `reasoning_content: ""`, which DeepSeek accepts (HOSTS.md §1.2: vercel/ai#13203).
+    default_dialect: ClassVar[Dialect] = Dialect(
+        reasoning_field="reasoning_content", empty_reasoning_on_tool_turns=True
+    )

@@ -83,6 +83,25 @@ async def test_reasoning_content_goes_back_on_tool_call_turns() -> None:
     assert body["max_tokens"] == 9
 
 
+async def test_tool_call_turn_without_reasoning_gets_an_empty_reasoning_content() -> None:
+    # History from another host (or hand-built) has no reasoning; DeepSeek's thinking
+    # mode answers 400 unless reasoning_content is there, and accepts "" (HOSTS.md 1.2).
+    recorder = shared.Recorder()
+    deepseek = DeepSeekProvider(api_key="k", http_client=shared.client_of("httpx2", recorder))
+    call = ToolCall("call_00_x", "get_weather", {"city": "Paris"})
+    history = [
+        Message.user("Weather?"),
+        Message.assistant("", tool_calls=[call]),
+        Message.tool("18C", tool_call_id="call_00_x"),
+        Message.assistant("It is 18C."),
+        Message.user("Thanks"),
+    ]
+    await deepseek.complete(Request(model=MODEL, messages=history))
+    messages = recorder.bodies()[0]["messages"]
+    assert messages[1]["reasoning_content"] == ""
+    assert "reasoning_content" not in messages[3]  # no tool calls: nothing to pass back
+
+
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
 async def test_both_client_kinds(kind: str) -> None:
     recorder = await shared.check_both_client_kinds(DeepSeekProvider, kind)

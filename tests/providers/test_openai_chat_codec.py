@@ -143,6 +143,21 @@ def test_reasoning_on_tool_turns_only() -> None:
     assert sent[2]["reasoning_content"] == "Need the tool."
 
 
+@pytest.mark.parametrize(
+    ("host", "sent"), [("deepseek", ""), ("openrouter", None), ("openai", None), ("groq", None)]
+)
+def test_tool_turn_without_reasoning_gets_an_empty_field_only_on_deepseek(
+    host: str, sent: str | None
+) -> None:
+    call = ToolCall("call_1", "get_weather", {"city": "Paris"})
+    messages = (Message.user("q"), Message.assistant("", tool_calls=[call]), Message.user("ok"))
+    wire = to_params(Request(model="m", messages=messages), HOSTS[host])["messages"][1]
+    dialect = HOSTS[host]
+    field = dialect.reasoning_field or "reasoning_content"
+    assert wire.get(field) == sent
+    assert dialect.empty_reasoning_on_tool_turns == (host == "deepseek")
+
+
 def test_messages_tools_and_choice_on_the_wire() -> None:
     body = to_params(
         request(

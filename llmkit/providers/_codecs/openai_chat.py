@@ -83,6 +83,9 @@ class Dialect:
     """Where an assistant turn's `reasoning` goes back (None: withheld)."""
     reasoning_on_tool_turns_only: bool = False
     """Send reasoning back only on assistant turns that made tool calls."""
+    empty_reasoning_on_tool_turns: bool = False
+    """Send `reasoning_field: ""` on assistant turns with tool calls but no reasoning
+    (DeepSeek's thinking mode answers 400 when it is missing; history from another host)."""
     send_reasoning_details: bool = False
     """Send `provider_data[name]["reasoning_details"]` back on assistant turns (OpenRouter)."""
     max_tokens_param: str = "max_tokens"
@@ -225,6 +228,8 @@ def _assistant(message: Message, turn: int, dialect: Dialect) -> dict[str, Any]:
     wants_reasoning = message.tool_calls or not dialect.reasoning_on_tool_turns_only
     if dialect.reasoning_field and message.reasoning is not None and wants_reasoning:
         wire[dialect.reasoning_field] = message.reasoning
+    elif dialect.reasoning_field and message.tool_calls and dialect.empty_reasoning_on_tool_turns:
+        wire[dialect.reasoning_field] = ""
     if dialect.send_reasoning_details:
         details = message.provider_data.get(dialect.name, {}).get("reasoning_details")
         if details:
