@@ -8,9 +8,10 @@ providers built here (`llmkit.config` reads files; `llmkit.registry` builds from
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 import attrs
@@ -26,6 +27,7 @@ __all__ = [
     "RetryConfig",
     "TimeoutsConfig",
     "did_you_mean",
+    "out_of_range",
     "structure",
     "unknown_keys",
 ]
@@ -173,6 +175,84 @@ def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+# -- value ranges ---------------------------------------------------------------------
+
+_Rule = tuple[Callable[[float], bool], str]
+
+
+def _positive(value: float) -> bool:
+    return value > 0  # False for NaN too
+
+
+def _at_least(low: float) -> Callable[[float], bool]:
+    return lambda value: value >= low
+
+
+def _between(low: float, high: float) -> Callable[[float], bool]:
+    return lambda value: low <= value <= high
+
+
+_POSITIVE_SECONDS: _Rule = (
+    _positive,
+    "must be a positive number of seconds (omit it for no limit)",
+)
+_RULES: dict[tuple[type, str], _Rule] = {
+    (RetryConfig, "max_attempts"): (_at_least(1), "must be at least 1 (1 turns retries off)"),
+    (RetryConfig, "base_delay"): (_at_least(0), "must be 0 or more seconds"),
+    (RetryConfig, "max_delay"): (_at_least(0), "must be 0 or more seconds"),
+    (RetryConfig, "deadline"): _POSITIVE_SECONDS,
+    (TimeoutsConfig, "connect"): _POSITIVE_SECONDS,
+    (TimeoutsConfig, "first_token"): _POSITIVE_SECONDS,
+    (TimeoutsConfig, "idle"): _POSITIVE_SECONDS,
+    (TimeoutsConfig, "total"): _POSITIVE_SECONDS,
+    (ProviderConfig, "timeout"): _POSITIVE_SECONDS,
+    (RateLimitConfig, "requests_per_minute"): (_positive, "must be a positive number"),
+    (RateLimitConfig, "tokens_per_minute"): (_positive, "must be a positive number"),
+    (RateLimitConfig, "max_concurrency"): (_at_least(1), "must be at least 1"),
+    (DefaultsConfig, "temperature"): (_between(0, 2), "must be between 0 and 2"),
+    (DefaultsConfig, "max_tokens"): (_at_least(1), "must be at least 1"),
+    (BudgetConfig, "limit_usd"): (_at_least(0), "must be 0 or more (USD)"),
+    (BudgetConfig, "warn_at"): (
+        lambda value: 0 < value <= 1,
+        "must be a fraction of the limit above 0 and at most 1 (0.8 warns at 80%), or null",
+    ),
+}
+"""What each number may be; checked when a file is validated, so that a bad value is
+reported with its path instead of failing when a provider or client is built."""
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def out_of_range(data: Any, cls: type = Config, path: str = "") -> list[tuple[str, str]]:
+    """`(path, message)` for every number in `data` outside what its key allows, at any depth.
+
+    Values of the wrong type are left to `structure`, which reports them.
+    """
+    if not isinstance(data, Mapping):
+        return []
+    found: list[tuple[str, str]] = []
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        where = f"{path}.{key}" if path else str(key)
+        if key not in hints or key in _FREE_FORM or key in _NOT_KEYS:
+            continue
+        rule = _RULES.get((cls, str(key)))
+        if rule is not None and _is_number(value):
+            allowed, message = rule
+            if math.isnan(value) or not allowed(value):
+                found.append((where, message))
+            continue
+        tp = hints[key]
+        if (inner := _attrs_class(tp)) is not None:
+            found.extend(out_of_range(value, inner, where))
+        elif (inner := _dict_value_class(tp)) is not None and isinstance(value, Mapping):
+            for name, entry in value.items():
+                found.extend(out_of_range(entry, inner, f"{where}.{name}"))
+    return found
+
+
 def _attrs_class(tp: Any) -> type | None:
     """The attrs class inside `tp` (`X`, `X | None`), if any."""
     if typing.get_origin(tp) is dict:
@@ -255,6 +335,20 @@ def _strings(value: Any, _: Any) -> tuple[str, ...]:
     return tuple(_strict_str(item, str) for item in value)
 
 
+def _is_literal(tp: Any) -> bool:
+    origin: Any = typing.get_origin(tp)
+    return origin is Literal
+
+
+def _literal(value: Any, tp: Any) -> Any:
+    choices = typing.get_args(tp)
+    if value in choices and not isinstance(value, bool):
+        return value
+    names = ", ".join(repr(choice) for choice in choices)
+    hint = did_you_mean(value, [str(c) for c in choices]) if isinstance(value, str) else ""
+    raise ValueError(f"expected one of {names}{hint}")
+
+
 def _timeout_hook(conv: Any) -> Any:
     def structure_timeout(value: Any, _: Any) -> float | TimeoutsConfig | None:
         if value is None:
@@ -280,6 +374,7 @@ def _get_converter() -> Any:
         conv.register_structure_hook(bool, _strict_bool)
         conv.register_structure_hook_func(lambda t: t == dict[str, Any], _strict_dict)
         conv.register_structure_hook_func(lambda t: t == tuple[str, ...], _strings)
+        conv.register_structure_hook_func(_is_literal, _literal)
         conv.register_structure_hook_func(
             lambda t: t == (float | TimeoutsConfig | None), _timeout_hook(conv)
         )
@@ -347,6 +442,7 @@ def structure(data: Any) -> tuple[Config, list[tuple[str, str]]]:
         for name, entry in section.items():
             value, found = _structure_one({} if entry is None else entry, cls, f"{key}.{name}")
             problems.extend(found)
+            problems.extend(out_of_range(entry, cls, f"{key}.{name}"))
             if value is None and isinstance(entry, Mapping):
                 # Keep the names it refers to, so that they are checked too.
                 names = {k: v for k, v in entry.items() if k in _REFERENCES}

@@ -168,6 +168,85 @@ def test_shape_problems(text: str, path: str, message: str) -> None:
     )
 
 
+OUT_OF_RANGE = """
+providers:
+  groq:
+    timeout: -5
+    retry: {max_attempts: 0, base_delay: -1, max_delay: -2, deadline: 0}
+    rate_limit: {requests_per_minute: -3, tokens_per_minute: 0, max_concurrency: 0}
+  local:
+    type: openai_compatible
+    base_url: http://localhost:8000/v1
+    timeout: {connect: 0, first_token: -1, idle: .nan, total: -600}
+clients:
+  coder:
+    family: deepseek
+    provider: groq
+    context_strategy: keep_newst
+    defaults: {temperature: 9, max_tokens: -4}
+    budget: {limit_usd: -1, warn_at: 5}
+"""
+
+
+def test_values_out_of_range_are_all_reported_with_their_paths() -> None:
+    result = check(OUT_OF_RANGE)
+    assert not result.ok and result.config is None
+    found = {p.path: p.message for p in result.problems}
+    assert set(found) == {
+        "providers.groq.timeout",
+        "providers.groq.retry.max_attempts",
+        "providers.groq.retry.base_delay",
+        "providers.groq.retry.max_delay",
+        "providers.groq.retry.deadline",
+        "providers.groq.rate_limit.requests_per_minute",
+        "providers.groq.rate_limit.tokens_per_minute",
+        "providers.groq.rate_limit.max_concurrency",
+        "providers.local.timeout.connect",
+        "providers.local.timeout.first_token",
+        "providers.local.timeout.idle",
+        "providers.local.timeout.total",
+        "clients.coder.context_strategy",
+        "clients.coder.defaults.temperature",
+        "clients.coder.defaults.max_tokens",
+        "clients.coder.budget.limit_usd",
+        "clients.coder.budget.warn_at",
+    }
+    assert found["providers.groq.retry.max_attempts"] == "must be at least 1 (1 turns retries off)"
+    assert found["clients.coder.defaults.temperature"] == "must be between 0 and 2"
+    assert found["clients.coder.context_strategy"] == (
+        "expected one of 'keep_newest', 'drop_middle' (did you mean 'keep_newest'?)"
+    )
+
+
+def test_values_at_the_edges_of_their_range_are_accepted() -> None:
+    text = """
+providers:
+  groq:
+    timeout: 0.5
+    retry: {max_attempts: 1, base_delay: 0, max_delay: 0}
+    rate_limit: {requests_per_minute: 0.5, max_concurrency: 1}
+clients:
+  coder:
+    family: deepseek
+    provider: groq
+    defaults: {temperature: 0, max_tokens: 1}
+    budget: {limit_usd: 0, warn_at: 1}
+"""
+    assert check(text).ok, check(text).problems
+
+
+def test_a_valid_file_builds_its_policies_without_error() -> None:
+    """What validation accepts, the registry can build (no error deferred to run time)."""
+    from llmkit.registry import Registry
+
+    result = validate_text(GOOD, env={"GROQ_KEY": "k"})
+    assert result.config is not None
+    registry = Registry(result.config)
+    for name in result.config.clients:
+        if name != "claude":
+            registry.client(name)
+
+
 def test_invalid_yaml_says_where() -> None:
     result = check("providers:\n  groq: {timeout: 3\n")
     assert not result.ok
