@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -163,12 +163,14 @@ class OpenAICompatibleProvider(BaseProvider):
         decoder = SSEDecoder()
         try:
             with self._map_errors(request.model, streaming=True):
-                async for chunk in response.aiter_bytes():
-                    for sse in decoder.feed(chunk):
-                        for event in parser.feed(sse):
-                            yield event
-                    if parser.error is not None or parser.done:
-                        break
+                # closed here when [DONE] stops it, not later by a finaliser task per stream
+                async with aclosing(response.aiter_bytes()) as chunks:
+                    async for chunk in chunks:
+                        for sse in decoder.feed(chunk):
+                            for event in parser.feed(sse):
+                                yield event
+                        if parser.error is not None or parser.done:
+                            break
             if parser.error is None and not parser.done:
                 for sse in decoder.flush():
                     for event in parser.feed(sse):
