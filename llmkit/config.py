@@ -365,7 +365,9 @@ def validate_text(
 
 
 def _problems(found: list[tuple[str, str]], source: str | None) -> tuple[Problem, ...]:
-    return tuple(Problem(redact(path), redact(message), source) for path, message in found)
+    return tuple(
+        Problem(hide_secrets(path), hide_secrets(message), source) for path, message in found
+    )
 
 
 def read(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Validation:
@@ -413,8 +415,19 @@ def load(path: str | os.PathLike[str] | None = None, *, name: str | None = None)
     return Registry(load_config(path, name=name))
 
 
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def hide_secrets(text: str) -> str:
+    """`text` with API-key-shaped strings and URL credentials (`user:password@`) replaced.
+
+    `redis://:pw@host/0` becomes `redis://***@host/0`.
+    """
+    return redact(_URL_CREDENTIALS.sub(r"\g<scheme>***@", text))
+
+
 def masked(data: Any, key: str = "") -> Any:
-    """`data` with every secret value (api keys, tokens) replaced by `***`."""
+    """`data` with every secret value (api keys, tokens, URL passwords) replaced by `***`."""
     if isinstance(data, Mapping):
         return {k: masked(v, str(k)) for k, v in data.items()}
     if isinstance(data, list):
@@ -422,5 +435,5 @@ def masked(data: Any, key: str = "") -> Any:
     if key.lower() in SECRET_KEYS and data not in (None, ""):
         return "***"
     if isinstance(data, str):
-        return redact(data)
+        return hide_secrets(data)
     return data

@@ -324,6 +324,16 @@ clients:
     assert SECRET not in shown
 
 
+def test_hide_secrets_masks_url_credentials_and_keys() -> None:
+    assert config.hide_secrets("redis://:pw123456@host:6379/0") == "redis://***@host:6379/0"
+    assert config.hide_secrets("see http://u:p@h/v1 and https://h/x@y") == (
+        "see http://***@h/v1 and https://h/x@y"
+    )
+    assert config.masked({"rate_limit": {"redis_url": "rediss://user:pw@h/0"}}) == {
+        "rate_limit": {"redis_url": "rediss://***@h/0"}
+    }
+
+
 def test_a_key_written_in_clear_is_warned_about_but_not_shown() -> None:
     result = check(f"providers:\n  groq: {{api_key: {SECRET}}}\n")
     assert result.ok

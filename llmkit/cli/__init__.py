@@ -150,7 +150,9 @@ def _report(exc: BaseException, debug: bool) -> None:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    note(f"error: {exc}")
+    from llmkit.config import hide_secrets
+
+    note(f"error: {hide_secrets(str(exc))}")
 
 
 def _silence_stdout() -> None:

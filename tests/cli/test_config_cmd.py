@@ -101,6 +101,34 @@ def test_show_masks_secrets(cli: Cli, isolated: Path, monkeypatch: pytest.Monkey
     assert "<from $OPENROUTER_API_KEY: set>" in result.out
 
 
+def test_show_masks_passwords_inside_urls(
+    cli: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REDIS_PASS", "Hunter2Redis")
+    write_config(
+        isolated,
+        "providers:\n"
+        "  groq: {rate_limit: {requests_per_minute: 3, redis_url: 'redis://:${REDIS_PASS}@cache:6379/0'}}\n"
+        "  local: {type: openai_compatible, base_url: 'http://bob:Pa55word@gpu:8000/v1'}\n",
+    )
+    result = cli("config", "show")
+    assert result.code == 0, result.err
+    assert "Hunter2Redis" not in result.out and "Pa55word" not in result.out
+    assert "redis://***@cache:6379/0" in result.out
+    assert "http://***@gpu:8000/v1" in result.out
+
+
+def test_errors_never_show_a_password_inside_a_url(capsys: pytest.CaptureFixture[str]) -> None:
+    from llmkit.cli import _report
+    from llmkit.errors import ConfigurationError
+
+    _report(
+        ConfigurationError("check that Redis is running at redis://:Hunter2Redis@cache/0"), False
+    )
+    err = capsys.readouterr().err
+    assert "Hunter2Redis" not in err and "redis://***@cache/0" in err
+
+
 def test_path_shows_the_file_and_the_search_order(cli: Cli, isolated: Path) -> None:
     assert cli("config", "path").out.strip() == "(none found)"
     file = write_config(isolated, "providers: {}\n")
