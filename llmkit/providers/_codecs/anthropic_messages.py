@@ -36,6 +36,7 @@ from llmkit.errors import (
     RateLimitError,
     ServerError,
 )
+from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.retry import parse_retry_after
 from llmkit.types import (
@@ -580,8 +581,7 @@ def _parse_json(body: object) -> object:
 
 
 def _fallback_message(status: int | None, body: object) -> str:
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body or "")
-    return f"Anthropic answered HTTP {status}: {text[:300]}".strip()
+    return f"Anthropic answered HTTP {status}: {excerpt(body)}".strip()
 
 
 def connection_error(

@@ -27,6 +27,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import ConfigurationError, LLMError
+from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.providers._stream import parse_arguments
 from llmkit.types import (
@@ -364,8 +365,8 @@ def _error_message(body: object) -> str:
                 return value
             if isinstance(value, Mapping) and isinstance(value.get("message"), str):
                 return str(value["message"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()
+    if isinstance(body, str | bytes) and body.strip():
+        return excerpt(body)  # an HTML page from a proxy: its title, not 60 KB of markup
     return "Cohere returned an error with no message"
 
 

@@ -41,6 +41,7 @@ from llmkit.errors import (
     RateLimitError,
     ServerError,
 )
+from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.types import (
     FinishReason,
@@ -556,7 +557,7 @@ def error_from_body(
         parsed = parsed[0]
     error = parsed.get("error") if isinstance(parsed, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
-    message = str(error.get("message") or "") or f"Gemini answered HTTP {status}: {str(body)[:300]}"
+    message = str(error.get("message") or "") or f"Gemini answered HTTP {status}: {excerpt(body)}"
     code = error.get("code") if isinstance(error.get("code"), int) else None
     effective = status if status is not None and not 200 <= status < 300 else code
     cls = _error_class(effective, str(error.get("status") or ""), message)

@@ -30,6 +30,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import ConfigurationError, LLMError
+from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.types import (
     FinishReason,
     Message,
@@ -425,8 +426,8 @@ def _error_message(body: object) -> str:
             return error
         if isinstance(error, Mapping) and isinstance(error.get("message"), str):
             return str(error["message"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()
+    if isinstance(body, str | bytes) and body.strip():
+        return excerpt(body)  # an HTML page from a proxy: its title, not 60 KB of markup
     return "Ollama returned an error with no message"
 
 

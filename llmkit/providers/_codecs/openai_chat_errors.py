@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmkit import errors
+from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.retry import parse_retry_after
 
 __all__ = ["error_from_body", "error_parts", "is_context_overflow"]
@@ -58,10 +59,9 @@ _BY_TYPE: dict[str, type[errors.LLMError]] = {
 
 def error_parts(body: Any) -> tuple[str, str | None, str | None, int | None]:
     """`(message, type, code, status)` from any of the error body shapes above."""
-    if isinstance(body, (bytes, bytearray)):
-        body = body.decode("utf-8", "replace")
-    if isinstance(body, str):
-        return body.strip(), None, None, None
+    if isinstance(body, bytes | bytearray | str):
+        # an HTML page from a proxy: its title, not 60 KB of markup (`.body` keeps it all)
+        return excerpt(body), None, None, None
     if not isinstance(body, Mapping):
         return "", None, None, None
     inner = body.get("error")

@@ -1,0 +1,74 @@
+"""Non-JSON error bodies: every codec's message is short text; `.body` keeps the whole page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from llmkit import errors
+from llmkit.providers._codecs import (
+    anthropic_messages,
+    cohere_chat,
+    gemini,
+    ollama_chat,
+    openai_chat_errors,
+)
+from llmkit.providers._codecs._errors_common import excerpt
+
+CLOUDFLARE_502 = (
+    "<!DOCTYPE html>\n<html>\n<head>\n<title>api.example.com | 502: Bad gateway</title>\n"
+    "<style>" + "body { margin: 0 }\n" * 3000 + "</style>\n</head>\n<body>Bad gateway</body></html>"
+)
+
+
+def test_excerpt_takes_the_html_title() -> None:
+    assert len(CLOUDFLARE_502) > 50_000
+    assert excerpt(CLOUDFLARE_502) == "api.example.com | 502: Bad gateway"
+    assert excerpt(CLOUDFLARE_502.encode()) == "api.example.com | 502: Bad gateway"
+    assert excerpt("<html><TITLE>\n  A &amp; B \n</TITLE></html>") == "A & B"
+
+
+def test_excerpt_of_text_without_a_title_is_its_collapsed_start() -> None:
+    assert excerpt(b"upstream   connect error\n\tor disconnect") == (
+        "upstream connect error or disconnect"
+    )
+    long = excerpt("x " * 1000)
+    assert len(long) <= 200
+    assert long.endswith("…")
+    assert excerpt(b"\xff\xfeoops") == "\ufffd\ufffdoops"  # decoded, never a bytes repr
+    assert excerpt("") == ""
+    assert excerpt("<html><title> </title>body text</html>").startswith("<html>")
+
+
+BUILDERS: dict[str, Callable[[int, Any], errors.LLMError]] = {
+    "openai": lambda status, body: openai_chat_errors.error_from_body(
+        status, body, provider="groq"
+    ),
+    "anthropic": lambda status, body: anthropic_messages.error_from_body(status, body),
+    "gemini": lambda status, body: gemini.error_from_body(status, body),
+    "ollama": lambda status, body: ollama_chat.error_from_body(status, body),
+    "cohere": lambda status, body: cohere_chat.error_from_body(status, body),
+}
+
+
+@pytest.mark.parametrize("codec", sorted(BUILDERS))
+@pytest.mark.parametrize("as_bytes", [False, True], ids=["text", "bytes"])
+def test_an_html_error_page_becomes_a_short_message(codec: str, as_bytes: bool) -> None:
+    body: Any = CLOUDFLARE_502.encode() if as_bytes else CLOUDFLARE_502
+    if codec in ("ollama", "cohere", "openai") and as_bytes:
+        body = CLOUDFLARE_502  # their providers hand the codec decoded text
+    error = BUILDERS[codec](502, body)
+    assert isinstance(error, errors.ServerError)
+    assert "502: Bad gateway" in error.message
+    assert len(error.message) < 300
+    assert "b'" not in error.message and "<style>" not in error.message
+    assert error.body == CLOUDFLARE_502
+
+
+@pytest.mark.parametrize("codec", sorted(BUILDERS))
+def test_a_plain_text_error_is_kept_short_and_collapsed(codec: str) -> None:
+    error = BUILDERS[codec](500, "internal\n\nerror " + "z" * 5000)
+    assert "internal error" in error.message
+    assert len(error.message) < 300
