@@ -820,3 +820,58 @@ def test_developer_role_is_sent_only_where_the_client_marked_it() -> None:
     assert openai_roles == ["developer", "user"]
     groq_roles = [m["role"] for m in to_params(req, Dialect(name="groq"))["messages"]]
     assert groq_roles == ["system", "user"]
+
+
+@pytest.mark.parametrize(
+    ("event", "payload", "cls", "retryable"),
+    [
+        (
+            "error",
+            {"error": {"message": "boom", "type": "internal_server_error"}},
+            errors.ServerError,
+            True,
+        ),
+        ("error", {"error": {"message": "boom", "type": "server_error"}}, errors.ServerError, True),
+        ("error", {"error": {"message": "boom", "type": "api_error"}}, errors.ServerError, True),
+        (
+            "error",
+            {"error": {"message": "busy", "type": "overloaded_error"}},
+            errors.OverloadedError,
+            True,
+        ),
+        (
+            "error",
+            {"error": {"message": "slow down", "type": "tokens", "code": "rate_limit_exceeded"}},
+            errors.RateLimitError,
+            True,
+        ),
+        (
+            "error",
+            {"error": {"message": "bad", "type": "invalid_request_error"}},
+            errors.InvalidRequestError,
+            False,
+        ),
+        # OpenRouter: an error chunk with a string code and a finish reason of "error"
+        (
+            None,
+            {
+                **chunk({}, "error"),
+                "error": {"code": "server_error", "message": "Provider disconnected"},
+            },
+            errors.ServerError,
+            True,
+        ),
+        (None, {"error": {"message": "who knows"}}, errors.APIError, False),
+    ],
+)
+def test_in_stream_error_without_a_status_is_classified_by_its_type(
+    event: str | None, payload: dict[str, Any], cls: type[errors.LLMError], retryable: bool
+) -> None:
+    parser = ChatStreamParser(provider="groq", model="m")
+    parser.feed(ServerSentEvent(json.dumps(chunk({"content": "Hel"}))))
+    parser.feed(ServerSentEvent(json.dumps(payload), event=event))
+    with pytest.raises(errors.LLMError) as caught:
+        parser.finish()
+    assert type(caught.value) is cls
+    assert caught.value.retryable is retryable
+    assert caught.value.status_code == 200  # the stream's status, as the corpus has it

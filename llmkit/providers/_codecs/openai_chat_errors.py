@@ -53,6 +53,8 @@ _BY_TYPE: dict[str, type[errors.LLMError]] = {
     "overloaded_error": errors.OverloadedError,
     "api_error": errors.ServerError,
     "server_error": errors.ServerError,
+    "internal_server_error": errors.ServerError,
+    "rate_limit_exceeded": errors.RateLimitError,
     "timeout_error": errors.APITimeoutError,
 }
 
@@ -150,7 +152,12 @@ def _classify(
         if status >= 500:
             return errors.ServerError
         return errors.APIError
-    return _BY_TYPE.get(kind or "", errors.APIError)
+    # In a 200 stream (Groq `event: error`, OpenRouter error chunks) with no status: by the
+    # error's type, else its string code (OpenRouter: `"code": "server_error"`).
+    for name in (kind, code):
+        if name in _BY_TYPE:
+            return _BY_TYPE[name]
+    return errors.APIError
 
 
 def _rate_limit(
