@@ -101,8 +101,10 @@ def time_of_day_multiplier(rule: Mapping[str, Any] | None, when: dt.datetime | N
 @frozen
 class _Rates:
     input: float
-    cached_input: float
-    cache_write: float
+    cached_input: float | None
+    """None when the catalog gives no cached-read price (then cached reads cannot be priced)."""
+    cache_write: float | None
+    """None when the catalog gives no cache-write price."""
     output: float
 
 
@@ -111,8 +113,7 @@ def _rates(prices: Prices, input_tokens: int) -> _Rates | None:
     if prices.input is None or prices.output is None:
         return None
     base_input, output = prices.input, prices.output
-    cached = prices.cached_input if prices.cached_input is not None else base_input
-    write = prices.cache_write if prices.cache_write is not None else base_input
+    cached, write = prices.cached_input, prices.cache_write
     tier = None
     for candidate in prices.tiers:  # lowest threshold first; the highest one passed applies
         if input_tokens > candidate.above_input_tokens:
@@ -125,10 +126,14 @@ def _rates(prices: Prices, input_tokens: int) -> _Rates | None:
     scale = tier_input / base_input if base_input else 1.0
     return _Rates(
         tier_input,
-        tier.cached_input if tier.cached_input is not None else cached * scale,
-        write * scale,
+        tier.cached_input if tier.cached_input is not None else _scaled(cached, scale),
+        _scaled(write, scale),
         tier.output if tier.output is not None else output,
     )
+
+
+def _scaled(rate: float | None, scale: float) -> float | None:
+    return None if rate is None else rate * scale
 
 
 def price_usage(
@@ -138,7 +143,9 @@ def price_usage(
 
     `usage.input_tokens` includes cached reads and cache writes (llmkit's
     codecs normalise it so); each part is priced at its own rate. Reasoning
-    tokens are part of `output_tokens` and priced as output.
+    tokens are part of `output_tokens` and priced as output. Cached reads or
+    cache writes the catalog has no price for make the cost None (unknown),
+    never a guess at the full input price.
     """
     if prices is None or usage.input_tokens is None or usage.output_tokens is None:
         return None
@@ -148,11 +155,13 @@ def price_usage(
     multiplier = time_of_day_multiplier(prices.time_of_day, when)
     cached = usage.cached_input_tokens or 0
     written = usage.cache_write_tokens or 0
+    if (cached and rates.cached_input is None) or (written and rates.cache_write is None):
+        return None
     fresh = max(0, usage.input_tokens - cached - written)
     parts = {
         "input": fresh * rates.input,
-        "cached_input": cached * rates.cached_input,
-        "cache_write": written * rates.cache_write,
+        "cached_input": cached * (rates.cached_input or 0.0),
+        "cache_write": written * (rates.cache_write or 0.0),
         "output": usage.output_tokens * rates.output,
     }
     usd = {name: value * multiplier / _PER for name, value in parts.items()}
@@ -182,7 +191,7 @@ def worst_case(prompt_tokens: int, max_output: int | None, prices: Prices | None
     if rates is None:
         return None
     # Cache writes can cost more than fresh input (Anthropic: 1.25x).
-    input_rate = max(rates.input, rates.cache_write if prices.cache_write is not None else 0.0)
+    input_rate = max(rates.input, rates.cache_write or 0.0)
     return (prompt_tokens * input_rate + max_output * rates.output) / _PER
 
 

@@ -44,6 +44,36 @@ def test_cached_tokens_are_priced_as_cached() -> None:
     assert cost.total == pytest.approx(0.4 + 0.4)  # not 2.0 (all at the fresh rate)
 
 
+@pytest.mark.parametrize(
+    "usage",
+    [
+        Usage(input_tokens=1_000, cached_input_tokens=400, output_tokens=10),
+        Usage(input_tokens=1_000, cache_write_tokens=400, output_tokens=10),
+    ],
+)
+def test_cached_tokens_without_a_cached_price_are_unknown_not_guessed(usage: Usage) -> None:
+    prices = Prices(input=2.0, output=8.0)
+    assert price_usage(usage, prices) is None
+    tiered = Prices(input=2.0, output=8.0, tiers=(PriceTier(above_input_tokens=10, input=4.0),))
+    assert price_usage(usage, tiered) is None
+
+
+def test_no_cached_tokens_need_no_cached_price() -> None:
+    usage = Usage(input_tokens=1_000, cached_input_tokens=0, output_tokens=10)
+    cost = price_usage(usage, Prices(input=2.0, output=8.0))
+    assert cost is not None and cost.total == pytest.approx((1_000 * 2.0 + 10 * 8.0) / M)
+
+
+def test_cache_prices_come_from_a_source() -> None:
+    catalog = default_catalog()
+    haiku = catalog.find("anthropic", "claude-haiku-5-5")
+    assert haiku is not None and haiku.prices is not None
+    assert (haiku.prices.cached_input, haiku.prices.cache_write) == (0.01, 0.125)
+    assert haiku.note is not None and "HOSTS.md" in haiku.note
+    local = catalog.find("fake", "claude-haiku-5-5")
+    assert local is not None and local.prices is not None and local.prices.cached_input == 0
+
+
 def test_cache_writes_have_their_own_rate() -> None:
     usage = Usage(
         input_tokens=10_000,
