@@ -242,6 +242,31 @@ def test_shipped_prices_and_tiers(tmp_path: Path) -> None:
     assert gpt.prices.tiers[0].above_input_tokens == 272_000 and gpt.prices.tiers[0].input == 5.00
 
 
+FIRST_PARTY = {"deepseek": "deepseek", "gpt4": "openai", "claude": "anthropic", "gemini": "gemini"}
+
+
+def test_openrouter_entries_carry_the_first_party_prices(tmp_path: Path) -> None:
+    """OpenRouter passes first-party list prices through: a budget can bound its requests."""
+    catalog = Catalog.load(cache_dir=tmp_path)
+    for family, host in FIRST_PARTY.items():
+        for routed in catalog.entries(family, "openrouter"):
+            direct = next(
+                (e for e in catalog.entries(family, host) if e.model == routed.model), None
+            )
+            if direct is None or direct.prices is None:
+                continue
+            assert routed.prices is not None, routed.id
+            assert (routed.prices.input, routed.prices.cached_input, routed.prices.output) == (
+                direct.prices.input,
+                direct.prices.cached_input,
+                direct.prices.output,
+            )
+            assert routed.prices.time_of_day is None  # the peak rate: an upper bound
+            assert routed.note is not None and "openrouter.ai/docs/faq" in routed.note
+    pro = catalog.find("openrouter", "deepseek/deepseek-v4-pro")
+    assert pro is not None and pro.prices is not None and pro.prices.input == 1.32
+
+
 def test_find_matches_dated_snapshots(tmp_path: Path) -> None:
     catalog = Catalog.load(cache_dir=tmp_path)
     entry = catalog.find("openai", "gpt-4o-mini-2024-07-18")

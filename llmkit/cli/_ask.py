@@ -6,7 +6,8 @@ The CLI's code is synchronous; requests run on llmkit's background event loop th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from llmkit import _sync
@@ -28,13 +29,45 @@ def stream(
         holder["stream"] = client.stream(list(messages), **params)
         return holder["stream"]
 
-    for event in _sync.iterate(start):
-        on_event(event)
+    with _fallback_notes(client):
+        for event in _sync.iterate(start):
+            on_event(event)
     response: Response = holder["stream"].response
     return response
 
 
 def generate(client: Any, messages: Sequence[Message], **params: Any) -> Response:
     """The whole reply to `messages`, in one piece."""
-    response: Response = client.generate_sync(list(messages), **params)
+    with _fallback_notes(client):
+        response: Response = client.generate_sync(list(messages), **params)
     return response
+
+
+def fallback_note(event: Any) -> str:
+    """One stderr line for a provider the client left: who, why, and who takes over."""
+    from llmkit.config import hide_secrets
+
+    reason = hide_secrets(event.reason or "")
+    return f"note: {event.provider} failed ({reason}); trying {event.next_provider}"
+
+
+@contextlib.contextmanager
+def _fallback_notes(client: Any) -> Iterator[None]:
+    """Within the block, each provider the client falls back from is noted on stderr.
+
+    Without it, a failure on every provider shows only the last one's error (the
+    fallback's missing key), hiding why the primary failed.
+    """
+    from llmkit.cli._common import note
+    from llmkit.events import Hooks
+
+    if not getattr(client, "fallbacks", ()):
+        yield
+        return
+    if client.hooks is None:
+        client.hooks = Hooks()
+    hook = client.hooks.on_fallback(lambda event: note(fallback_note(event)))
+    try:
+        yield
+    finally:
+        client.hooks.remove("fallback", hook)

@@ -33,6 +33,36 @@ def test_init_validate_run_chat_round_trip(cli: Cli, isolated: Path) -> None:
     assert chat.out == "[fake:deepseek-flash] You said: hello\n"
 
 
+def test_the_template_coder_client_runs_end_to_end(
+    cli: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`coder` (budget + OpenRouter fallback) is runnable: the fallback is priced, not refused."""
+    from llmkit import registry
+    from llmkit.errors import ServerError
+    from llmkit.testing import FakeProvider
+
+    down = FakeProvider(name="deepseek", errors={1: ServerError("overloaded", provider="deepseek")})
+    routed = FakeProvider(name="openrouter")
+    monkeypatch.setitem(registry._PROVIDERS.added, "deepseek", lambda **_: down)
+    monkeypatch.setitem(registry._PROVIDERS.added, "openrouter", lambda **_: routed)
+    assert cli("config", "init").code == 0
+    result = cli("run", "coder", "--no-stream", stdin="hi\n")
+    assert result.code == 0, result.err
+    assert result.out == "[openrouter:deepseek/deepseek-v4-pro] You said: hi\n"
+    assert "note: deepseek failed (ServerError: overloaded); trying openrouter" in result.err
+    assert routed.requests[0].model == "deepseek/deepseek-v4-pro"
+
+
+def test_the_template_coder_client_without_keys_names_the_primary_key(
+    cli: Cli, isolated: Path
+) -> None:
+    assert cli("config", "init").code == 0
+    result = cli("run", "coder", stdin="hi\n")
+    assert result.code == 2
+    assert "No API key for deepseek" in result.err and "DEEPSEEK_API_KEY" in result.err
+    assert "Budget" not in result.err and "price" not in result.err
+
+
 def test_init_refuses_to_overwrite_without_force(cli: Cli, isolated: Path) -> None:
     write_config(isolated, "providers: {}\n")
     result = cli("config", "init")
