@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from attrs import frozen
 
 from llmkit._imports import require
-from llmkit.errors import ConfigurationError
+from llmkit.errors import ConfigurationError, LLMError
 from llmkit.types import Message, Request, ToolSpec
 
 if TYPE_CHECKING:
@@ -383,7 +383,10 @@ async def count_with_provider(
     """Tokens of `request`'s prompt as the host counts them, where it has an endpoint.
 
     A provider with an async `count_tokens(request) -> int` method (Anthropic,
-    Gemini) is asked; its errors propagate. Others get the local count.
+    Gemini) is asked. When it fails (a server error, a missing key, an
+    unreachable host), the local count is returned instead, its `method` saying
+    why (`tiktoken:o200k_base; host:anthropic failed: ServerError`), and the
+    failure is logged at debug level. Others get the local count.
     """
     method = getattr(provider, "count_tokens", None)
     if method is not None:
@@ -391,6 +394,11 @@ async def count_with_provider(
             value = await method(request)
         except NotImplementedError:
             value = None
+        except LLMError as exc:
+            local = count_request(request, tokenizer=tokenizer)
+            why = f"host:{provider.name} failed: {type(exc).__name__}"
+            _log.debug("llmkit: %s (%s); counting locally", why, exc.message)
+            return TokenCount(int(local), exact=local.exact, method=f"{local.method}; {why}")
         if value is not None:
             return TokenCount(int(value), exact=True, method=f"host:{provider.name}")
     return count_request(request, tokenizer=tokenizer)

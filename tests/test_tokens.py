@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import pickle
 import socket
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from llmkit import tokens
 from llmkit.clients import DeepSeekClient, GPT4Client
-from llmkit.errors import ConfigurationError
+from llmkit.errors import ConfigurationError, ServerError
 from llmkit.testing import FakeProvider
 from llmkit.tokens import TokenCount, count_messages, count_text, counter_for
 from llmkit.types import Message, Request, ToolCall, ToolSpec
@@ -209,6 +210,24 @@ async def test_count_tokens_exact_falls_back_to_a_local_count() -> None:
     client = DeepSeekClient(provider=FakeProvider(name="deepseek"))
     count = await client.count_tokens_exact("hello")
     assert count > 0 and not count.exact
+
+
+class _BrokenCounter(FakeProvider):
+    async def count_tokens(self, request: Request) -> int:
+        raise ServerError("internal error", provider="anthropic", status_code=500)
+
+
+async def test_count_tokens_exact_counts_locally_when_the_host_fails(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = DeepSeekClient(provider=_BrokenCounter(name="deepseek"))
+    local = client.count_tokens([Message.user("hello")])
+    with caplog.at_level(logging.DEBUG, logger="llmkit"):
+        count = await client.count_tokens_exact("hello")
+    assert count == local and count.exact == local.exact
+    assert count.method == f"{local.method}; host:deepseek failed: ServerError"
+    assert any("host:deepseek failed: ServerError" in r.getMessage() for r in caplog.records)
+    assert all(r.levelno == logging.DEBUG for r in caplog.records if "host:" in r.getMessage())
 
 
 def test_count_tokens_exact_has_a_sync_twin() -> None:
