@@ -13,8 +13,8 @@ client's request on its providers in order; `llmkit.clients.ModelClient`
 calls it for every `generate` and `stream`.
 
 Each provider serves the request with its own model id from the catalog
-(the same canonical model when the call named one; else the newest the host
-serves). Before a provider is tried, the request is checked against that
+(`fallback_entry`: the same canonical model when the call named one; else the
+same canonical model when the host serves it, else the newest it serves). Before a provider is tried, the request is checked against that
 model's context window and output limit: one that cannot fit is skipped
 with a reason, not sent to fail. A stream falls back only before its first
 event. The reply's `provider` says who served it; `on_fallback` events
@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import datetime as dt
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
@@ -47,9 +48,13 @@ from llmkit.errors import (
     ServerError,
 )
 
+if TYPE_CHECKING:
+    from llmkit.catalog import Catalog, CatalogEntry
+
 __all__ = [
     "CircuitBreaker",
     "breaker_for",
+    "fallback_entry",
     "falls_back",
     "rate_limit_falls_back",
     "waiting_fallback",
@@ -79,6 +84,41 @@ def falls_back(error: LLMError) -> bool:
     stream that already delivered events.
     """
     return error.retryable or isinstance(error, _UNAVAILABLE)
+
+
+def fallback_entry(
+    catalog: Catalog,
+    family: str,
+    provider: str,
+    primary: CatalogEntry,
+    *,
+    explicit: bool,
+    today: dt.date | None = None,
+) -> CatalogEntry:
+    """The catalog entry a fallback `provider` serves a request with, `primary` having failed.
+
+    A model the call or the client named (`explicit`) must be served as is: the
+    fallback's entry for that canonical model, or an error. Otherwise the fallback
+    serves the same canonical model when it still does (OpenRouter
+    `deepseek/deepseek-v4-pro` falls back to DeepSeek's `deepseek-v4-pro`, not to a
+    cheaper tier), else its newest model of the family.
+
+    Raises:
+        ConfigurationError: the fallback does not serve the named model, or serves
+            no current model of the family.
+    """
+    if explicit:
+        found = catalog.resolve(family, provider, primary.model)
+        if not found.known:
+            raise ConfigurationError(
+                f"{provider} has no catalog entry for {primary.model}", provider=provider
+            )
+        return found
+    day = today or dt.datetime.now(dt.UTC).date()
+    for entry in catalog.entries(family, provider):
+        if entry.model == primary.model and entry.served_on(day):
+            return entry
+    return catalog.resolve(family, provider, today=day)
 
 
 @define

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx2
 import pytest
 
-from llmkit.catalog import Catalog
+from llmkit.catalog import Catalog, default_catalog
 from llmkit.clients import DeepSeekClient, LlamaClient
 from llmkit.errors import (
     APIConnectionError,
+    ConfigurationError,
     ContextLengthExceededError,
     InvalidRequestError,
     LLMError,
@@ -22,6 +24,7 @@ from llmkit.events import Event, Hooks
 from llmkit.fallback import (
     CircuitBreaker,
     breaker_for,
+    fallback_entry,
     falls_back,
     rate_limit_falls_back,
     waiting_fallback,
@@ -31,6 +34,36 @@ from llmkit.providers._stream import ResponseStream
 from llmkit.retry import RetryPolicy
 from llmkit.testing import FakeProvider
 from llmkit.types import Request, StreamEvent
+
+TODAY = dt.date(2026, 11, 22)
+
+
+def test_a_fallback_keeps_the_same_canonical_model_when_it_serves_it() -> None:
+    catalog = default_catalog()
+    primary = catalog.resolve("deepseek", "openrouter", today=TODAY)
+    assert primary.id == "deepseek/deepseek-v4-pro"
+    found = fallback_entry(catalog, "deepseek", "deepseek", primary, explicit=False, today=TODAY)
+    assert (found.model, found.id) == ("deepseek-v4-pro", "deepseek-v4-pro")
+
+
+def test_a_fallback_without_the_model_serves_its_newest() -> None:
+    catalog = default_catalog()
+    primary = catalog.resolve("deepseek", "deepseek", today=TODAY)
+    assert primary.model == "deepseek-flash"  # not on OpenRouter
+    found = fallback_entry(catalog, "deepseek", "openrouter", primary, explicit=False, today=TODAY)
+    assert found.id == catalog.resolve("deepseek", "openrouter", today=TODAY).id
+
+
+def test_a_named_model_must_be_served_by_the_fallback() -> None:
+    catalog = default_catalog()
+    named = catalog.resolve("deepseek", "deepseek", "deepseek-flash")
+    with pytest.raises(
+        ConfigurationError, match="openrouter has no catalog entry for deepseek-flash"
+    ):
+        fallback_entry(catalog, "deepseek", "openrouter", named, explicit=True, today=TODAY)
+    pro = catalog.resolve("deepseek", "openrouter", "deepseek-v4-pro")
+    found = fallback_entry(catalog, "deepseek", "deepseek", pro, explicit=True, today=TODAY)
+    assert found.id == "deepseek-v4-pro"
 
 
 def recorder() -> tuple[Hooks, list[Event]]:
