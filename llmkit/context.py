@@ -257,16 +257,20 @@ def _too_long(
 ) -> ContextLengthExceededError:
     reserve = request.max_tokens or 0
     how = "exact" if prompt.exact else "estimated"
+    size = f"prompt {int(prompt)} tokens ({how}, {prompt.method})"
+    if reserve:
+        size += f" + max_tokens {reserve} = {int(prompt) + reserve}"
+    lower = " or lower max_tokens" if reserve else ""
     fix = (
-        f"even after {strategy.name} truncation; shorten the newest turns or lower max_tokens"
+        f"even after {strategy.name} truncation; shorten the newest turns{lower}"
         if strategy is not None
-        else "shorten the conversation, lower max_tokens, or pass "
+        else f"shorten the conversation{',' if reserve else ''}{lower.replace(' or', '')}"
+        f"{',' if reserve else ''} or pass "
         "context_strategy='keep_newest' (or 'drop_middle') to the client"
     )
     return ContextLengthExceededError(
         f"The request does not fit {request.model}'s context window of {window} tokens: "
-        f"prompt {int(prompt)} tokens ({how}, {prompt.method}) + max_tokens {reserve} "
-        f"= {int(prompt) + reserve}; {fix}",
+        f"{size}; {fix}",
         provider=provider,
         model=request.model,
         body={

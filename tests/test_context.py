@@ -67,6 +67,27 @@ def test_too_long_fails_before_sending_with_the_numbers() -> None:
     assert "52" in error.message and "60" in error.message and "keep_newest" in error.message
 
 
+def test_too_long_without_max_tokens_says_nothing_was_reserved() -> None:
+    with pytest.raises(ContextLengthExceededError) as info:
+        fit_request(request(), context_window=40, count=words)
+    message = info.value.message
+    assert "max_tokens" not in message, message
+    assert message == (
+        "The request does not fit m's context window of 40 tokens: prompt 52 tokens "
+        "(exact, words); shorten the conversation or pass context_strategy='keep_newest' "
+        "(or 'drop_middle') to the client"
+    )
+
+
+def test_too_long_with_max_tokens_shows_the_reserve() -> None:
+    with pytest.raises(ContextLengthExceededError) as info:
+        fit_request(request(max_tokens=20), context_window=60, count=words)
+    assert (
+        "prompt 52 tokens (exact, words) + max_tokens 20 = 72; shorten the conversation, "
+        "lower max_tokens, or pass" in info.value.message
+    ), info.value.message
+
+
 def test_an_estimate_refuses_only_beyond_its_margin() -> None:
     # 52 estimated tokens against a 50-token window: within 15%, so the host judges it
     req = request()
