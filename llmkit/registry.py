@@ -330,7 +330,7 @@ class Registry:
             choices = [*self.client_names(), *client_names()]
             raise ConfigurationError(
                 f"'{family}' is not a client or model family{did_you_mean(family, choices)}; "
-                f"known: {', '.join(choices)}"
+                f"known: {', '.join(choices)}{_no_configuration(self)}"
             )
         kwargs = {"provider": self.provider(host), **options}
         if model is not None:
@@ -359,7 +359,25 @@ class Registry:
         self._providers.clear()
 
 
+def _no_configuration(registry: Registry) -> str:
+    """`; no configuration file was found (looked in ...)`, when the registry has none."""
+    if registry.config is not None:
+        return ""
+    from llmkit.config import search_path
+
+    places = ", ".join(str(place) for place in search_path())
+    return (
+        f"; no configuration file was found (looked in: {places}); "
+        "write one with `llmkit config init`"
+    )
+
+
 def _missing_part(spec: str, family: str | None, registry: Registry) -> str:
+    if family is not None and family not in client_names() and registry.config is None:
+        return (
+            f"'{spec}' is not a model family, and there is no configured client of that name"
+            f"{_no_configuration(registry)}, or write FAMILY@PROVIDER (e.g. deepseek@fake)"
+        )
     if family is None:
         return f"'{spec}' names no model family: write FAMILY@PROVIDER, e.g. deepseek@fake"
     configured = registry.client_names()

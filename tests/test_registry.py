@@ -334,3 +334,22 @@ def test_redis_url_shares_limits_and_budgets_across_processes() -> None:
     assert isinstance(budget.backend, RedisBudgetBackend)
     assert budget.backend.url == "redis://127.0.0.1:6390/1"
     assert budget.backend.prefix == "llmkit:budget:{team-budget}"
+
+
+def test_a_client_name_without_any_configuration_says_where_llmkit_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("LLMKIT_CONFIG", raising=False)
+    monkeypatch.delenv("LLMKIT_PROFILE", raising=False)
+    loaded = llmkit.load()
+    assert loaded.config is None
+    for name in ("coder", "coder@groq"):
+        with pytest.raises(ConfigurationError) as info:
+            loaded.client(name)
+        message = info.value.message
+        assert "no configuration file was found" in message, message
+        assert str(tmp_path / "llmkit.yaml") in message
+        assert str(tmp_path / "xdg" / "llmkit") in message
+        assert "llmkit config init" in message
