@@ -129,6 +129,7 @@ class AnthropicProvider(BaseProvider):
                 "Anthropic's stream ended before message_stop; the reply is incomplete, retry it",
                 provider=self.name,
                 model=request.model,
+                retryable=True,
             )
 
     async def count_tokens(self, request: Request) -> int:

@@ -163,6 +163,7 @@ class GeminiProvider(BaseProvider):
                 "Gemini's stream ended without a finishReason; the reply is incomplete, retry it",
                 provider=self.name,
                 model=request.model,
+                retryable=True,
             )
 
     async def count_tokens(self, request: Request) -> int:

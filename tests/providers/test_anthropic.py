@@ -142,7 +142,7 @@ async def test_bad_thinking_budget_fails_before_sending() -> None:
         max_tokens=1000,
         extra={"thinking": {"type": "enabled", "budget_tokens": 1024}},
     )
-    with pytest.raises(errors.ConfigurationError, match="below max_tokens"):
+    with pytest.raises(errors.InvalidRequestError, match="below max_tokens"):
         await provider().complete(request)
 
 
@@ -213,3 +213,25 @@ async def test_a_reply_that_is_not_json_raises_invalid_response(
     assert shown in error.message
     assert len(error.message) < 400
     assert error.body == content.decode()
+
+
+async def test_a_stream_cut_before_message_stop_is_a_retryable_stream_error() -> None:
+    import httpx
+
+    cut = (
+        b'event: message_start\ndata: {"type": "message_start", "message": {"id": "m1", '
+        b'"model": "claude-haiku-4-5", "usage": {"input_tokens": 3}}}\n\n'
+        b'event: content_block_start\ndata: {"type": "content_block_start", "index": 0, '
+        b'"content_block": {"type": "text", "text": "Hel"}}\n\n'
+    )
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=cut, headers={"content-type": "text/event-stream"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
+        anthropic = AnthropicProvider(api_key="test-key", http_client=client, retry=None)
+        stream = anthropic.stream(Request("claude-haiku-4-5", GREETING))
+        with pytest.raises(errors.StreamError) as caught:
+            [event async for event in stream]
+    assert caught.value.retryable
+    assert caught.value.partial is not None and caught.value.partial.text == "Hel"

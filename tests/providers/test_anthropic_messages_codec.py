@@ -65,7 +65,7 @@ def test_sampling_stop_and_max_tokens() -> None:
 
 
 def test_seed_is_refused_not_dropped() -> None:
-    with pytest.raises(errors.ConfigurationError, match="seed"):
+    with pytest.raises(errors.InvalidRequestError, match="seed"):
         codec.to_params(req(Message.user("x"), seed=1))
 
 
@@ -132,7 +132,7 @@ def test_thinking_budget_is_checked(
     if problem is None:
         assert codec.to_params(request)["thinking"] == thinking
     else:
-        with pytest.raises(errors.ConfigurationError, match=problem):
+        with pytest.raises(errors.InvalidRequestError, match=problem):
             codec.to_params(request)
 
 
@@ -151,7 +151,7 @@ def test_json_schema_output_and_json_object_refused() -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}}
     params = codec.to_params(req(Message.user("x"), response_format=fmt))
     assert params["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
-    with pytest.raises(errors.ConfigurationError, match="json_schema"):
+    with pytest.raises(errors.InvalidRequestError, match="json_schema"):
         codec.to_params(req(Message.user("x"), response_format={"type": "json_object"}))
 
 

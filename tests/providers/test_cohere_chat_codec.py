@@ -75,7 +75,7 @@ def test_tool_choice(choice: str | None, sent_choice: str | None, tool_names: li
 
 
 def test_forcing_an_unknown_tool_is_refused() -> None:
-    with pytest.raises(errors.ConfigurationError, match="nope"):
+    with pytest.raises(errors.InvalidRequestError, match="nope"):
         cohere_chat.to_params(request(tools=[WEATHER], tool_choice="nope"))
 
 
@@ -323,8 +323,9 @@ def test_done_sentinel_and_unknown_events_are_ignored() -> None:
 def test_stream_without_message_end_is_a_stream_error() -> None:
     decoder = cohere_chat.StreamDecoder()
     decoder.feed(THINKING_STREAM[: THINKING_STREAM.index(b"event: message-end")])
-    with pytest.raises(errors.StreamError, match="message-end"):
+    with pytest.raises(errors.StreamError, match="message-end") as caught:
         decoder.flush()
+    assert caught.value.retryable  # as every provider's unfinished stream
 
 
 def test_garbage_event_is_an_invalid_response() -> None:

@@ -196,3 +196,20 @@ async def test_a_reply_that_is_not_a_json_object_raises_invalid_response(
     assert "b'" not in caught.value.message
     assert len(caught.value.message) < 400
     assert caught.value.body == content.decode()
+
+
+async def test_a_stream_without_a_finish_reason_is_a_retryable_stream_error() -> None:
+    import httpx2
+
+    cut = b'data: {"candidates": [{"content": {"parts": [{"text": "Hel"}], "role": "model"}}]}\n\n'
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=cut, headers={"content-type": "text/event-stream"})
+
+    async with httpx2.AsyncClient(transport=httpx2.MockTransport(reply)) as client:
+        gemini = GeminiProvider(api_key="test-key", http_client=client, retry=None)
+        stream = gemini.stream(Request("gemini-2.5-flash", GREETING))
+        with pytest.raises(errors.StreamError) as caught:
+            [event async for event in stream]
+    assert caught.value.retryable
+    assert caught.value.partial is not None and caught.value.partial.text == "Hel"

@@ -83,7 +83,7 @@ def test_response_format_becomes_format(response_format: dict[str, Any], expecte
 
 
 def test_unknown_response_format_is_refused() -> None:
-    with pytest.raises(errors.ConfigurationError, match="json_object"):
+    with pytest.raises(errors.InvalidRequestError, match="json_object"):
         ollama_chat.to_params(request(response_format={"type": "xml"}))
 
 
@@ -130,7 +130,7 @@ def test_tool_choice_none_leaves_tools_out() -> None:
 
 @pytest.mark.parametrize("choice", ["required", "get_weather"])
 def test_forcing_a_tool_is_refused_with_the_fix(choice: str) -> None:
-    with pytest.raises(errors.ConfigurationError, match="tool_choice='auto' or 'none'"):
+    with pytest.raises(errors.InvalidRequestError, match="tool_choice='auto' or 'none'"):
         ollama_chat.to_params(request(tools=[WEATHER], tool_choice=choice))
 
 
@@ -322,8 +322,9 @@ def test_streamed_tool_calls_equal_the_complete_ones(cut: int) -> None:
 def test_stream_that_stops_before_done_is_a_stream_error() -> None:
     decoder = ollama_chat.StreamDecoder()
     decoder.feed(STREAM.split(b"\n")[0] + b"\n")
-    with pytest.raises(errors.StreamError, match="done"):
+    with pytest.raises(errors.StreamError, match="done") as caught:
         decoder.flush()
+    assert caught.value.retryable  # as every provider's unfinished stream
 
 
 def test_error_line_mid_stream_raises() -> None:

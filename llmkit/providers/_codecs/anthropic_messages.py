@@ -121,8 +121,9 @@ def to_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any
         provider: whose `provider_data` may be echoed back (thinking blocks).
 
     Raises:
-        ConfigurationError: the request cannot be expressed for Anthropic
-            (no turns, a thinking budget out of range, `seed`, `json_object`).
+        ConfigurationError: the request has no turns.
+        InvalidRequestError: the request holds what Anthropic cannot express
+            (a thinking budget out of range, `seed`, `json_object`).
     """
     system, messages = _to_messages(request.messages, provider=provider)
     if not messages:
@@ -132,7 +133,7 @@ def to_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any
             model=request.model,
         )
     if request.seed is not None:
-        raise ConfigurationError(
+        raise InvalidRequestError(
             "Anthropic's Messages API has no `seed`; leave Request.seed unset for this provider",
             provider=provider,
             model=request.model,
@@ -173,7 +174,7 @@ def check_thinking(params: Mapping[str, Any], *, provider: str = "anthropic") ->
     """Refuse a manual thinking budget Anthropic would reject: it must be ≥ 1024 and < max_tokens.
 
     Raises:
-        ConfigurationError: naming the numbers and the fix.
+        InvalidRequestError: naming the numbers and the fix.
     """
     thinking = params.get("thinking")
     if not isinstance(thinking, Mapping) or thinking.get("type") != "enabled":
@@ -181,7 +182,7 @@ def check_thinking(params: Mapping[str, Any], *, provider: str = "anthropic") ->
     budget = thinking.get("budget_tokens")
     max_tokens = params.get("max_tokens", DEFAULT_MAX_TOKENS)
     if not isinstance(budget, int) or budget < MIN_THINKING_BUDGET:
-        raise ConfigurationError(
+        raise InvalidRequestError(
             f"thinking.budget_tokens must be an integer of at least {MIN_THINKING_BUDGET} "
             f"(got {budget!r}); pass extra={{'thinking': {{'type': 'enabled', "
             f"'budget_tokens': {MIN_THINKING_BUDGET}}}}} or use {{'type': 'adaptive'}}",
@@ -189,7 +190,7 @@ def check_thinking(params: Mapping[str, Any], *, provider: str = "anthropic") ->
             model=params.get("model"),
         )
     if budget >= max_tokens:
-        raise ConfigurationError(
+        raise InvalidRequestError(
             f"thinking.budget_tokens ({budget}) must be below max_tokens ({max_tokens}): "
             f"thinking tokens count against max_tokens; raise Request.max_tokens above {budget}",
             provider=provider,
@@ -210,7 +211,7 @@ def _to_output_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
         spec = response_format.get("json_schema", {})
         schema = spec.get("schema", spec) if isinstance(spec, Mapping) else spec
         return {"type": "json_schema", "schema": schema}
-    raise ConfigurationError(
+    raise InvalidRequestError(
         f"Anthropic takes only JSON-schema structured output, not {response_format.get('type')!r}; "
         "pass response_format={'type': 'json_schema', 'json_schema': {'schema': {...}}}"
     )

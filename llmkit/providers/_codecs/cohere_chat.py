@@ -26,7 +26,7 @@ from typing import Any
 from attrs import evolve
 
 from llmkit import errors
-from llmkit.errors import ConfigurationError, LLMError
+from llmkit.errors import LLMError
 from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.providers._stream import parse_arguments
@@ -75,7 +75,8 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
     """The `/v2/chat` body for `request`; `request.extra` fields win (e.g. `thinking`, `k`).
 
     Raises:
-        ConfigurationError: for a `response_format` Cohere does not know.
+        InvalidRequestError: for a `response_format` Cohere does not know, or a
+            `tool_choice` naming a tool the request does not offer.
     """
     params: dict[str, Any] = {"model": request.model, "messages": _messages(request.messages)}
     tools = request.tools
@@ -84,7 +85,7 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
         # Cohere can only force *some* tool: offering just the named one forces that one.
         tools = tuple(t for t in tools if t.name == choice)
         if not tools:
-            raise ConfigurationError(
+            raise errors.InvalidRequestError(
                 f"tool_choice names {choice!r}, which is not among the request's tools",
                 provider=PROVIDER,
                 model=request.model,
@@ -127,7 +128,7 @@ def _response_format(value: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if kind == "json_schema":
         spec = value.get("json_schema") or {}
         return {"type": "json_object", "json_schema": dict(spec.get("schema", spec))}
-    raise ConfigurationError(
+    raise errors.InvalidRequestError(
         f"response_format type {kind!r} is not one Cohere knows; use json_object or json_schema",
         provider=PROVIDER,
     )
@@ -305,7 +306,10 @@ class StreamDecoder:
         events = self._events(self._sse.flush())
         if not self.done:
             raise errors.StreamError(
-                "Cohere's stream ended before its `message-end` event", provider=PROVIDER
+                "Cohere's stream ended before its `message-end` event; the reply is "
+                "incomplete, retry it",
+                provider=PROVIDER,
+                retryable=True,
             )
         return events
 

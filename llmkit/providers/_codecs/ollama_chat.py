@@ -29,7 +29,7 @@ from typing import Any
 from attrs import evolve
 
 from llmkit import errors
-from llmkit.errors import ConfigurationError, LLMError
+from llmkit.errors import LLMError
 from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.types import (
     FinishReason,
@@ -108,7 +108,7 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
     (`num_ctx`, `top_k`, ...) move into `options`.
 
     Raises:
-        ConfigurationError: for a `tool_choice` Ollama cannot honour.
+        InvalidRequestError: for a `tool_choice` or `response_format` Ollama cannot honour.
     """
     params: dict[str, Any] = {
         "model": request.model,
@@ -149,7 +149,7 @@ def _tools(request: Request) -> list[dict[str, Any]]:
         # Ollama has no tool_choice; leaving the tools out is what "none" means.
         return []
     if choice not in (None, "auto"):
-        raise ConfigurationError(
+        raise errors.InvalidRequestError(
             f"Ollama cannot force a tool call (tool_choice={choice!r}); "
             "use tool_choice='auto' or 'none', or say in the prompt which tool to call",
             provider=PROVIDER,
@@ -181,7 +181,7 @@ def _format(response_format: Mapping[str, Any] | None) -> str | dict[str, Any] |
         return dict(schema) if schema else "json"
     if kind == "text":
         return None
-    raise ConfigurationError(
+    raise errors.InvalidRequestError(
         f"response_format type {kind!r} is not one Ollama knows; "
         "use {'type': 'json_object'} or {'type': 'json_schema', 'json_schema': {'schema': ...}}",
         provider=PROVIDER,
@@ -397,7 +397,10 @@ class StreamDecoder:
         events = self._events(self._lines.flush())
         if not self.done:
             raise errors.StreamError(
-                "Ollama's stream ended before its final `done` object", provider=PROVIDER
+                "Ollama's stream ended before its final `done` object; the reply is "
+                "incomplete, retry it",
+                provider=PROVIDER,
+                retryable=True,
             )
         return events
 
