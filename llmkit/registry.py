@@ -290,6 +290,17 @@ class Registry:
             self._providers[name] = _build(factory, options, f"provider '{name}'")
         return self._providers[name]
 
+    def name_of(self, provider: Provider) -> str:
+        """The name `provider` has in this registry (`local`), else its type's (`provider.name`).
+
+        For display: a configured `local: {type: openai_compatible}` shows as `local`,
+        not as the internal `openai-compatible`.
+        """
+        for name, built in self._providers.items():
+            if built is provider:
+                return name
+        return provider.name
+
     # -- clients ---------------------------------------------------------------
 
     def client(

@@ -74,3 +74,16 @@ def is_tty(stream: TextIO) -> bool:
     """Whether `stream` is an interactive terminal."""
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
+
+
+def provider_label(registry: Registry, client: Any, reported: str | None = None) -> str:
+    """The configured name of the provider that served (`reported`) or serves `client`.
+
+    Providers report their type's name (`openai-compatible`); the user knows the
+    name their configuration gave it (`local`).
+    """
+    providers = [client.provider, *getattr(client, "fallbacks", ())]
+    for provider in providers:
+        if reported is None or provider.name == reported:
+            return registry.name_of(provider)
+    return reported or "?"

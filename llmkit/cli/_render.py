@@ -25,9 +25,12 @@ def reasoning_summary(reasoning: str) -> str:
     return f"▸ reasoning: {words} word{'s' if words != 1 else ''} (/reasoning to show)"
 
 
-def usage_line(response: Response) -> str:
-    """`model · 12 in / 48 out tokens · $0.000031 · 0.84 s` for a reply."""
-    parts = [f"{response.provider or '?'}:{response.model or '?'}"]
+def usage_line(response: Response, provider: str | None = None) -> str:
+    """`provider:model · 12 in / 48 out tokens · $0.000031 · 0.84 s` for a reply.
+
+    `provider` is the name to show (the configured one) over `response.provider`.
+    """
+    parts = [f"{provider or response.provider or '?'}:{response.model or '?'}"]
     usage = response.usage
     if usage.input_tokens is not None or usage.output_tokens is not None:
         parts.append(f"{usage.input_tokens or 0} in / {usage.output_tokens or 0} out tokens")

@@ -104,7 +104,7 @@ class ChatSession:
         self.model: str | None = params.pop("model", None)
         self.params = params
         self.client = registry.client(self.target, model=self.model, provider=provider)
-        self.provider_name: str = provider or self.client.provider.name
+        self.provider_name: str = provider or registry.name_of(self.client.provider)
         self.messages: list[Message] = []
         self.responses: list[Response] = []
         self._printer = printer

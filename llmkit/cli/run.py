@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from llmkit.cli._common import EXIT_OK, add_command, load_registry, note
+from llmkit.cli._common import EXIT_OK, add_command, load_registry, note, provider_label
 from llmkit.errors import ConfigurationError
 
 __all__ = ["add_parser", "run", "split_target"]
@@ -124,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if args.usage:
         from llmkit.cli._render import usage_line
 
-        note(usage_line(response))
+        note(usage_line(response, provider_label(registry, client, response.provider)))
     return EXIT_OK
 
 

@@ -134,3 +134,19 @@ def test_a_reply_cut_at_the_limit_is_noted_on_stderr(
     result = cli("run", "llama@cut", "story")
     assert result.out == "Once upon a\n"
     assert "cut at the token limit" in result.err
+
+
+def test_run_and_chat_show_the_configured_provider_name(
+    cli: Cli, isolated: Path, spy: FakeProvider
+) -> None:
+    # `spy` builds a provider that reports itself as `fake`; the file calls it `local`.
+    write_config(
+        isolated,
+        "providers:\n  local: {type: spy}\nclients:\n  loc: {family: llama, provider: local}\n",
+    )
+    run = cli("run", "loc", "hi", "--usage")
+    assert run.code == 0, run.err
+    assert run.err.startswith("local:"), run.err
+    chat = cli("chat", "loc", stdin="/quit\n")
+    assert "llama@local" in chat.out + chat.err
+    assert "llama@fake" not in chat.out + chat.err
