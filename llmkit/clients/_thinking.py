@@ -97,40 +97,78 @@ class ThinkTagSplitter:
 
 
 class ThinkTagRewriter:
-    """`ThinkTagSplitter` over stream events: text deltas split, everything else kept."""
+    """`ThinkTagSplitter` over stream events: text deltas split, everything else kept.
+
+    Text still held back when the event with the finish reason arrives is
+    flushed before that event, so the finish (and usage) stay last. No event
+    without text, reasoning, a tool call, a finish reason or usage is made:
+    the model and id of an event with nothing else (a first chunk with only a
+    role, a text event held back whole) ride on the next event out.
+    """
 
     def __init__(self, *, inside: bool = False) -> None:
         """A fresh rewriter for one stream."""
         self._splitter = ThinkTagSplitter(inside=inside)
+        self._carry: StreamEvent | None = None
+        """A text event whose text was all held back: its model, id and provider_data."""
 
     def feed(self, event: StreamEvent) -> list[StreamEvent]:
         """The events for one incoming event."""
-        if not event.text:
-            return [event]
-        pieces = self._splitter.feed(event.text)
+        final = event.finish_reason is not None
+        if not event.text and not final:
+            if _carries_nothing(event):  # e.g. a first chunk with only a role: its model/id wait
+                self._hold(event)
+                return []
+            return self._attach([event])
+        pieces = self._splitter.feed(event.text) if event.text else []
+        if final:
+            pieces.extend(self._splitter.flush())  # held-back text goes before the finish
         rest = evolve(event, text="")
+        keep_rest = not _carries_nothing(rest)
         if not pieces:
-            return [rest] if _carries_anything(rest) else []
+            if keep_rest:
+                return self._attach([rest])
+            self._hold(rest)
+            return []
         pieces[0] = evolve(pieces[0], model=event.model, id=event.id, raw=event.raw,
                            provider_data=event.provider_data)  # fmt: skip
-        if rest.has_content or rest.finish_reason is not None or rest.usage is not None:
+        if rest.has_content or final or rest.usage is not None:
             pieces.append(evolve(rest, model=None, id=None, raw=None, provider_data={}))
-        return pieces
+        return self._attach(pieces)
 
     def flush(self) -> list[StreamEvent]:
         """Text held back at the end of the stream."""
-        return self._splitter.flush()
+        return self._attach(self._splitter.flush())
+
+    def _hold(self, event: StreamEvent) -> None:
+        if self._carry is not None:
+            event = _merged(self._carry, event)
+        self._carry = evolve(event, raw=None)
+
+    def _attach(self, events: list[StreamEvent]) -> list[StreamEvent]:
+        if self._carry is not None and events:
+            events[0] = _merged(self._carry, events[0])
+            self._carry = None
+        return events
 
 
-def _carries_anything(event: StreamEvent) -> bool:
-    return bool(
+def _carries_nothing(event: StreamEvent) -> bool:
+    """No text, reasoning, tool call, finish, usage or provider_data: only model, id, raw."""
+    return not (
         event.has_content
         or event.finish_reason is not None
         or event.usage is not None
-        or event.model
-        or event.id
         or event.provider_data
-        or event.raw is not None
+    )
+
+
+def _merged(earlier: StreamEvent, later: StreamEvent) -> StreamEvent:
+    """`later` with the model, id and provider_data of `earlier` where it has none."""
+    return evolve(
+        later,
+        model=later.model or earlier.model,
+        id=later.id or earlier.id,
+        provider_data={**earlier.provider_data, **later.provider_data},
     )
 
 

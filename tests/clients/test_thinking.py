@@ -93,3 +93,50 @@ def test_rewriter_keeps_an_event_with_text_and_finish() -> None:
     out = rewriter.feed(StreamEvent(text="done", finish_reason=FinishReason.STOP))
     assert "".join(e.text for e in out) == "done"
     assert [e.finish_reason for e in out if e.finish_reason] == [FinishReason.STOP]
+
+
+HELD_AT_THE_END = [
+    # (raw text, text, reasoning): each ends with something the splitter holds back
+    ("<think>why</think>so <", "so <", "why"),
+    ("<think>why</think>so</thi", "so</thi", "why"),
+    ("<think>\nwhy\n</think>\n\nso", "so", "why"),
+    ("<think>still thinking <", "", "still thinking <"),
+    ("plain text <thi", "plain text <thi", ""),
+    ("<think>why</think>  ", "", "why"),
+    ("  ", "  ", ""),
+]
+
+
+def _cuts(raw: str) -> list[list[str]]:
+    """`raw` cut in three at every pair of positions (empty pieces included)."""
+    return [
+        [raw[:i], raw[i:j], raw[j:]] for i in range(len(raw) + 1) for j in range(i, len(raw) + 1)
+    ]
+
+
+@pytest.mark.parametrize("finish_carries_text", [False, True], ids=["bare-finish", "text-finish"])
+@pytest.mark.parametrize(("raw", "text", "reasoning"), HELD_AT_THE_END)
+def test_held_back_text_is_flushed_before_the_finish_and_no_event_is_empty(
+    raw: str, text: str, reasoning: str, finish_carries_text: bool
+) -> None:
+    usage = Usage(input_tokens=3, output_tokens=5)
+    for pieces in _cuts(raw):
+        rewriter = ThinkTagRewriter()
+        incoming = [StreamEvent(text=pieces[0], model="m", id="r1")]
+        incoming += [StreamEvent(text=p) for p in pieces[1:-1] if p]
+        last = StreamEvent(finish_reason=FinishReason.STOP, usage=usage)
+        if finish_carries_text:
+            last = StreamEvent(text=pieces[-1], finish_reason=FinishReason.STOP, usage=usage)
+        elif pieces[-1]:
+            incoming.append(StreamEvent(text=pieces[-1]))
+        incoming = [e for e in incoming if e.text or e.model] + [last]
+        out = [o for e in incoming for o in rewriter.feed(e)] + rewriter.flush()
+        where = f"cut as {pieces!r}"
+        assert "".join(e.text for e in out) == text, where
+        assert "".join(e.reasoning for e in out) == reasoning, where
+        assert out[-1].finish_reason is FinishReason.STOP, where
+        assert out[-1].usage == usage, where
+        assert [e.finish_reason for e in out if e.finish_reason] == [FinishReason.STOP], where
+        for event in out:
+            assert event.has_content or event.finish_reason or event.usage, (where, event)
+        assert [(e.model, e.id) for e in out if e.model or e.id] == [("m", "r1")], where
