@@ -46,6 +46,7 @@ __all__ = [
     "provider",
     "provider_factory",
     "provider_names",
+    "provider_origin",
     "register_client",
     "register_provider",
     "reload_plugins",
@@ -121,6 +122,16 @@ class _Names:
     def names(self) -> list[str]:
         return sorted({*self.added, *self.builtin, *self.plugins()})
 
+    def origin(self, name: str) -> str | None:
+        name = name.replace("-", "_") if name.replace("-", "_") in self.builtin else name
+        if name in self.added:
+            return "registered"
+        if name in self.builtin:
+            return "built-in"
+        if name in self.plugins():
+            return "plugin"
+        return None
+
     def get(self, name: str) -> Factory:
         alias = name.replace("-", "_")  # `openai-compatible`, as the provider calls itself
         if alias != name and name not in self.added and {*self.added, *self.builtin} & {alias}:
@@ -180,6 +191,11 @@ def register_client(name: str, factory: Factory) -> None:
 def provider_names() -> list[str]:
     """Every provider name: registered, built-in and plugins (plugins are not imported)."""
     return _PROVIDERS.names()
+
+
+def provider_origin(name: str) -> str | None:
+    """Where provider type `name` comes from: `registered`, `built-in`, `plugin`, or None."""
+    return _PROVIDERS.origin(name)
 
 
 def client_names() -> list[str]:

@@ -67,11 +67,16 @@ def _rows(registry: Any, names: list[str]) -> list[dict[str, Any]]:
     for name in names:
         entry = registry.provider_config(name)
         kind = (entry.type if entry else None) or name
-        row: dict[str, Any] = {"name": name, "type": kind, "configured": entry is not None}
+        row: dict[str, Any] = {
+            "name": name,
+            "type": kind,
+            "configured": entry is not None,
+            "origin": registry_module.provider_origin(kind),
+        }
         try:
             factory = registry_module.provider_factory(kind)
         except ConfigurationError as exc:
-            row.update(key="error", key_source="", base_url=str(exc))
+            row.update(key="error", key_source="", base_url="", error=str(exc))
             rows.append(row)
             continue
         status, source = key_status(factory, entry.api_key if entry else None)
@@ -147,7 +152,7 @@ def _print(rows: list[dict[str, Any]], *, checked: bool) -> None:
     styles = {"set": "green", "missing": "red", "not needed": "dim", "error": "red"}
     for row in rows:
         cells = [
-            row["name"] + ("" if row["configured"] else " (built-in)"),
+            row["name"] + _origin_label(row),
             row["type"],
             f"[{styles.get(row['key'], '')}]{row['key']}[/]",
             row["key_source"],
@@ -162,4 +167,21 @@ def _print(rows: list[dict[str, Any]], *, checked: bool) -> None:
             else:
                 cells.append(f"[red]failed[/] {check['detail']}")
         table.add_row(*cells)
-    console().print(table)
+    out = console()
+    out.print(table)
+    for row in rows:  # in full, not squashed into a column
+        if row.get("error"):
+            out.print(
+                f"[red]{row['name']}:[/] {row['error']}",
+                markup=True,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def _origin_label(row: dict[str, Any]) -> str:
+    """` (built-in)` or ` (plugin)` after a name the configuration does not declare."""
+    if row["configured"]:
+        return ""
+    origin = row.get("origin")
+    return f" ({origin})" if origin in ("built-in", "plugin") else ""

@@ -113,3 +113,41 @@ def test_catalog_rows_hide_retired_models_unless_asked() -> None:
     rows = catalog_rows([served, gone], today=day, include_retired=True)
     assert rows[0]["in $/M"] == 0.1 and rows[0]["out $/M"] == 0.3 and rows[0]["status"] == "served"
     assert rows[1]["status"] == "retired 2026-08-16"
+
+
+def test_plugin_rows_are_labelled_and_a_broken_plugin_error_is_shown_whole(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib import metadata
+
+    from llmkit import registry
+
+    installed = [
+        metadata.EntryPoint(
+            name="acme", value="llmkit.testing:FakeProvider", group=registry.PROVIDER_GROUP
+        ),
+        metadata.EntryPoint(
+            name="broken", value="no_such_module_h13:Thing", group=registry.PROVIDER_GROUP
+        ),
+    ]
+    monkeypatch.setattr(
+        registry,
+        "_entry_points",
+        lambda group: installed if group == registry.PROVIDER_GROUP else [],
+    )
+    registry.reload_plugins()
+    try:
+        result = cli("providers")
+        as_json = json.loads(cli("providers", "--json").out)
+    finally:
+        monkeypatch.undo()
+        registry.reload_plugins()
+    assert result.code == 0
+    assert "acme (plugin)" in result.out and "broken (plugin)" in result.out
+    assert "groq (built-in)" in result.out
+    error_line = next(line for line in result.out.splitlines() if line.startswith("broken:"))
+    assert "failed to load: ModuleNotFoundError" in error_line
+    assert "uninstall it to hide this name" in result.out
+    rows = {row["name"]: row for row in as_json}
+    assert rows["acme"]["origin"] == "plugin" and rows["groq"]["origin"] == "built-in"
+    assert "ModuleNotFoundError" in rows["broken"]["error"]
