@@ -131,16 +131,17 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
         try:
             while (event := await watch.next(events)) is not None:
                 usage = event.usage or usage
-                if not delivered and not is_progress(event):
-                    held.append(event)
-                    continue
-                delivered = True
+                if not delivered:
+                    if not is_progress(event):
+                        held.append(event)
+                        continue
+                    delivered = True
+                    for early in held:
+                        yield early
+                yield event
+            if not delivered:
                 for early in held:
                     yield early
-                held.clear()
-                yield event
-            for early in held:
-                yield early
             return
         except LLMError as error:
             if delivered:

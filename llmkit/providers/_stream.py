@@ -190,7 +190,7 @@ class ResponseStream:
             if exc.partial is None:
                 exc.partial = self.partial()
             raise
-        if event.has_content and self._first is None:
+        if self._first is None and event.has_content:
             self._first = time.perf_counter()
         self._builder.add(event)
         return event
