@@ -16,8 +16,9 @@ class GroqProvider(OpenAICompatibleProvider):
     """Groq's hosted models (`GROQ_API_KEY`).
 
     Groq refuses `n` other than 1, logprobs and `messages[].name`
-    (https://console.groq.com/docs/openai), and `reasoning` on assistant turns:
-    such requests fail before they are sent.
+    (https://console.groq.com/docs/openai): such requests fail before they are
+    sent. It also refuses `reasoning` on assistant turns, so an assistant turn's
+    reasoning (from Groq or another host) is withheld, never sent back.
     """
 
     name: ClassVar[str] = "groq"

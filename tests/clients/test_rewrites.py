@@ -138,3 +138,11 @@ def test_fit_mixtral_template(
 def test_claude_turns_alternate_starting_with_the_user() -> None:
     out = alternate_turns(req(S("s"), A("a"), U("b"), U("c"))).messages
     assert shape(out) == [("system", "s"), ("user", ""), ("assistant", "a"), ("user", "b\n\nc")]
+
+
+def test_the_documented_rewrites_are_public() -> None:
+    from llmkit.clients import _rewrites, rewrites
+
+    assert set(rewrites.__all__) == set(_rewrites.__all__)
+    for name in rewrites.__all__:
+        assert getattr(rewrites, name) is getattr(_rewrites, name)
