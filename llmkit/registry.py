@@ -2,7 +2,7 @@
 
     import llmkit
 
-    client = llmkit.client("deepseek@groq")                        # family@provider
+    client = llmkit.client("deepseek@openrouter")                  # family@provider
     client = llmkit.client("claude@openrouter", model="claude-sonnet-4-6")
 
 Names resolve in this order: names registered in this process (`register_provider`,
@@ -220,12 +220,12 @@ def reload_plugins() -> None:
 
 
 def parse_target(spec: str) -> tuple[str | None, str | None]:
-    """`"deepseek@groq"` → `("deepseek", "groq")`; `"coder"` → `("coder", None)`."""
+    """`"deepseek@openrouter"` → `("deepseek", "openrouter")`; `"coder"` → `("coder", None)`."""
     spec = spec.strip()
     family, at, host = spec.partition("@")
     if not spec or "@" in host or (at and not (family or host)):
         raise ConfigurationError(
-            f"'{spec}' is not a client: write CLIENT@PROVIDER, e.g. deepseek@groq"
+            f"'{spec}' is not a client: write CLIENT@PROVIDER, e.g. deepseek@openrouter"
         )
     return family or None, host or None
 
@@ -239,7 +239,7 @@ def client(spec: str, *, model: str | None = None, **options: Any) -> Any:
     """A model client from `"family@provider"`, with llmkit's names only (no config file).
 
     Args:
-        spec: `deepseek@groq`, `claude@openrouter`, `llama@fake` ...
+        spec: `deepseek@openrouter`, `claude@openrouter`, `llama@fake` ...
         model: the model to ask for, over the family's default for that provider.
         options: further keyword arguments for the client's constructor.
 
@@ -351,7 +351,7 @@ class Registry:
             family = self.default_client and parse_target(self.default_client)[0]
         if family is None or host is None:
             raise ConfigurationError(_missing_part(name, family, self))
-        if family in self.client_names():  # `coder@groq`: a configured client on another host
+        if family in self.client_names():  # `coder@openrouter`: a configured client on another host
             return self.client(family, model=model, provider=host, **options)
         if family not in client_names():
             choices = [*self.client_names(), *client_names()]

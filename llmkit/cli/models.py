@@ -14,7 +14,7 @@ __all__ = ["add_parser", "catalog_rows", "run"]
 
 EXAMPLES = """\
   llmkit models                          # every model the catalog says is served today
-  llmkit models --provider groq          # what Groq serves, with prices
+  llmkit models --provider openrouter    # what OpenRouter serves, with prices
   llmkit models --family deepseek --all  # retired ones too
   llmkit models --provider openai --live # ask the host (needs its key)
   llmkit models --json | jq '.[] | select(.family == "claude")'

@@ -14,7 +14,7 @@ __all__ = ["add_parser", "run", "split_target"]
 
 EXAMPLES = """\
   llmkit run deepseek@fake "Say hi"                 # offline: the fake provider
-  llmkit run deepseek@groq "Explain SSE in one line"
+  llmkit run deepseek@openrouter "Explain SSE in one line"
   git diff | llmkit run coder "Write a commit message for this diff"
   llmkit run claude@openrouter --model claude-sonnet-4-6 --json "hi" | jq .usage
   llmkit run --system "Answer in French" --temperature 0.2 gpt4@openai "Good morning"
