@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -150,3 +151,22 @@ def test_run_and_chat_show_the_configured_provider_name(
     chat = cli("chat", "loc", stdin="/quit\n")
     assert "llama@local" in chat.out + chat.err
     assert "llama@fake" not in chat.out + chat.err
+
+
+def test_help_examples_name_hosts_that_serve_the_family() -> None:
+    """Every `FAMILY@PROVIDER` in the commands' examples resolves in the shipped catalog."""
+    import re
+
+    from llmkit.catalog import default_catalog
+    from llmkit.cli import chat, models, run
+
+    catalog = default_catalog()
+    pairs = set()
+    for module in (run, models, chat):
+        pairs |= set(re.findall(r"\b([a-z0-9]+)@([a-z_]+)\b", module.EXAMPLES))
+        for host in re.findall(r"--provider ([a-z_]+)", module.EXAMPLES):
+            assert catalog.entries(None, host), host
+            assert any(e.served_on(dt.date.today()) for e in catalog.entries(None, host)), host
+    assert pairs
+    for family, host in pairs:
+        catalog.resolve(family, host)  # raises when the host serves no current model
