@@ -127,6 +127,10 @@ class MemoryBackend:
 
     async def try_acquire(self, key: str, amounts: Mapping[str, float]) -> tuple[float, float]:
         """Admit now or say how long to wait."""
+        return self.try_acquire_nowait(key, amounts)
+
+    def try_acquire_nowait(self, key: str, amounts: Mapping[str, float]) -> tuple[float, float]:
+        """`try_acquire` without awaiting: the memory backend never needs to."""
         with self._lock:
             now = self.clock()
             wait = self.state.wait(amounts, now)
@@ -137,6 +141,10 @@ class MemoryBackend:
 
     async def release(self, key: str, used: Mapping[str, float]) -> None:
         """Free the slot and settle the tokens."""
+        self.release_nowait(key, used)
+
+    def release_nowait(self, key: str, used: Mapping[str, float]) -> None:
+        """`release` without awaiting."""
         with self._lock:
             self.state.release(key, used)
 
@@ -261,6 +269,13 @@ class RateLimit:
         """
         key = f"{self._prefix}-{next(self._ids)}"
         gate = self._gate()
+        backend = self.backend
+        if isinstance(backend, MemoryBackend) and not gate.queue.locked():
+            # Nobody is queued: admitting now cannot overtake anyone (FIFO holds), and
+            # the common case (no limit near) costs no lock and no checkpoint.
+            wait, now = backend.try_acquire_nowait(key, amounts)
+            if wait <= 0:
+                return Lease(key, amounts, now)
         async with gate.queue:
             while True:
                 wait, now = await self.backend.try_acquire(key, amounts)
@@ -283,9 +298,15 @@ class RateLimit:
                 "input_tokens": usage.input_tokens,
                 "output_tokens": output,
             }
-        with anyio.CancelScope(shield=True):
-            await self.backend.release(lease.key, used)
-        self._gate().notify()
+        backend = self.backend
+        if isinstance(backend, MemoryBackend):
+            backend.release_nowait(lease.key, used)
+        else:
+            with anyio.CancelScope(shield=True):
+                await backend.release(lease.key, used)
+        gate = self._gate()
+        if gate.queue.locked():  # someone waits for a slot: wake them
+            gate.notify()
 
     def observe_headers(self, headers: Any, *, provider: str | None = None) -> None:
         """Re-sync from a response's rate-limit headers (see `llmkit.ratelimit_headers`)."""

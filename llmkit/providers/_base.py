@@ -111,7 +111,7 @@ class BaseProvider:
         http_client: Any = None,
         timeout: float | Timeouts | None = DEFAULT,
         retry: RetryPolicy | None = DEFAULT,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | None = DEFAULT,
     ) -> None:
         """Configure the provider; nothing is sent and no SDK is imported yet.
 
@@ -123,7 +123,9 @@ class BaseProvider:
             timeout: seconds one attempt may take in all, or a `Timeouts` with
                 connect, first-token, idle and total limits.
             retry: a `RetryPolicy`; `None` turns retries off.
-            rate_limit: a `RateLimit` shared by every client of this provider; `None` is off.
+            rate_limit: a `RateLimit` shared by every client of this provider. By default
+                one with no limits of its own that still paces by the host's rate-limit
+                headers and pauses everybody after a 429; `None` turns it off.
         """
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -132,7 +134,11 @@ class BaseProvider:
         self.timeout: float | None = self.timeouts.total
         """The total per attempt, in seconds (what SDKs take as `timeout=`)."""
         self.retry: RetryPolicy | None = RetryPolicy() if retry is DEFAULT else retry
-        self.rate_limit = rate_limit
+        if rate_limit is DEFAULT:
+            from llmkit.ratelimit import RateLimit
+
+            rate_limit = RateLimit()
+        self.rate_limit: RateLimit | None = rate_limit
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
         )

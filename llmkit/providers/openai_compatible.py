@@ -43,6 +43,7 @@ from llmkit.types import Request, Response, StreamEvent
 if TYPE_CHECKING:
     from llmkit.ratelimit import RateLimit
     from llmkit.retry import RetryPolicy
+    from llmkit.timeouts import Timeouts
 
 __all__ = ["OpenAICompatibleProvider", "parse_models"]
 
@@ -70,9 +71,9 @@ class OpenAICompatibleProvider(BaseProvider):
         api_key: str | None = None,
         base_url: str | None = None,
         http_client: Any = None,
-        timeout: float | None = DEFAULT,
+        timeout: float | Timeouts | None = DEFAULT,
         retry: RetryPolicy | None = DEFAULT,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | None = DEFAULT,
         headers: Mapping[str, str] | None = None,
         dialect: Dialect | None = None,
     ) -> None:
@@ -84,7 +85,8 @@ class OpenAICompatibleProvider(BaseProvider):
             http_client: an `httpx2.AsyncClient` or `httpx.AsyncClient` to send with.
             timeout: seconds before a request with no answer fails.
             retry: a `RetryPolicy`; `None` turns retries off.
-            rate_limit: a `RateLimit` shared by every client of this provider.
+            rate_limit: a `RateLimit` shared by every client of this provider; by default
+                one that paces by the host's rate-limit headers; `None` turns it off.
             headers: extra HTTP headers sent with every request.
             dialect: how this server differs from OpenAI (by default the class's).
         """

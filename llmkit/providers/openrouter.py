@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     from llmkit.ratelimit import RateLimit
     from llmkit.retry import RetryPolicy
+    from llmkit.timeouts import Timeouts
 
 __all__ = ["OpenRouterProvider"]
 
@@ -38,9 +39,9 @@ class OpenRouterProvider(OpenAICompatibleProvider):
         api_key: str | None = None,
         base_url: str | None = None,
         http_client: Any = None,
-        timeout: float | None = DEFAULT,
+        timeout: float | Timeouts | None = DEFAULT,
         retry: RetryPolicy | None = DEFAULT,
-        rate_limit: RateLimit | None = None,
+        rate_limit: RateLimit | None = DEFAULT,
         headers: Mapping[str, str] | None = None,
         app_url: str | None = None,
         app_name: str | None = None,

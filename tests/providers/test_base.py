@@ -132,3 +132,48 @@ async def test_complete_reports_its_latency() -> None:
     reply = await EchoProvider().complete(REQUEST)
     assert reply.latency.total is not None and reply.latency.total >= 0
     assert reply.latency.first_token == reply.latency.total
+
+
+def test_a_header_pacing_rate_limit_is_on_by_default() -> None:
+    from llmkit.ratelimit import RateLimit
+
+    limit = EchoProvider().rate_limit
+    assert isinstance(limit, RateLimit)
+    assert (limit.requests_per_minute, limit.tokens_per_minute, limit.max_concurrency) == (
+        None,
+        None,
+        None,
+    )
+    assert EchoProvider(rate_limit=None).rate_limit is None
+
+
+async def test_default_rate_limit_learns_the_hosts_headers() -> None:
+    from llmkit.providers import OpenAICompatibleProvider
+    from llmkit.ratelimit import MemoryBackend
+
+    def host(request: httpx2.Request) -> httpx2.Response:
+        body = {
+            "id": "c1",
+            "model": "m",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": "ok"},
+                    "finish_reason": "stop",
+                }
+            ],
+        }
+        headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"}
+        return httpx2.Response(200, json=body, headers=headers)
+
+    provider = OpenAICompatibleProvider(
+        base_url="http://local/v1",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(host)),
+    )
+    await provider.complete(REQUEST)
+    assert provider.rate_limit is not None
+    backend = provider.rate_limit.backend
+    assert isinstance(backend, MemoryBackend)
+    # the next request would wait for the host's reset (about six minutes), not hit a 429
+    wait = backend.state.wait({"requests": 1}, backend.clock())
+    assert 300 < wait <= 360
