@@ -190,18 +190,22 @@ class _Watch:
             return None
         except asyncio.CancelledError:
             if self._expired is not None and task.uncancel() <= cancelling:
-                raise APITimeoutError(
-                    _timeout_message(self._expired, self._provider.timeouts),
-                    provider=self._provider.name,
-                ) from None
+                raise self._timed_out() from None
             raise
         except Exception as exc:
+            if self._expired is not None and task.uncancel() <= cancelling:
+                raise self._timed_out() from exc  # our cancellation, turned into another error
             raise _mapped(exc, self._provider) from exc
         finally:
             self._waiting = None
         if is_progress(event):
             self._last_progress = self._loop.time()
         return event
+
+    def _timed_out(self) -> APITimeoutError:
+        assert self._expired is not None
+        message = _timeout_message(self._expired, self._provider.timeouts)
+        return APITimeoutError(message, provider=self._provider.name)
 
     def stop(self) -> None:
         """Disarm the timer (the attempt is over)."""
