@@ -124,6 +124,16 @@ def test_rate_limit_falls_back_only_while_a_fallback_waits() -> None:
     assert not rate_limit_falls_back()
 
 
+async def test_a_client_falls_back_to_the_same_model_not_another_tier() -> None:
+    primary = FakeProvider([ServerError("down")], name="openrouter")
+    backup = FakeProvider(["from deepseek"], name="deepseek")
+    client = DeepSeekClient(provider=primary, fallbacks=[backup])
+    reply = await client.generate("hi")
+    assert reply.provider == "deepseek"
+    assert primary.requests[0].model == "deepseek/deepseek-v4-pro"
+    assert backup.requests[0].model == "deepseek-v4-pro"  # not the newest tier, deepseek-flash
+
+
 async def test_the_next_provider_serves_with_its_own_model_id() -> None:
     primary = FakeProvider([ServerError("down")], name="deepseek")
     backup = FakeProvider(["from openrouter"], name="openrouter")

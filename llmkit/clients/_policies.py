@@ -31,7 +31,7 @@ from llmkit import events as ev
 from llmkit.context import Truncation, fit_request
 from llmkit.cost import Reservation, price_response, worst_case
 from llmkit.errors import ConfigurationError, InvalidRequestError, LLMError
-from llmkit.fallback import breaker_for, falls_back, waiting_fallback
+from llmkit.fallback import breaker_for, fallback_entry, falls_back, waiting_fallback
 from llmkit.providers._stream import ResponseStream
 from llmkit.tokens import count_messages
 from llmkit.types import Message, Request, Response, StreamEvent
@@ -80,15 +80,9 @@ def _routes(client: ModelClient, route: _Route, request: Request) -> list[_Route
     explicit = entry.source == "explicit" or request.model != route.entry.id
     for provider in getattr(client, "fallbacks", ()):
         try:
-            if explicit:
-                found = client.catalog.resolve(client.family, provider.name, entry.model)
-                if not found.known:
-                    raise ConfigurationError(
-                        f"{provider.name} has no catalog entry for {entry.model}",
-                        provider=provider.name,
-                    )
-            else:
-                found = client.catalog.resolve(client.family, provider.name)
+            found = fallback_entry(
+                client.catalog, client.family, provider.name, entry, explicit=explicit
+            )
         except ConfigurationError as exc:
             bare = CatalogEntry(client.family, entry.model, provider.name, entry.model, known=False)
             out.append(Plan(_Route(provider, bare), skip=exc))
