@@ -51,6 +51,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "redact",
+    "redact_data",
 ]
 
 # Key shapes of the hosts llmkit knows, and bearer tokens in general; compiled
@@ -63,12 +64,30 @@ _SECRET = (
 )
 
 
+# Credentials inside a URL: `redis://user:password@host` keeps only the scheme and host.
+_URL_CREDENTIALS = r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@]+@"
+
+
 def redact(text: str, *secrets: str | None) -> str:
-    """`text` with every API-key-shaped string, and each of `secrets`, replaced by `***`."""
+    """`text` with every API-key-shaped string, URL credentials, and each of `secrets` as `***`."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, "***")
+    text = re.sub(_URL_CREDENTIALS, r"\1***@", text)
     return re.sub(_SECRET, "***", text)
+
+
+def redact_data(value: Any) -> Any:
+    """`value` (parsed JSON, text or bytes) with `redact` applied to every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, bytes):
+        return redact(value.decode("utf-8", "replace"))
+    if isinstance(value, dict):
+        return {k: redact_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_data(v) for v in value]
+    return value
 
 
 class LLMError(Exception):
@@ -94,8 +113,8 @@ class LLMError(Exception):
         self.status_code = status_code
         self.request_id = request_id
         self.retryable = self.retryable_default if retryable is None else retryable
-        self.body = body
-        """The host's error body, parsed where it was JSON."""
+        self.body = redact_data(body)
+        """The host's error body, parsed where it was JSON (key-shaped strings redacted)."""
         self.partial = partial
         """For an error that ended a stream: the response assembled from what did arrive."""
         super().__init__(self.message)

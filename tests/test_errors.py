@@ -63,3 +63,18 @@ def test_str_names_where_the_error_came_from() -> None:
     )
     assert str(error) == "slow down (provider=groq, model=m, status=429, request_id=r1)"
     assert error.retry_after == 2.0
+
+
+def test_credentials_inside_urls_are_redacted() -> None:
+    error = errors.APIConnectionError("could not reach redis://:hunter22@cache.local:6379/0")
+    assert "hunter22" not in str(error)
+    assert "redis://***@cache.local:6379/0" in error.message
+
+
+def test_a_key_the_host_echoes_in_its_error_body_is_redacted_there_too() -> None:
+    key = "sk-proj-abcdefghijklmnopqrstuvwx"
+    body = {"error": {"message": f"Incorrect API key provided: {key}", "code": "invalid_api_key"}}
+    error = errors.AuthenticationError("Incorrect API key provided", body=body)
+    assert key not in repr(error.body)
+    assert error.body["error"]["code"] == "invalid_api_key"
+    assert key not in str(errors.ServerError("x", body=f"<html>{key}</html>".encode()).body)
