@@ -397,7 +397,6 @@ class ModelClient:
             )
         )  # fmt: skip
 
-
     # -- tokens and batches ---------------------------------------------------------
 
     def count_tokens(self, prompt: Prompt | Request, *, model: str | None = None) -> TokenCount:
