@@ -124,6 +124,30 @@ def test_rate_limit_falls_back_only_while_a_fallback_waits() -> None:
     assert not rate_limit_falls_back()
 
 
+async def test_a_primary_that_no_longer_serves_the_family_is_skipped_for_its_fallbacks() -> None:
+    # issue 4's own example: DeepSeek has left Groq, so Groq is skipped with the reason
+    groq = FakeProvider(name="groq")
+    openrouter = FakeProvider(["from openrouter"], name="openrouter")
+    hooks, seen = recorder()
+    client = DeepSeekClient(
+        provider=groq, fallbacks=[openrouter, FakeProvider(name="deepseek")], hooks=hooks
+    )
+    reply = await client.generate("hi")
+    assert reply.provider == "openrouter" and reply.text == "from openrouter"
+    assert groq.requests == []
+    fallback = next(e for e in seen if e.kind == "fallback")
+    assert fallback.provider == "groq" and "no longer serves" in (fallback.reason or "")
+    streamed = await client.stream("again").collect()
+    assert streamed.provider == "openrouter"
+
+
+def test_without_a_serving_fallback_an_unserved_primary_is_still_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no longer serves"):
+        DeepSeekClient(provider=FakeProvider(name="groq"))
+    with pytest.raises(ConfigurationError, match="no longer serves"):
+        DeepSeekClient(provider=FakeProvider(name="groq"), fallbacks=[FakeProvider(name="mistral")])
+
+
 async def test_a_client_falls_back_to_the_same_model_not_another_tier() -> None:
     primary = FakeProvider([ServerError("down")], name="openrouter")
     backup = FakeProvider(["from deepseek"], name="deepseek")

@@ -12,6 +12,7 @@ module; subclasses only compose them. No HTTP and no vendor SDK here.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
@@ -59,12 +60,17 @@ class EventRewriter(Protocol):
         ...
 
 
+_log = logging.getLogger("llmkit")
+
+
 @frozen
 class _Route:
     """A provider and the catalog entry resolved for it: swapped together, read once per request."""
 
     provider: Provider
     entry: CatalogEntry
+    unserved: ConfigurationError | None = None
+    """Why `provider` cannot serve this family (then only the fallbacks are tried)."""
 
 
 def to_messages(prompt: Prompt) -> tuple[Message, ...]:
@@ -147,7 +153,9 @@ class ModelClient:
                 `tokenizers.Tokenizer` for exact local token counts.
 
         Raises:
-            ConfigurationError: the provider serves no current model of this family.
+            ConfigurationError: the provider serves no current model of this family, and
+                no fallback does either (with a fallback that does, the provider is skipped
+                with that reason on every call).
         """
         self.catalog = catalog or default_catalog()
         self.requested_model = model
@@ -168,8 +176,28 @@ class ModelClient:
     # -- provider and model ------------------------------------------------------
 
     def _resolve(self, provider: Provider) -> _Route:
-        entry = self.catalog.resolve(self.family, provider.name, self.requested_model)
+        try:
+            entry = self.catalog.resolve(self.family, provider.name, self.requested_model)
+        except ConfigurationError as exc:
+            if not any(self._serves(fallback) for fallback in self.fallbacks):
+                raise
+            # A fallback serves the family: keep `provider` first in line, skipped with
+            # this reason on every call, so the fallbacks answer (and say so in events).
+            _log.warning("llmkit: %s; its fallbacks will serve %s", exc.message, self.family)
+            model = self.requested_model or ""
+            source = "explicit" if self.requested_model else "unserved"
+            bare = CatalogEntry(
+                self.family, model, provider.name, model, known=False, source=source
+            )
+            return _Route(provider, bare, unserved=exc)
         return _Route(provider, entry)
+
+    def _serves(self, provider: Provider) -> bool:
+        try:
+            self.catalog.resolve(self.family, provider.name, self.requested_model)
+        except ConfigurationError:
+            return False
+        return True
 
     @property
     def provider(self) -> Provider:
@@ -190,8 +218,8 @@ class ModelClient:
         """Send new requests to `provider`; requests under way finish on the old one.
 
         Raises:
-            ConfigurationError: `provider` serves no current model of this family
-                (the client keeps its old provider).
+            ConfigurationError: `provider` serves no current model of this family and
+                no fallback does either (the client keeps its old provider).
         """
         self._route = self._resolve(provider)
 

@@ -75,8 +75,12 @@ def _routes(client: ModelClient, route: _Route, request: Request) -> list[_Route
     from llmkit.catalog import CatalogEntry
     from llmkit.clients._base import _Route
 
-    entry = _entry_for(client, route, request)
-    out: list[_Route | Plan] = [_Route(route.provider, entry)]
+    if route.unserved is not None:
+        entry = route.entry
+        out: list[_Route | Plan] = [Plan(route, skip=route.unserved)]
+    else:
+        entry = _entry_for(client, route, request)
+        out = [_Route(route.provider, entry)]
     explicit = entry.source == "explicit" or request.model != route.entry.id
     for provider in getattr(client, "fallbacks", ()):
         try:
