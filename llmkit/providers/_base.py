@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_chec
 from attrs import frozen
 
 from llmkit import _sync
+from llmkit._imports import require
 from llmkit.errors import ConfigurationError
 from llmkit.providers._stream import ResponseStream
 from llmkit.retry import RetryPolicy
@@ -101,6 +102,10 @@ class BaseProvider:
     api_key_env: ClassVar[str | None] = None
     """The environment variable the host's own tools read the key from."""
     requires_api_key: ClassVar[bool] = True
+    sdk_module: ClassVar[str | None] = None
+    """The vendor SDK this provider sends with, imported when the provider is built."""
+    sdk_extra: ClassVar[str] = ""
+    """The pip extra that installs `sdk_module` (`llmkit[<extra>]`)."""
     default_timeout: ClassVar[float] = 600.0
 
     def __init__(
@@ -139,6 +144,11 @@ class BaseProvider:
 
             rate_limit = RateLimit()
         self.rate_limit: RateLimit | None = rate_limit
+        if self.sdk_module is not None:
+            # DESIGN: the SDK is imported when a provider is first built (never by
+            # `import llmkit`), so a missing one fails here, naming the extra, and the
+            # first request's latency does not include the import.
+            require(self.sdk_module, extra=self.sdk_extra or self.sdk_module)
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
         )

@@ -40,6 +40,8 @@ class AnthropicProvider(BaseProvider):
     name: ClassVar[str] = "anthropic"
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
+    sdk_module: ClassVar[str | None] = "anthropic"
+    sdk_extra: ClassVar[str] = "anthropic"
 
     # -- the SDK ------------------------------------------------------------------
 

@@ -38,6 +38,8 @@ class CohereProvider(BaseProvider):
     name: ClassVar[str] = "cohere"
     default_base_url: ClassVar[str] = "https://api.cohere.com"
     api_key_env: ClassVar[str | None] = "CO_API_KEY"
+    sdk_module: ClassVar[str | None] = "cohere"
+    sdk_extra: ClassVar[str] = "cohere"
 
     def __init__(self, *, base_url: str | None = None, **kwargs: Any) -> None:
         """Configure the provider; `base_url` defaults to `CO_API_URL`, else Cohere's API.

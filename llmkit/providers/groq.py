@@ -25,7 +25,7 @@ class GroqProvider(OpenAICompatibleProvider):
     default_base_url: ClassVar[str] = "https://api.groq.com/openai/v1"
     api_key_env: ClassVar[str | None] = "GROQ_API_KEY"
     requires_api_key: ClassVar[bool] = True
-    sdk_module: ClassVar[str] = "groq"
+    sdk_module: ClassVar[str | None] = "groq"
     sdk_extra: ClassVar[str] = "groq"
     # Usage comes under `x_groq` on the last chunk; the SDK refuses `stream_options`.
     default_dialect: ClassVar[Dialect] = Dialect(

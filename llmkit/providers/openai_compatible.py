@@ -62,7 +62,7 @@ class OpenAICompatibleProvider(BaseProvider):
     default_dialect: ClassVar[Dialect] = Dialect()
     """How the host differs from OpenAI; `name` is filled in from the provider's."""
     chat_path: ClassVar[str] = "/chat/completions"
-    sdk_module: ClassVar[str] = "openai"
+    sdk_module: ClassVar[str | None] = "openai"
     sdk_extra: ClassVar[str] = "openai"
 
     def __init__(
@@ -119,9 +119,7 @@ class OpenAICompatibleProvider(BaseProvider):
         return slot.client
 
     def _build_sdk(self) -> Any:
-        key = self.api_key()
-        require(self.sdk_module, extra=self.sdk_extra)
-        return self._make_sdk(key, self.http_client())
+        return self._make_sdk(self.api_key(), self.http_client())
 
     def _make_sdk(self, api_key: str, http_client: Any) -> Any:
         """The SDK client for this loop; subclasses with another SDK override this."""
@@ -211,8 +209,7 @@ class OpenAICompatibleProvider(BaseProvider):
         except LLMError:
             raise
         except Exception as exc:
-            # looked up here, not before: the first call of a process imports the SDK inside
-            sdk = sys.modules.get(self.sdk_module)
+            sdk = sys.modules.get(self.sdk_module or "")
             error = self._translate(exc, sdk, model, streaming)
             if error is None:
                 raise

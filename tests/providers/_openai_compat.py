@@ -148,9 +148,8 @@ async def check_missing_sdk(
         return real(name)
 
     monkeypatch.setattr(_imports.importlib, "import_module", without_sdk)
-    provider = cls(api_key="test-key", http_client=client_of("httpx2", Recorder()), retry=None)
     with pytest.raises(errors.ConfigurationError, match=rf"llmkit\[{sdk}\]"):
-        await provider.complete(QUESTION)
+        cls(api_key="test-key", http_client=client_of("httpx2", Recorder()), retry=None)
 
 
 def cassette_client() -> httpx.AsyncClient:
