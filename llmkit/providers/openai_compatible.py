@@ -173,7 +173,7 @@ class OpenAICompatibleProvider(BaseProvider):
                             break
             if parser.error is None and not parser.done:
                 for sse in decoder.flush():
-                    for event in parser.feed(sse):
+                    for event in _unterminated(parser, sse, request.model):
                         yield event
             for event in parser.finish():
                 yield event
@@ -302,3 +302,22 @@ def _iso_date(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC).date().isoformat()
     return str(value) if value else None
+
+
+def _unterminated(parser: ChatStreamParser, sse: Any, model: str) -> list[StreamEvent]:
+    """The events of a last SSE event that never got its closing blank line.
+
+    SSE counts it (and the corpus does too), but if it does not parse, the body
+    was cut in the middle of that event: a broken stream, worth retrying, not a
+    host that answers garbage.
+    """
+    try:
+        return parser.feed(sse)
+    except InvalidResponseError as exc:
+        raise StreamError(
+            f"the {parser.provider} stream was cut in the middle of an event; "
+            "what arrived is in `.partial`",
+            provider=parser.provider,
+            model=model,
+            retryable=True,
+        ) from exc

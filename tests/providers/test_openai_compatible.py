@@ -145,6 +145,25 @@ async def test_stream_cut_mid_way_raises_with_the_partial() -> None:
     assert caught.value.partial is not None and caught.value.partial.text == "Hal"
 
 
+async def test_a_body_cut_inside_an_event_is_a_retryable_stream_error() -> None:
+    import httpx2
+
+    body = (
+        b'data: {"model":"m","choices":[{"index":0,"delta":{"content":"Hal"}}]}\n\n'
+        b'data: {"model":"m","choices":[{"index":0,"delta":{"cont'
+    )
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(serve))
+    local = OpenAICompatibleProvider(base_url=BASE, http_client=client, retry=None)
+    with pytest.raises(errors.StreamError) as caught:
+        await local.stream(shared.QUESTION).collect()
+    assert caught.value.retryable
+    assert caught.value.partial is not None and caught.value.partial.text == "Hal"
+
+
 async def test_non_json_reply_is_an_invalid_response() -> None:
     import httpx2
 
