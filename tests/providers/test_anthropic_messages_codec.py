@@ -419,6 +419,21 @@ def test_spend_limit_429_is_not_retryable() -> None:
     assert isinstance(error, errors.RateLimitError)
     assert not error.retryable
     assert error.retry_after is None
+    assert error.message.startswith("monthly spend limit reached (")
+    assert "retrying will not help" in error.message
+    assert "spend limit is reached: raise it" in error.message
+    assert "console.anthropic.com/settings/limits" in error.message
+
+
+@pytest.mark.parametrize("status", [402, 200])
+def test_billing_error_is_not_retryable_and_says_what_to_do(status: int) -> None:
+    body = _body("billing_error", "Your credit balance is too low")
+    error = codec.error_from_body(status, body, {"retry-after": "30"})
+    assert isinstance(error, errors.PermissionDeniedError)
+    assert not error.retryable
+    assert error.message.startswith("Your credit balance is too low (")
+    assert "retrying will not help" in error.message
+    assert "console.anthropic.com/settings/billing" in error.message
 
 
 def test_error_without_json_body() -> None:

@@ -38,7 +38,7 @@ from llmkit.errors import (
 )
 from llmkit.providers._codecs._errors_common import excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
-from llmkit.retry import parse_retry_after
+from llmkit.retry import parse_retry_after, quota_exhausted
 from llmkit.types import (
     FinishReason,
     Message,
@@ -528,19 +528,38 @@ def error_from_body(
         "body": parsed,
     }
     cls = _error_class(status, kind, message)
+    hint = _not_retryable_hint(error, parsed)
+    if hint is not None:
+        return cls(f"{message} ({hint})", retryable=False, **common)
     if cls is RateLimitError:
-        details = error.get("details") if isinstance(error.get("details"), Mapping) else {}
-        # A monthly spend cap will not lift on retry (learn.microsoft.com dev-proxy, Anthropic 429).
-        capped = (details or {}).get("error_code") == "enforced_spend_limit_reached"
-        return RateLimitError(
-            message,
-            retry_after=None if capped else parse_retry_after(headers),
-            retryable=not capped,
-            **common,
-        )
+        return RateLimitError(message, retry_after=parse_retry_after(headers), **common)
     if cls is APIError:
         return APIError(message, retryable=status in (408, 409), **common)
     return cls(message, **common)
+
+
+def _not_retryable_hint(error: Mapping[str, Any], parsed: object) -> str | None:
+    """What to do about an error that waiting will not fix, or None if a retry may help.
+
+    A monthly spend cap (a 429 whose `error.details.error_code` is
+    `enforced_spend_limit_reached`: "Don't retry", learn.microsoft.com dev-proxy
+    Anthropic page) lifts only when someone raises it; a `billing_error` (402, or
+    in-stream) only when the billing is fixed (platform.claude.com/docs/en/api/errors).
+    """
+    details = error.get("details")
+    if isinstance(details, Mapping) and details.get("error_code") == "enforced_spend_limit_reached":
+        reason = quota_exhausted(429, parsed)
+        return (
+            f"Anthropic: {reason}, https://console.anthropic.com/settings/limits; "
+            "retrying will not help until it is raised"
+        )
+    if error.get("type") == "billing_error":
+        return (
+            "Anthropic: a billing problem (no credits left, or a payment issue); retrying "
+            "will not help: add credits or fix the payment details at "
+            "https://console.anthropic.com/settings/billing"
+        )
+    return None
 
 
 def _error_class(status: int | None, kind: str, message: str) -> type[LLMError]:
@@ -558,6 +577,7 @@ def _error_class(status: int | None, kind: str, message: str) -> type[LLMError]:
         return ModelNotFoundError if "model" in lowered else NotFoundError
     fixed: dict[int, type[LLMError]] = {
         401: AuthenticationError,
+        402: PermissionDeniedError,  # billing_error: platform.claude.com/docs/en/api/errors
         403: PermissionDeniedError,
         408: APITimeoutError,
         429: RateLimitError,
