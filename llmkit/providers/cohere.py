@@ -10,7 +10,6 @@ only `httpx` clients, so llmkit's `httpx2` pool goes to it through the bridge in
 from __future__ import annotations
 
 import inspect
-import json
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from llmkit import errors
 from llmkit._imports import require
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import cohere_chat
+from llmkit.providers._codecs._errors_common import json_object, not_json_error
 from llmkit.providers._http import as_httpx_client
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
@@ -84,7 +84,9 @@ class CohereProvider(BaseProvider):
             raw = await chat(**_sdk_arguments(chat, params))
             reply = raw.response
             self._observe_headers(reply.headers)
-            body = _json(reply.text)
+            body = json_object(
+                reply.content, provider=self.name, model=request.model, status=reply.status_code
+            )
         return cohere_chat.parse_chat(body)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
@@ -112,7 +114,9 @@ class CohereProvider(BaseProvider):
             with _sdk_errors(None, self._observe_headers):
                 raw = await sdk.models.with_raw_response.list(page_size=1000, page_token=token)
                 self._observe_headers(raw.response.headers)
-                body = _json(raw.response.text)
+                body = json_object(
+                    raw.response.content, provider=self.name, status=raw.response.status_code
+                )
             models.extend(
                 ModelInfo(
                     id=item["name"],
@@ -172,12 +176,9 @@ def _translate(exc: Exception, model: str | None) -> errors.LLMError | None:
     status = getattr(exc, "status_code", None)
     if isinstance(status, int) and hasattr(exc, "body"):  # cohere.core.api_error.ApiError
         headers = getattr(exc, "headers", None) or {}
-        if status < 400:
-            return errors.InvalidResponseError(
-                f"Cohere sent a reply llmkit could not read: {str(exc.body)[:200]!r}",
-                provider=cohere_chat.PROVIDER,
-                model=model,
-                status_code=status,
+        if status < 400:  # the SDK could not parse a success reply
+            return not_json_error(
+                exc.body, provider=cohere_chat.PROVIDER, model=model, status=status
             )
         return cohere_chat.error_from_body(
             status,
@@ -202,12 +203,3 @@ def _translate(exc: Exception, model: str | None) -> errors.LLMError | None:
             model=model,
         )
     return None
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise errors.InvalidResponseError(
-            f"Cohere sent a body that is not JSON: {text[:200]!r}", provider="cohere"
-        ) from exc

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from llmkit import errors
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import ollama_chat
+from llmkit.providers._codecs._errors_common import json_object
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
 
@@ -82,7 +83,11 @@ class OllamaProvider(BaseProvider):
             self._observe_headers(reply.headers)
             if reply.status_code >= 400:
                 raise self._error(reply.status_code, reply.headers, reply.text, request.model)
-            return ollama_chat.parse_chat(_json(reply.text))
+            return ollama_chat.parse_chat(
+                json_object(
+                    reply.content, provider=self.name, model=request.model, status=reply.status_code
+                )
+            )
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
         params = ollama_chat.to_params(request, stream=True)
@@ -111,7 +116,7 @@ class OllamaProvider(BaseProvider):
             self._observe_headers(reply.headers)
             if reply.status_code >= 400:
                 raise self._error(reply.status_code, reply.headers, reply.text, None)
-            body = _json(reply.text)
+            body = json_object(reply.content, provider=self.name, status=reply.status_code)
         return [
             ModelInfo(
                 id=item.get("name") or item.get("model"),
@@ -123,8 +128,8 @@ class OllamaProvider(BaseProvider):
 
     def _error(self, status: int, headers: Any, text: str, model: str | None) -> errors.LLMError:
         try:
-            body: object = _json(text)
-        except errors.InvalidResponseError:
+            body: object = json.loads(text)
+        except ValueError:
             body = text
         return ollama_chat.error_from_body(
             status, body, model=model, retry_after=parse_retry_after(headers)
@@ -159,15 +164,6 @@ def _transport_errors(base_url: str) -> Iterator[None]:
                 provider=OllamaProvider.name,
             ) from exc
         raise
-
-
-def _json(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise errors.InvalidResponseError(
-            f"Ollama sent a body that is not JSON: {text[:200]!r}", provider="ollama"
-        ) from exc
 
 
 def _unix_time(value: Any) -> int | None:

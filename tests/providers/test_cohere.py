@@ -231,8 +231,13 @@ async def test_non_json_reply_is_an_invalid_response() -> None:
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
         retry=None,
     )
-    with pytest.raises(errors.InvalidResponseError):
+    with pytest.raises(errors.InvalidResponseError) as caught:
         await cohere.complete(Request(MODEL, [Message.user("hi")]))
+    message = caught.value.message
+    assert "(<html>maintenance</html>)" in message and "HTTP 200" in message
+    assert "'<html>" not in message  # the excerpt, not a Python repr
+    assert caught.value.body == "<html>maintenance</html>"
+    assert caught.value.model == MODEL
 
 
 async def test_sdk_retries_are_off_and_headers_observed(monkeypatch: pytest.MonkeyPatch) -> None:

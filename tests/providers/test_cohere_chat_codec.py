@@ -329,8 +329,9 @@ def test_stream_without_message_end_is_a_stream_error() -> None:
 
 
 def test_garbage_event_is_an_invalid_response() -> None:
-    with pytest.raises(errors.InvalidResponseError):
+    with pytest.raises(errors.InvalidResponseError) as caught:
         cohere_chat.StreamDecoder().feed(b"data: {oops\n\n")
+    assert caught.value.message == "Cohere sent a stream event that is not JSON ({oops)"
 
 
 # -- errors -----------------------------------------------------------------------

@@ -15,7 +15,7 @@ from llmkit.providers._codecs import (
     ollama_chat,
     openai_chat_errors,
 )
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import excerpt, json_object
 
 CLOUDFLARE_502 = (
     "<!DOCTYPE html>\n<html>\n<head>\n<title>api.example.com | 502: Bad gateway</title>\n"
@@ -72,3 +72,17 @@ def test_a_plain_text_error_is_kept_short_and_collapsed(codec: str) -> None:
     error = BUILDERS[codec](500, "internal\n\nerror " + "z" * 5000)
     assert "internal error" in error.message
     assert len(error.message) < 300
+
+
+def test_json_object_reads_an_object() -> None:
+    assert json_object(b'{"a": 1}', provider="p") == {"a": 1}
+
+
+@pytest.mark.parametrize("content", [b"", b"[1, 2]", b"{oops", CLOUDFLARE_502.encode()])
+def test_json_object_refuses_anything_else_with_an_excerpt(content: bytes) -> None:
+    with pytest.raises(errors.InvalidResponseError) as caught:
+        json_object(content, provider="p", model="m", status=200)
+    assert caught.value.message.startswith("p answered HTTP 200 with a body that is not a JSON")
+    assert "b'" not in caught.value.message
+    assert (caught.value.model, caught.value.status_code) == ("m", 200)
+    assert caught.value.body == content.decode()

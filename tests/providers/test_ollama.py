@@ -272,3 +272,26 @@ async def test_an_httpx_client_works_too() -> None:
 
     ollama = OllamaProvider(http_client=httpx.AsyncClient(transport=httpx.MockTransport(serve)))
     assert (await ollama.complete(Request("m", [Message.user("hi")]))).text == "ok"
+
+
+PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>" + b"x" * 5000 + b"</body></html>"
+
+
+@pytest.mark.parametrize("listing", [False, True])
+async def test_a_reply_that_is_not_json_names_the_page_not_a_repr(listing: bool) -> None:
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, content=PAGE)
+
+    ollama = OllamaProvider(
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)), retry=None
+    )
+    with pytest.raises(errors.InvalidResponseError) as caught:
+        if listing:
+            await ollama.list_models()
+        else:
+            await ollama.complete(Request("llama3.2", [Message.user("hi")]))
+    message = caught.value.message
+    assert "(502 Bad Gateway)" in message and "HTTP 200" in message
+    assert "b'" not in message and "<html>" not in message
+    assert caught.value.body == PAGE.decode()
+    assert caught.value.model == (None if listing else "llama3.2")

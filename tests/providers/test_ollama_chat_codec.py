@@ -334,8 +334,15 @@ def test_error_line_mid_stream_raises() -> None:
 
 
 def test_garbage_line_is_an_invalid_response() -> None:
-    with pytest.raises(errors.InvalidResponseError):
+    with pytest.raises(errors.InvalidResponseError) as caught:
         ollama_chat.StreamDecoder().feed(b"<html>\n")
+    assert caught.value.message == "Ollama sent a stream line that is not JSON (<html>)"
+
+
+def test_a_line_that_is_not_an_object_is_an_invalid_response() -> None:
+    with pytest.raises(errors.InvalidResponseError) as caught:
+        ollama_chat.StreamDecoder().feed(b'["a"]\n')
+    assert caught.value.message == 'Ollama sent a stream line that is not a JSON object (["a"])'
 
 
 # -- errors -----------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """What every codec's error builder shares: a short message from a body that is not JSON.
 
+Also `json_object`, which every provider uses to read a success reply's body.
+
 Error pages from proxies and load balancers (a Cloudflare 502 is some 60 KB of
 HTML) must not become the error's message: the message gets the page's
 `<title>`, or its first ~200 characters with whitespace collapsed, always as
@@ -9,11 +11,14 @@ decoded text. The error keeps the whole text in `.body`.
 from __future__ import annotations
 
 import html
+import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from llmkit.errors import InvalidResponseError
 
-__all__ = ["EXCERPT_LENGTH", "body_text", "excerpt", "not_json_error"]
+__all__ = ["EXCERPT_LENGTH", "body_text", "excerpt", "json_object", "not_json_error"]
 
 EXCERPT_LENGTH = 200
 """Characters of a non-JSON body kept in a message."""
@@ -75,3 +80,27 @@ def not_json_error(
         status_code=status,
         body=text,
     )
+
+
+def json_object(
+    content: bytes | str, *, provider: str, model: str | None = None, status: int | None = None
+) -> Mapping[str, Any]:
+    """A success reply's body as the JSON object the API documents.
+
+    Args:
+        content: the body as received.
+        provider: the provider's name, for the error.
+        model: the requested model, where known.
+        status: the HTTP status the body came with.
+
+    Raises:
+        InvalidResponseError: the body is empty, malformed, HTML, or JSON but not an object
+            (`not_json_error`).
+    """
+    try:
+        body = json.loads(content)
+    except ValueError:
+        body = None
+    if not isinstance(body, Mapping):
+        raise not_json_error(content, provider=provider, model=model, status=status)
+    return body

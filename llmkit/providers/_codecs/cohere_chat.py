@@ -322,7 +322,7 @@ class StreamDecoder:
                 body = json.loads(item.data)
             except ValueError as exc:
                 raise errors.InvalidResponseError(
-                    f"Cohere sent a stream event that is not JSON: {item.data[:200]!r}",
+                    f"Cohere sent a stream event that is not JSON ({excerpt(item.data)})",
                     provider=PROVIDER,
                 ) from exc
             if not isinstance(body, Mapping):

@@ -323,7 +323,7 @@ def _json_line(line: str) -> Any:
         return json.loads(line)
     except ValueError as exc:
         raise errors.InvalidResponseError(
-            f"Ollama sent a stream line that is not JSON: {line[:200]!r}", provider=PROVIDER
+            f"Ollama sent a stream line that is not JSON ({excerpt(line)})", provider=PROVIDER
         ) from exc
 
 
@@ -409,7 +409,7 @@ class StreamDecoder:
         for body in bodies:
             if not isinstance(body, Mapping):
                 raise errors.InvalidResponseError(
-                    f"Ollama sent a stream line that is not an object: {body!r}",
+                    f"Ollama sent a stream line that is not a JSON object ({excerpt(json.dumps(body))})",
                     provider=PROVIDER,
                 )
             new = parse_chunk(body, first_call_index=self._calls)
