@@ -1,11 +1,12 @@
-"""Generate the synthetic latency profiles that `llmkit bench --demo` replays.
+"""Generate the synthetic latency profiles that `llmkit bench --demo` replays on FakeProvider.
 
     python benchmarks/make_demo_profiles.py      # rewrites llmkit/data/profiles/*.json
 
 llmkit's sandbox has no network, so these are NOT recordings of real traffic:
 they are generated here, deterministically (fixed seed), in the recording
-format of `llmkit.bench._record`, and shaped after public figures where there
-are any (Groq's published output speed for gpt-oss-20b, HOSTS.md section 6).
+format of `llmkit._fake_profiles` (what `FakeProvider(profile="groq")` replays),
+and shaped after public figures where there are any (Groq's published output
+speed for gpt-oss-20b, HOSTS.md section 6).
 Every other number is an illustrative guess, and each profile says so in its
 `note`. Replace them with real runs: `llmkit bench ... --record run.jsonl`.
 """

@@ -12,6 +12,13 @@ No network, no keys, no vendor SDK. With no script (or once the script runs
 out) it answers with a reply naming the model asked and echoing the last user
 message, so demos work offline.
 
+On a latency profile (a run recorded by `llmkit bench --record`, or a shipped
+one) it replays the recorded replies with their timing, headers, usage and
+host-reported figures; `llmkit bench --demo` runs on such fakes:
+
+    fake = FakeProvider.from_recording("run.jsonl", provider="groq", seed=1)
+    fake = FakeProvider(profile="groq")   # the shipped (synthetic) Groq profile
+
 `FaultTransport` (from `llmkit.faults`) goes under any real provider instead:
 scripted 429s, 5xx, resets, cuts, stalls, malformed bodies; see docs/testing.md.
 """
@@ -22,14 +29,36 @@ import datetime as dt
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing
 from functools import partial
+from pathlib import Path
+from typing import Any
 
 import anyio
 from attrs import evolve, frozen
 
 from llmkit import _sync
-from llmkit.errors import LLMError
+from llmkit._fake_profiles import (
+    Picker,
+    RecordedRequest,
+    Recording,
+    builtin_profiles,
+    play,
+    recorded_error,
+    requests_of,
+    retimed,
+)
+from llmkit.errors import ConfigurationError, LLMError
 from llmkit.faults import Fault, FaultTransport, httpx_fault_transport
 from llmkit.providers._base import ModelInfo
 from llmkit.providers._stream import ResponseStream
@@ -49,6 +78,8 @@ __all__ = [
     "Fault",
     "FaultTransport",
     "Interrupted",
+    "RecordedRequest",
+    "Recording",
     "Reply",
     "count_tokens",
     "echo_reply",
@@ -153,41 +184,124 @@ class FakeProvider:
     the script is raised on its call; `errors={n: error}` raises on the n-th call
     (1-based) whatever the script says. Streams are cut into word-sized tokens,
     after `first_token_delay` seconds and `token_delay` seconds between tokens.
+
+    With a `profile` (a recording), each call takes a recorded request (in
+    order, cycling; drawn at random with `seed`) and replays it: its headers
+    go to `_observe_headers` as a real provider's responses would, its events
+    (text, usage, `provider_data`, host-reported timings) arrive at their
+    recorded offsets divided by `speed`, and its recorded error is raised at
+    its recorded end. A scripted reply on a profile keeps its own content and
+    takes the recorded timing (time to first token, gaps between tokens).
     """
 
     def __init__(
         self,
         replies: Iterable[Reply] = (),
         *,
-        name: str = "fake",
+        name: str | None = None,
         errors: Mapping[int, LLMError] | None = None,
         token_delay: float = 0.0,
         first_token_delay: float = 0.0,
         models: Iterable[str] | None = None,
+        profile: str | Recording | Sequence[RecordedRequest] | None = None,
+        speed: float = 1.0,
+        seed: int | str | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         """A fake host.
 
         Args:
-            replies: the script (see `Reply`); when it runs out, `echo_reply` answers.
+            replies: the script (see `Reply`); when it runs out, `echo_reply` answers
+                (or, on a profile, the recorded reply).
             name: the provider name to report, e.g. `deepseek` to look like that host
-                (the catalog then resolves that host's model ids).
+                (the catalog then resolves that host's model ids). Default: the
+                profile's provider, else `fake`.
             errors: call number (1-based) → error raised on that call.
-            token_delay: seconds between streamed tokens.
-            first_token_delay: seconds before the first streamed token.
-            models: what `list_models` returns (default: the catalog's ids for `name`).
+            token_delay: seconds between streamed tokens (without a profile).
+            first_token_delay: seconds before the first streamed token (without a profile).
+            models: what `list_models` returns (default: the models a profile's
+                events name, else the catalog's ids for `name`).
+            profile: a latency profile to replay: a shipped one by name (`groq`,
+                `openrouter`, `deepseek`, `ollama`; synthetic), a `Recording` of
+                one provider, or its `RecordedRequest`s. See `from_recording`.
+            speed: replay speed; 2.0 replays a profile in half its recorded time.
+            seed: draw the recorded requests at random with this seed (reproducible)
+                instead of cycling through them in order.
+            clock: seconds, monotonic (default: the event loop's); with `sleep`,
+                injectable so tests replay a profile on a fake clock.
+            sleep: waits the given seconds (default: `anyio.sleep`).
+
+        Raises:
+            ConfigurationError: an unknown shipped profile, an empty one, or a
+                speed that is not positive.
         """
-        self.name = name
+        if speed <= 0:
+            raise ConfigurationError(
+                f"speed must be positive (2.0 replays twice as fast), not {speed}"
+            )
+        self._picker: Picker | None = None
+        if profile is not None:
+            requests, label = requests_of(_profile(profile))
+            self._picker = Picker(requests, seed)
+            name = name or label
+        self.name = name or "fake"
         self._script = list(replies)
         self.errors = dict(errors or {})
         self.token_delay = token_delay
         self.first_token_delay = first_token_delay
+        self.speed = speed
+        self._clock = clock
+        self._sleep = sleep
         self._models = list(models) if models is not None else None
         self.requests: list[Request] = []
         """Every request received, in order."""
         self.closed = False
 
+    @classmethod
+    def from_recording(
+        cls,
+        source: str | Path | Recording | Sequence[RecordedRequest | Mapping[str, Any]],
+        *,
+        provider: str | None = None,
+        speed: float = 1.0,
+        seed: int | str | None = None,
+        name: str | None = None,
+        replies: Iterable[Reply] = (),
+        errors: Mapping[int, LLMError] | None = None,
+        models: Iterable[str] | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> FakeProvider:
+        """A fake that replays a recorded run with its timing (see the class docstring).
+
+        Args:
+            source: a recording's path (`llmkit bench --record run.jsonl`), a
+                `Recording`, or its requests (`RecordedRequest`s or their JSON dicts).
+            provider: which provider of the recording to replay (needed when it
+                holds several); also the fake's default `name`.
+            speed, seed, name, replies, errors, models, clock, sleep: as for `FakeProvider`.
+
+        Raises:
+            ConfigurationError: an unreadable file, nothing to replay, several
+                providers and none chosen.
+        """
+        requests, label = requests_of(source, provider)
+        return cls(
+            replies,
+            name=name or label,
+            errors=errors,
+            models=models,
+            profile=requests,
+            speed=speed,
+            seed=seed,
+            clock=clock,
+            sleep=sleep,
+        )
+
     def __repr__(self) -> str:
-        return f"FakeProvider(name={self.name!r}, calls={len(self.requests)})"
+        profile = "" if self._picker is None else f", profile={len(self._picker.requests)} requests"
+        return f"{type(self).__name__}(name={self.name!r}, calls={len(self.requests)}{profile})"
 
     def add(self, *replies: Reply) -> None:
         """Append replies to the script."""
@@ -198,12 +312,17 @@ class FakeProvider:
         """How many requests arrived."""
         return len(self.requests)
 
-    def _next(self, request: Request) -> tuple[Response, Interrupted | None]:
-        """Record `request` and produce this call's reply (or raise its error)."""
+    def _next(self, request: Request) -> tuple[Response | None, Interrupted | None]:
+        """Record `request` and produce this call's reply (or raise its error).
+
+        `None` means: replay the recorded reply (a profile, and no script left).
+        """
         self.requests.append(request)
         number = len(self.requests)
         if number in self.errors:
             raise self.errors[number]
+        if not self._script and self._picker is not None:
+            return None, None
         reply: Reply = self._script.pop(0) if self._script else echo_reply(request, self.name)
         if callable(reply) and not isinstance(reply, (Response, LLMError, Interrupted)):
             reply = reply(request)
@@ -218,10 +337,16 @@ class FakeProvider:
 
     # -- the protocol -----------------------------------------------------------
 
+    def _observe_headers(self, headers: Any) -> None:
+        """Receives each recorded response's headers, as a real provider's hook does."""
+
     async def complete(self, request: Request) -> Response:
-        """The next scripted reply."""
+        """The next scripted reply (on a profile: the replayed reply, at its recorded pace)."""
+        if self._picker is not None:
+            return await self.stream(request).collect()
         started = time.perf_counter()
         response, cut = self._next(request)
+        assert response is not None  # only a profile replays recorded replies
         if cut is not None:
             raise cut.error
         if self.first_token_delay:
@@ -230,22 +355,59 @@ class FakeProvider:
         return evolve(response, latency=Latency(first_token=elapsed, total=elapsed))
 
     def stream(self, request: Request) -> ResponseStream:
-        """The next scripted reply, streamed token by token."""
+        """The next scripted reply streamed token by token, or the next recorded one replayed."""
         return ResponseStream(partial(self._events, request), provider=self.name)
 
     async def _events(self, request: Request) -> AsyncIterator[StreamEvent]:
         response, cut = self._next(request)
+        if self._picker is not None:
+            events = self._replayed(self._picker.next(), response)
+        else:
+            assert response is not None  # only a profile replays recorded replies
+            events = self._paced(to_events(response))
+        async with aclosing(events):
+            index = 0
+            async for event in events:
+                if cut is not None and index >= cut.after:
+                    raise cut.error
+                yield event
+                index += 1
+
+    async def _paced(self, events: list[StreamEvent]) -> AsyncGenerator[StreamEvent, None]:
+        """`events` after `first_token_delay`, with `token_delay` between content events."""
         if self.first_token_delay:
             await anyio.sleep(self.first_token_delay)
-        for index, event in enumerate(to_events(response)):
-            if cut is not None and index >= cut.after:
-                raise cut.error
+        for index, event in enumerate(events):
             if index and self.token_delay and event.has_content:
                 await anyio.sleep(self.token_delay)
             yield event
 
+    async def _replayed(
+        self, recorded: RecordedRequest, response: Response | None
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """`recorded` replayed: headers, events at their offsets, its error at its end.
+
+        A scripted `response` takes the recorded timing instead of the recorded events.
+        """
+        for headers in recorded.headers:
+            self._observe_headers(headers)
+        if response is None:
+            timed, end = recorded.events, recorded.end
+        else:
+            timed, end = retimed(to_events(response), recorded)
+        clock = self._clock or anyio.current_time
+        events = play(timed, end, speed=self.speed, clock=clock, sleep=self._sleep or anyio.sleep)
+        async with aclosing(events):
+            async for event in events:
+                yield event
+        error = recorded_error(recorded, self.name) if response is None else None
+        if error is not None:
+            raise error
+
     async def list_models(self) -> list[ModelInfo]:
-        """The models this fake serves: `models=`, or the catalog's ids for its name."""
+        """The models this fake serves: `models=`, a profile's models, or the catalog's ids."""
+        if self._models is None and self._picker is not None:
+            self._models = self._picker.models() or None
         if self._models is None:
             from llmkit.catalog import default_catalog
 
@@ -281,3 +443,18 @@ class FakeProvider:
     def aclose_sync(self) -> None:
         """Blocking twin of `aclose`."""
         _sync.run(self.aclose)
+
+
+def _profile(
+    profile: str | Recording | Sequence[RecordedRequest],
+) -> Recording | Sequence[RecordedRequest]:
+    """A shipped profile by name, or `profile` itself."""
+    if not isinstance(profile, str):
+        return profile
+    shipped = builtin_profiles()
+    if profile not in shipped:
+        raise ConfigurationError(
+            f"No shipped latency profile named {profile!r}: choose one of {sorted(shipped)}, "
+            "or use FakeProvider.from_recording(path) for a recorded run"
+        )
+    return shipped[profile]

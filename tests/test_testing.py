@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
-import pytest
+import itertools
 
-from llmkit.errors import InvalidRequestError, RateLimitError, ServerError, StreamError
+import pytest
+from attrs import evolve
+
+from llmkit.errors import (
+    ConfigurationError,
+    InvalidRequestError,
+    OverloadedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+)
 from llmkit.providers import Provider
-from llmkit.testing import FakeProvider, Interrupted, split_tokens, to_events
-from llmkit.types import FinishReason, Message, Request, Response, ToolCall, Usage
+from llmkit.testing import (
+    FakeProvider,
+    Interrupted,
+    RecordedRequest,
+    Recording,
+    split_tokens,
+    to_events,
+)
+from llmkit.types import FinishReason, Message, Request, Response, StreamEvent, ToolCall, Usage
 
 REQ = Request("deepseek-flash", [Message.system("sys"), Message.user("hello there")])
 
@@ -132,3 +149,142 @@ async def test_an_interrupted_stream_raises_after_some_events_with_the_partial_r
     assert info.value.partial is not None and info.value.partial.text == "one two"
     with pytest.raises(StreamError):
         await fake.complete(REQ)
+
+
+# -- latency profiles: replaying a recording ------------------------------------------
+
+
+class Clock:
+    """A fake clock that only moves when the fake's injected sleep waits."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def recorded(number: int, ttft: float, gaps: list[float], *, tail: float = 0.01) -> RecordedRequest:
+    """A recorded request: a header event, len(gaps)+1 words, then finish with usage and timings."""
+    offsets = [ttft]
+    for gap in gaps:
+        offsets.append(offsets[-1] + gap)
+    events = [(ttft * 0.9, StreamEvent(model="m-rec", id=f"r{number}"))]
+    events += [(t, StreamEvent(text=f" w{number}.{i}")) for i, t in enumerate(offsets)]
+    last = StreamEvent(
+        finish_reason=FinishReason.STOP,
+        usage=Usage(input_tokens=7, output_tokens=40 + number),
+        provider_data={"ollama": {"timings": {"eval_duration": 0.5 + number}}},
+        raw={"x_groq": {"usage": {"queue_time": 0.02}}},
+    )
+    events.append((offsets[-1], last))
+    headers = ({"x-request-id": f"req-{number}"},)
+    return RecordedRequest(
+        "h", tuple(events), end=offsets[-1] + tail, index=number, headers=headers
+    )
+
+
+PROFILE = (
+    recorded(0, 0.2, [0.05, 0.10, 0.05]),
+    recorded(1, 0.4, [0.01, 0.02]),
+    recorded(2, 0.3, [0.20]),
+)
+
+
+async def arrivals(fake: FakeProvider, clock: Clock) -> tuple[list[float], float, Response]:
+    """Offsets (fake seconds after sending) of each content event, the end, and the reply."""
+    start = clock.now
+    stream = fake.stream(REQ)
+    times = [clock.now - start async for event in stream if event.has_content]
+    return times, clock.now - start, stream.response
+
+
+@pytest.mark.parametrize("speed", [1.0, 4.0])
+async def test_a_profile_replays_the_recorded_timing_usage_and_host_figures(speed: float) -> None:
+    clock = Clock()
+    fake = FakeProvider(profile=PROFILE, speed=speed, clock=clock, sleep=clock.sleep)
+    for want in PROFILE:
+        times, end, reply = await arrivals(fake, clock)
+        recorded_times = [t for t, e in want.events if e.has_content]
+        assert times == pytest.approx([t / speed for t in recorded_times])
+        assert end == pytest.approx(want.end / speed)
+        assert reply.text == "".join(e.text for _, e in want.events)
+        assert reply.usage == want.events[-1][1].usage  # as recorded, not counted
+        assert reply.provider_data == want.events[-1][1].provider_data
+        assert reply.id == want.events[0][1].id and reply.provider == "h"
+    assert fake.name == "h" and fake.calls == 3
+
+
+async def test_a_profile_cycles_in_order_and_a_seed_draws_reproducibly() -> None:
+    async def ids(fake: FakeProvider, calls: int) -> list[str | None]:
+        return [(await fake.complete(REQ)).id for _ in range(calls)]
+
+    assert await ids(FakeProvider(profile=PROFILE, speed=1000), 4) == ["r0", "r1", "r2", "r0"]
+    drawn = await ids(FakeProvider(profile=PROFILE, speed=1000, seed=7), 12)
+    assert drawn == await ids(FakeProvider(profile=PROFILE, speed=1000, seed=7), 12)
+    assert set(drawn) <= {"r0", "r1", "r2"} and len(set(drawn)) > 1
+    assert drawn != ["r0", "r1", "r2"] * 4  # drawn at random, not cycled
+
+
+async def test_recorded_headers_reach_the_observe_headers_hook() -> None:
+    seen: list[dict[str, str]] = []
+    fake = FakeProvider(profile=PROFILE, speed=1000)
+    fake._observe_headers = seen.append  # type: ignore[method-assign]
+    await fake.stream(REQ).collect()
+    await fake.complete(REQ)
+    assert seen == [{"x-request-id": "req-0"}, {"x-request-id": "req-1"}]
+
+
+async def test_a_scripted_reply_on_a_profile_keeps_its_text_and_takes_the_recorded_timing() -> None:
+    clock = Clock()
+    fake = FakeProvider(
+        ["one two three four", "a b c d e f"], profile=PROFILE, clock=clock, sleep=clock.sleep
+    )
+    times, end, reply = await arrivals(fake, clock)
+    assert reply.text == "one two three four"
+    assert times == pytest.approx([t for t, e in PROFILE[0].events if e.has_content])
+    assert end == pytest.approx(PROFILE[0].end)
+    times, _, reply = await arrivals(fake, clock)  # longer than the recording: gaps cycle
+    assert reply.text == "a b c d e f"
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert times[0] == pytest.approx(0.4) and gaps == pytest.approx([0.01, 0.02] * 2 + [0.01])
+    times, _, reply = await arrivals(fake, clock)  # script used up: the recorded reply again
+    assert reply.id == "r2"
+
+
+async def test_a_recorded_error_is_raised_at_its_end_and_errors_still_apply() -> None:
+    failed = RecordedRequest("h", (), end=0.2, error_type="OverloadedError", error="busy")
+    clock = Clock()
+    fake = FakeProvider(
+        profile=[failed], errors={2: ServerError("boom")}, clock=clock, sleep=clock.sleep
+    )
+    with pytest.raises(OverloadedError, match="busy") as caught:
+        await fake.complete(REQ)
+    assert caught.value.provider == "h" and clock.now == pytest.approx(100.2)
+    with pytest.raises(ServerError):
+        await fake.stream(REQ).collect()
+    assert fake.requests == [REQ, REQ]
+
+
+async def test_a_shipped_profile_by_name() -> None:
+    fake = FakeProvider(profile="groq", speed=1000)
+    assert fake.name == "groq"
+    reply = await fake.complete(REQ)
+    assert reply.model == "openai/gpt-oss-20b" and reply.usage.output_tokens
+    assert [m.id for m in await fake.list_models()] == ["openai/gpt-oss-20b"]
+
+
+def test_bad_profiles_are_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError, match="No shipped latency profile named 'nope'"):
+        FakeProvider(profile="nope")
+    with pytest.raises(ConfigurationError, match="Nothing to replay"):
+        FakeProvider(profile=[])
+    with pytest.raises(ConfigurationError, match="positive"):
+        FakeProvider(profile=PROFILE, speed=0)
+    two = Recording((PROFILE[0], evolve(PROFILE[1], provider="other")))
+    with pytest.raises(ConfigurationError, match="pick one with provider="):
+        FakeProvider.from_recording(two)
+    assert FakeProvider.from_recording(two, provider="other").name == "other"

@@ -13,8 +13,10 @@
 The engine interleaves providers request by request, warms up first, caps the
 requests in flight per provider, and measures per request the time to first
 token, the gaps between tokens, the total, output tokens per second, errors,
-retries and cost. `ReplayProvider` replays a recorded run offline with the same
-timing; `demo_providers()` builds replays of the shipped (synthetic) profiles.
+retries and cost. `FakeProvider.from_recording` (`llmkit.testing`) replays a
+recorded run offline with the same timing; `demo_providers()` builds fakes
+replaying the shipped (synthetic) profiles, `replay_providers()` one fake per
+provider of a recording.
 Nothing here imports `rich` or `matplotlib` until a report asks for them.
 """
 
@@ -36,11 +38,13 @@ from llmkit.bench._record import (
     builtin_profiles,
     load_recording,
     recording_of,
+    replay_providers,
     save_recording,
 )
 from llmkit.bench._results import BenchResult, ProviderResult, Sample
 from llmkit.bench._stats import Distribution
 from llmkit.errors import ConfigurationError
+from llmkit.testing import FakeProvider
 from llmkit.types import StreamEvent
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "demo_providers",
     "load_prompts",
     "load_recording",
+    "replay_providers",
     "run",
     "run_sync",
     "save_recording",
@@ -91,7 +96,7 @@ async def run(
         on_sample: called with each sample as it is measured (a progress bar).
         stop: set it to stop taking new requests; in-flight ones finish.
         record: a path to save the run to (every event with its arrival time,
-            headers kept), for `ReplayProvider` or `llmkit bench --replay`.
+            headers kept), for `FakeProvider.from_recording` or `llmkit bench --replay`.
         clock: seconds, monotonic; injectable for tests.
 
     Returns:
@@ -132,14 +137,15 @@ def run_sync(
     return _sync.run(partial(run, providers, prompts, **options))
 
 
-def demo_providers(speed: float = 1.0) -> dict[str, ReplayProvider]:
-    """Offline providers replaying the shipped latency profiles of a few hosts.
+def demo_providers(speed: float = 1.0, seed: int | str | None = None) -> dict[str, FakeProvider]:
+    """`FakeProvider`s replaying the shipped latency profiles of a few hosts, by host name.
 
     The profiles are synthetic, shaped after public figures (see each one's `note`),
-    not recordings of real traffic.
+    not recordings of real traffic. `speed` > 1 replays faster; with `seed`, each
+    fake draws its recorded requests at random (reproducibly) instead of in order.
     """
     return {
-        name: ReplayProvider(profile.requests, name=name, speed=speed)
+        name: FakeProvider(profile=profile, name=name, speed=speed, seed=seed)
         for name, profile in builtin_profiles().items()
     }
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from llmkit import bench
 from llmkit.bench._engine import Target, client_target, provider_target, run_targets
-from llmkit.bench._record import load_recording, recording_of, save_recording
+from llmkit.bench._record import load_recording, recording_of, replay_providers, save_recording
 from llmkit.bench._report import dumps, plot, render_table, write_csv
 from llmkit.bench._results import BenchResult, Sample
 from llmkit.errors import ConfigurationError
@@ -40,7 +40,7 @@ EXAMPLES = """\
 """
 
 DEMO_NOTE = (
-    "demo: offline replays of SYNTHETIC latency profiles (shaped after public figures, "
+    "demo: FakeProviders replaying SYNTHETIC latency profiles (shaped after public figures, "
     "not recordings of real traffic; see docs/bench.md)"
 )
 
@@ -94,6 +94,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--speed", type=float, default=1.0, help="replay speed for --demo/--replay (1.0)"
     )
+    parser.add_argument(
+        "--seed", type=int, metavar="N",
+        help="--demo/--replay: draw recorded requests at random with this seed (default: in order)",
+    )  # fmt: skip
     parser.add_argument(
         "--record", metavar="PATH",
         help="save every event with its arrival time and headers (.jsonl) to replay later",
@@ -176,15 +180,12 @@ def _targets(args: argparse.Namespace) -> tuple[list[Target], list[Any], dict[st
     """What to benchmark, the providers to close afterwards, and extra JSON fields."""
     if args.demo:
         print(DEMO_NOTE, file=sys.stderr)
-        replays = bench.demo_providers(speed=args.speed)
+        replays = bench.demo_providers(speed=args.speed, seed=args.seed)
         targets = [provider_target(name, p, "demo") for name, p in replays.items()]
         return targets, list(replays.values()), {"synthetic": True}
     if args.replay:
         recording = load_recording(args.replay)
-        replays = {
-            name: bench.ReplayProvider(recording.for_provider(name), name=name, speed=args.speed)
-            for name in recording.providers
-        }
+        replays = replay_providers(recording, speed=args.speed, seed=args.seed)
         targets = [provider_target(name, p, "replay") for name, p in replays.items()]
         return targets, list(replays.values()), {"replay_of": str(args.replay)}
     return _live_targets(args)

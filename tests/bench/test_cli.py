@@ -67,6 +67,8 @@ def test_record_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
         "0",
         "--speed",
         "50",
+        "--seed",
+        "1",
         "--no-progress",
         "--json",
     ]

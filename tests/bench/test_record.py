@@ -1,4 +1,4 @@
-"""Recording a run and replaying it: same events, same relative timing (on a fake clock)."""
+"""Recording a run and replaying it on FakeProvider: same events, same timing (fake clock)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from llmkit.bench import ReplayProvider, load_recording, run, save_recording
-from llmkit.bench._record import RecordedRequest, Recording, builtin_profiles
+from llmkit.bench import ReplayProvider, demo_providers, load_recording, run, save_recording
+from llmkit.bench._record import RecordedRequest, Recording, builtin_profiles, replay_providers
 from llmkit.errors import ConfigurationError, OverloadedError
+from llmkit.testing import FakeProvider
 from llmkit.types import FinishReason, Message, Request, StreamEvent, Usage
 from tests.bench._scripted import FakeClock, Scripted
 
@@ -53,11 +54,9 @@ async def test_replaying_a_recording_gives_the_same_events_and_timing(
     tmp_path: Path, speed: float
 ) -> None:
     path, original = await _recorded_run(tmp_path)
-    recording = load_recording(path)
     clock = FakeClock()
-    replay = ReplayProvider(
-        recording.for_provider("a"), name="a", speed=speed, clock=clock, sleep=fake_sleep(clock)
-    )
+    replay = FakeProvider.from_recording(path, speed=speed, clock=clock, sleep=fake_sleep(clock))
+    assert replay.name == "a"
     replayed = await run([replay], PROMPTS, model="m", n=3, warmup=0, clock=clock)
     for before, after in zip(original["a"].samples, replayed["a"].samples, strict=True):  # type: ignore[index]
         assert after.ttft == pytest.approx(before.ttft / speed)
@@ -73,7 +72,7 @@ async def test_replay_streams_the_recorded_events_in_order() -> None:
         (0.02, StreamEvent(text="Hel")),
         (0.03, StreamEvent(text="lo", finish_reason=FinishReason.STOP)),
     )
-    replay = ReplayProvider([RecordedRequest("h", events, end=0.04)], name="h", speed=100)
+    replay = FakeProvider(profile=[RecordedRequest("h", events, end=0.04)], speed=100)
     stream = replay.stream(Request("any", [Message.user("hi")]))
     got = [event async for event in stream]
     assert got == [e for _, e in events]
@@ -84,7 +83,7 @@ async def test_replay_streams_the_recorded_events_in_order() -> None:
 async def test_a_recorded_error_is_raised_again_with_its_type() -> None:
     failed = RecordedRequest("h", (), end=0.001, error_type="OverloadedError", error="busy")
     unknown = RecordedRequest("h", (), end=0.001, error_type="NoSuchError", error="odd")
-    replay = ReplayProvider([failed, unknown], name="h")
+    replay = FakeProvider.from_recording([failed, unknown])
     with pytest.raises(OverloadedError, match="busy") as caught:
         await replay.complete(Request("any", [Message.user("hi")]))
     assert caught.value.provider == "h"
@@ -136,6 +135,31 @@ def test_a_missing_recording_is_a_configuration_error(tmp_path: Path) -> None:
 
 def test_replay_needs_requests_and_a_positive_speed() -> None:
     with pytest.raises(ConfigurationError, match="Nothing to replay"):
-        ReplayProvider([], name="x")
+        FakeProvider.from_recording([])
     with pytest.raises(ConfigurationError, match="positive"):
-        ReplayProvider([RecordedRequest("h", (), end=0.0)], speed=0)
+        FakeProvider.from_recording([RecordedRequest("h", (), end=0.0)], speed=0)
+
+
+async def test_replay_provider_is_the_older_name_of_a_fake_on_a_recording() -> None:
+    replay = ReplayProvider([RecordedRequest("h", ((0.01, StreamEvent(text="x")),), end=0.02)])
+    assert isinstance(replay, FakeProvider) and replay.name == "replay"
+    assert (await replay.complete(Request("any", [Message.user("hi")]))).text == "x"
+
+
+async def test_a_recording_of_several_providers_replays_as_one_fake_each(tmp_path: Path) -> None:
+    clock = FakeClock()
+    a = Scripted("a", clock, ttft=0.1, tokens=2)
+    b = Scripted("b", clock, ttft=0.3, tokens=5)
+    path = tmp_path / "two.jsonl"
+    await run([a, b], PROMPTS, model="m", n=2, warmup=0, record=path, clock=clock)
+    fakes = replay_providers(load_recording(path), speed=1000)
+    assert list(fakes) == ["a", "b"]
+    reply = await fakes["b"].complete(Request("any", [Message.user("hi")]))
+    assert reply.text == "t0 t1 t2 t3 t4 " and reply.usage == Usage(output_tokens=50)
+
+
+def test_the_demo_runs_on_fake_providers_of_the_shipped_profiles() -> None:
+    fakes = demo_providers(speed=10, seed=3)
+    assert set(fakes) == set(builtin_profiles())
+    for name, fake in fakes.items():
+        assert type(fake) is FakeProvider and fake.name == name and fake.speed == 10
