@@ -50,8 +50,10 @@ def test_conversation_starting_with_assistant_gets_a_user_turn_first() -> None:
 
 
 def test_empty_conversation_is_refused() -> None:
-    with pytest.raises(errors.ConfigurationError, match="at least one user"):
+    with pytest.raises(errors.InvalidRequestError, match="at least one user") as caught:
         codec.to_params(req(Message.system("only a system prompt")))
+    assert not isinstance(caught.value, errors.ConfigurationError)
+    assert caught.value.provider == "anthropic"
 
 
 def test_sampling_stop_and_max_tokens() -> None:

@@ -74,6 +74,12 @@ def test_tool_choice(choice: str | None, sent_choice: str | None, tool_names: li
     assert [t["function"]["name"] for t in params["tools"]] == tool_names
 
 
+def test_empty_conversation_is_an_invalid_request() -> None:
+    with pytest.raises(errors.InvalidRequestError, match="at least one message") as caught:
+        cohere_chat.to_params(Request(model="command-a-03-2025", messages=[]))
+    assert (caught.value.provider, caught.value.model) == ("cohere", "command-a-03-2025")
+
+
 def test_forcing_an_unknown_tool_is_refused() -> None:
     with pytest.raises(errors.InvalidRequestError, match="nope"):
         cohere_chat.to_params(request(tools=[WEATHER], tool_choice="nope"))

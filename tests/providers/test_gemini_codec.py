@@ -132,8 +132,16 @@ def test_function_call_and_response_pairing() -> None:
 
 
 def test_tool_result_without_a_name_to_pair_is_refused() -> None:
-    with pytest.raises(errors.ConfigurationError, match="name"):
+    with pytest.raises(errors.InvalidRequestError, match="name") as caught:
         codec.to_params(req(Message.user("x"), Message.tool("1", tool_call_id="unknown")))
+    assert not isinstance(caught.value, errors.ConfigurationError)
+    assert (caught.value.provider, caught.value.model) == ("gemini", "gemini-2.5-flash")
+
+
+def test_empty_conversation_is_an_invalid_request() -> None:
+    with pytest.raises(errors.InvalidRequestError, match="at least one turn") as caught:
+        codec.to_params(req())
+    assert not isinstance(caught.value, errors.ConfigurationError)
 
 
 def test_foreign_calls_get_the_documented_stand_in_signature_on_gemini_3() -> None:

@@ -82,6 +82,12 @@ def test_response_format_becomes_format(response_format: dict[str, Any], expecte
     assert params.get("format") == expected
 
 
+def test_empty_conversation_is_an_invalid_request() -> None:
+    with pytest.raises(errors.InvalidRequestError, match="at least one message") as caught:
+        ollama_chat.to_params(Request(model="llama3.2", messages=[]))
+    assert (caught.value.provider, caught.value.model) == ("ollama", "llama3.2")
+
+
 def test_unknown_response_format_is_refused() -> None:
     with pytest.raises(errors.InvalidRequestError, match="json_object"):
         ollama_chat.to_params(request(response_format={"type": "xml"}))

@@ -24,7 +24,6 @@ from llmkit.errors import (
     APIError,
     APITimeoutError,
     AuthenticationError,
-    ConfigurationError,
     ContextLengthExceededError,
     InvalidRequestError,
     InvalidResponseError,
@@ -121,13 +120,12 @@ def to_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any
         provider: whose `provider_data` may be echoed back (thinking blocks).
 
     Raises:
-        ConfigurationError: the request has no turns.
-        InvalidRequestError: the request holds what Anthropic cannot express
-            (a thinking budget out of range, `seed`, `json_object`).
+        InvalidRequestError: the request has no turns, or holds what Anthropic
+            cannot express (a thinking budget out of range, `seed`, `json_object`).
     """
     system, messages = _to_messages(request.messages, provider=provider)
     if not messages:
-        raise ConfigurationError(
+        raise InvalidRequestError(
             "Anthropic needs at least one user or assistant message; add Message.user(...)",
             provider=provider,
             model=request.model,

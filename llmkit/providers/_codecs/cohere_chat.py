@@ -75,9 +75,15 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
     """The `/v2/chat` body for `request`; `request.extra` fields win (e.g. `thinking`, `k`).
 
     Raises:
-        InvalidRequestError: for a `response_format` Cohere does not know, or a
-            `tool_choice` naming a tool the request does not offer.
+        InvalidRequestError: for an empty conversation, a `response_format` Cohere
+            does not know, or a `tool_choice` naming a tool the request does not offer.
     """
+    if not request.messages:
+        raise errors.InvalidRequestError(
+            "Cohere needs at least one message; add Message.user(...)",
+            provider=PROVIDER,
+            model=request.model,
+        )
     params: dict[str, Any] = {"model": request.model, "messages": _messages(request.messages)}
     tools = request.tools
     choice = request.tool_choice

@@ -29,7 +29,6 @@ from llmkit.errors import (
     APIError,
     APITimeoutError,
     AuthenticationError,
-    ConfigurationError,
     ContextLengthExceededError,
     InvalidRequestError,
     InvalidResponseError,
@@ -141,15 +140,10 @@ def to_params(request: Request, *, provider: str = "gemini") -> dict[str, Any]:
     merged into llmkit's own one key at a time (so `thinkingConfig` can be added).
 
     Raises:
-        ConfigurationError: the request has no message at all.
+        InvalidRequestError: the request has no message at all, or a tool result
+            whose function name cannot be found.
     """
     system, contents = _to_contents(request, provider=provider)
-    if not contents and not system:
-        raise ConfigurationError(
-            "Gemini needs a system prompt or at least one turn; add Message.user(...)",
-            provider=provider,
-            model=request.model,
-        )
     params: dict[str, Any] = {"contents": contents}
     if system:
         params["systemInstruction"] = {"parts": [{"text": system}]}
@@ -229,7 +223,8 @@ def _to_contents(request: Request, *, provider: str) -> tuple[str, list[dict[str
             names.update({c.id: c.name for c in message.tool_calls})
             role, parts = "model", _model_parts(message, provider, needs_signature)
         elif message.role is Role.TOOL:
-            role, parts = "user", [_function_response(message, names)]
+            result = _function_response(message, names, provider=provider, model=request.model)
+            role, parts = "user", [result]
         else:
             role, parts = "user", [{"text": message.content}] if message.content else []
         if not parts:
@@ -238,6 +233,12 @@ def _to_contents(request: Request, *, provider: str) -> tuple[str, list[dict[str
             contents[-1]["parts"].extend(parts)  # parallel results belong in one turn
         else:
             contents.append({"role": role, "parts": parts})
+    if not contents and not system:
+        raise InvalidRequestError(
+            "Gemini needs a system prompt or at least one turn; add Message.user(...)",
+            provider=provider,
+            model=request.model,
+        )
     if not contents or contents[0]["role"] != "user":
         # Contents must open with a user turn, even when the system prompt says it all
         # (pydantic-ai models/google.py sends the same empty user part).
@@ -281,12 +282,16 @@ def _function_call(call: ToolCall) -> dict[str, Any]:
     return body
 
 
-def _function_response(message: Message, names: Mapping[str | None, str]) -> dict[str, Any]:
+def _function_response(
+    message: Message, names: Mapping[str | None, str], *, provider: str, model: str
+) -> dict[str, Any]:
     name = message.name or names.get(message.tool_call_id)
     if not name:
-        raise ConfigurationError(
+        raise InvalidRequestError(
             "Gemini pairs a tool result with its call by function name: give "
-            "Message.tool(..., name=...) or keep the assistant turn that made the call"
+            "Message.tool(..., name=...) or keep the assistant turn that made the call",
+            provider=provider,
+            model=model,
         )
     try:
         value = json.loads(message.content)

@@ -108,8 +108,17 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
     (`num_ctx`, `top_k`, ...) move into `options`.
 
     Raises:
-        InvalidRequestError: for a `tool_choice` or `response_format` Ollama cannot honour.
+        InvalidRequestError: for an empty conversation (which Ollama would take as
+            "load the model" and answer with no reply), or a `tool_choice` or
+            `response_format` Ollama cannot honour.
     """
+    if not request.messages:
+        # No messages means "load the model": https://docs.ollama.com/api/chat (load a model).
+        raise errors.InvalidRequestError(
+            "Ollama needs at least one message to answer; add Message.user(...)",
+            provider=PROVIDER,
+            model=request.model,
+        )
     params: dict[str, Any] = {
         "model": request.model,
         "messages": _messages(request.messages),
