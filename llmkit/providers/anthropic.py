@@ -21,6 +21,7 @@ from llmkit.errors import LLMError, StreamError
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import anthropic_messages as codec
 from llmkit.providers._codecs._errors_common import not_json_error
+from llmkit.providers._pump import pump
 from llmkit.types import Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -114,18 +115,8 @@ class AnthropicProvider(BaseProvider):
         parser = codec.MessageStreamParser(provider=self.name, model=request.model)
         with self._map_errors(request.model):
             response = await self._post("/v1/messages", params, stream=True)
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in parser.feed(chunk):
-                        yield event
-                    if parser.error is not None:
-                        raise parser.error
-                for event in parser.flush():
-                    yield event
-            finally:
-                await response.aclose()
-        if parser.error is not None:
-            raise parser.error
+            async for event in pump(response, parser):
+                yield event
         if not parser.done:
             raise StreamError(
                 "Anthropic's stream ended before message_stop; the reply is incomplete, retry it",

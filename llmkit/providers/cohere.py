@@ -21,6 +21,7 @@ from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import cohere_chat
 from llmkit.providers._codecs._errors_common import json_object, not_json_error
 from llmkit.providers._http import as_httpx_client
+from llmkit.providers._pump import pump
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
 
@@ -99,11 +100,8 @@ class CohereProvider(BaseProvider):
                 reply = raw.response
                 self._observe_headers(reply.headers)
                 # The raw bytes go to llmkit's decoder; the SDK's typed events are never built.
-                async for chunk in reply.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        yield event
-        for event in decoder.flush():
-            yield event
+                async for event in pump(reply, decoder):
+                    yield event
 
     async def list_models(self) -> list[ModelInfo]:
         """The models this key may use (`GET /v1/models`, every page)."""

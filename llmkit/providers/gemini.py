@@ -31,6 +31,7 @@ from llmkit.errors import (
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import gemini as codec
 from llmkit.providers._codecs._errors_common import not_json_error
+from llmkit.providers._pump import pump
 from llmkit.types import Request, Response, StreamEvent
 
 __all__ = ["GeminiProvider"]
@@ -146,18 +147,8 @@ class GeminiProvider(BaseProvider):
         parser = codec.ChunkStreamParser(provider=self.name, model=request.model)
         with self._map_errors(request.model):
             response = await self._send("POST", url, params, model=request.model)
-            try:
-                async for chunk in response.aiter_bytes():
-                    for event in parser.feed(chunk):
-                        yield event
-                    if parser.error is not None:
-                        raise parser.error
-                for event in parser.flush():
-                    yield event
-            finally:
-                await response.aclose()
-        if parser.error is not None:
-            raise parser.error
+            async for event in pump(response, parser):
+                yield event
         if not parser.finished:
             raise StreamError(
                 "Gemini's stream ended without a finishReason; the reply is incomplete, retry it",

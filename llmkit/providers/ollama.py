@@ -19,6 +19,7 @@ from llmkit import errors
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import ollama_chat
 from llmkit.providers._codecs._errors_common import json_object
+from llmkit.providers._pump import pump
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
 
@@ -101,11 +102,8 @@ class OllamaProvider(BaseProvider):
                 if reply.status_code >= 400:
                     body = (await reply.aread()).decode("utf-8", errors="replace")
                     raise self._error(reply.status_code, reply.headers, body, request.model)
-                async for chunk in reply.aiter_bytes():
-                    for event in decoder.feed(chunk):
-                        yield event
-            for event in decoder.flush():
-                yield event
+                async for event in pump(reply, decoder):
+                    yield event
 
     async def list_models(self) -> list[ModelInfo]:
         """The models pulled into this Ollama (`GET /api/tags`)."""
