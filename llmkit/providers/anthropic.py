@@ -7,7 +7,6 @@ reads the raw reply, so no typed SDK object is built per reply or per chunk.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +19,7 @@ from llmkit._imports import require
 from llmkit.errors import LLMError, StreamError
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import anthropic_messages as codec
-from llmkit.providers._codecs._errors_common import not_json_error
+from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
 from llmkit.types import Request, Response, StreamEvent
 
@@ -175,15 +174,9 @@ def _model_info(item: dict[str, Any], provider: str) -> ModelInfo:
 
 def _json_object(response: Any, *, provider: str, model: str | None) -> Mapping[str, Any]:
     """The reply's JSON object; an empty, malformed or HTML body raises `InvalidResponseError`."""
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    if not isinstance(body, Mapping):
-        raise not_json_error(
-            response.content, provider=provider, model=model, status=response.status_code
-        )
-    return body
+    return json_object(
+        response.content, provider=provider, model=model, status=response.status_code
+    )
 
 
 def _as_httpx2(client: Any) -> Any:

@@ -14,7 +14,7 @@ this API) and `llmkit.providers._codecs.gemini` builds and reads every body.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar
@@ -30,7 +30,7 @@ from llmkit.errors import (
 )
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import gemini as codec
-from llmkit.providers._codecs._errors_common import not_json_error
+from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
 from llmkit.types import Request, Response, StreamEvent
 
@@ -126,12 +126,8 @@ class GeminiProvider(BaseProvider):
                 content = await response.aread()
             finally:
                 await response.aclose()
-        body = codec.parse_json(content)
-        if not isinstance(body, Mapping):  # empty, malformed, an HTML page from a proxy
-            raise not_json_error(
-                content, provider=self.name, model=model, status=response.status_code
-            )
-        return body
+        # Empty, malformed, an HTML page from a proxy: InvalidResponseError with an excerpt.
+        return json_object(content, provider=self.name, model=model, status=response.status_code)
 
     # -- the protocol -----------------------------------------------------------------
 

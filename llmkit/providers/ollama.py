@@ -7,7 +7,6 @@ token, for Ollama behind an authenticating proxy or on ollama.com.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 from llmkit import errors
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import ollama_chat
-from llmkit.providers._codecs._errors_common import json_object
+from llmkit.providers._codecs._errors_common import json_object, parse_json_or_text
 from llmkit.providers._pump import pump
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
@@ -125,12 +124,8 @@ class OllamaProvider(BaseProvider):
         ]
 
     def _error(self, status: int, headers: Any, text: str, model: str | None) -> errors.LLMError:
-        try:
-            body: object = json.loads(text)
-        except ValueError:
-            body = text
         return ollama_chat.error_from_body(
-            status, body, model=model, retry_after=parse_retry_after(headers)
+            status, parse_json_or_text(text), model=model, retry_after=parse_retry_after(headers)
         )
 
 

@@ -15,7 +15,12 @@ from llmkit.providers._codecs import (
     ollama_chat,
     openai_chat_errors,
 )
-from llmkit.providers._codecs._errors_common import excerpt, json_object
+from llmkit.providers._codecs._errors_common import (
+    error_class,
+    excerpt,
+    json_object,
+    parse_json_or_text,
+)
 
 CLOUDFLARE_502 = (
     "<!DOCTYPE html>\n<html>\n<head>\n<title>api.example.com | 502: Bad gateway</title>\n"
@@ -86,3 +91,35 @@ def test_json_object_refuses_anything_else_with_an_excerpt(content: bytes) -> No
     assert "b'" not in caught.value.message
     assert (caught.value.model, caught.value.status_code) == ("m", 200)
     assert caught.value.body == content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "parsed"),
+    [
+        (b'{"error": "x"}', {"error": "x"}),
+        ('{"error": "x"}', {"error": "x"}),
+        (b"<html>oops</html>", "<html>oops</html>"),
+        (b"\xff{", "\ufffd{"),
+        ({"already": "parsed"}, {"already": "parsed"}),
+        (None, None),
+    ],
+)
+def test_parse_json_or_text(body: object, parsed: object) -> None:
+    assert parse_json_or_text(body) == parsed
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, errors.InvalidRequestError),
+        (402, errors.APIError),
+        (404, errors.NotFoundError),
+        (429, errors.RateLimitError),
+        (498, errors.AuthenticationError),
+        (529, errors.OverloadedError),
+        (502, errors.ServerError),
+        (418, errors.APIError),
+    ],
+)
+def test_error_class_by_status_with_a_host_table(status: int, cls: type[errors.LLMError]) -> None:
+    assert error_class(status, {498: errors.AuthenticationError}) is cls

@@ -1,6 +1,7 @@
 """What every codec's error builder shares: a short message from a body that is not JSON.
 
-Also `json_object`, which every provider uses to read a success reply's body.
+Also the two ways a provider reads a body: `json_object` for a success reply,
+`parse_json_or_text` for an error reply (handed on to the codec's `error_from_body`).
 
 Error pages from proxies and load balancers (a Cloudflare 502 is some 60 KB of
 HTML) must not become the error's message: the message gets the page's
@@ -16,12 +17,48 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llmkit.errors import InvalidResponseError
+from llmkit.errors import (
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    InvalidRequestError,
+    InvalidResponseError,
+    LLMError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
 
-__all__ = ["EXCERPT_LENGTH", "body_text", "excerpt", "json_object", "not_json_error"]
+__all__ = [
+    "EXCERPT_LENGTH",
+    "HTTP_ERRORS",
+    "body_text",
+    "error_class",
+    "excerpt",
+    "json_object",
+    "not_json_error",
+    "parse_json_or_text",
+]
 
 EXCERPT_LENGTH = 200
 """Characters of a non-JSON body kept in a message."""
+
+HTTP_ERRORS: Mapping[int, type[LLMError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    408: APITimeoutError,
+    413: InvalidRequestError,
+    422: InvalidRequestError,
+    429: RateLimitError,
+    503: OverloadedError,
+    504: APITimeoutError,
+    529: OverloadedError,
+}
+"""The error class of each HTTP status every host means the same way."""
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
@@ -104,3 +141,29 @@ def json_object(
     if not isinstance(body, Mapping):
         raise not_json_error(content, provider=provider, model=model, status=status)
     return body
+
+
+def parse_json_or_text(body: object) -> object:
+    """An error body parsed as JSON, else as text (bytes decoded); other values as they are."""
+    text = body_text(body) if isinstance(body, bytes | bytearray | memoryview) else body
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
+    return text
+
+
+def error_class(status: int, host: Mapping[int, type[LLMError]] | None = None) -> type[LLMError]:
+    """The error class for an HTTP `status`: the host's own table first, then `HTTP_ERRORS`.
+
+    Any other 5xx is a `ServerError`, any other status an `APIError`.
+
+    Example:
+        >>> error_class(498, {498: AuthenticationError}).__name__
+        'AuthenticationError'
+    """
+    found = (host or {}).get(status) or HTTP_ERRORS.get(status)
+    if found is not None:
+        return found
+    return ServerError if status >= 500 else APIError

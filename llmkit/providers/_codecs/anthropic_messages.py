@@ -35,7 +35,7 @@ from llmkit.errors import (
     RateLimitError,
     ServerError,
 )
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.retry import parse_retry_after, quota_exhausted
 from llmkit.types import (
@@ -510,7 +510,7 @@ def error_from_body(
         body: the error body, parsed or as text.
         headers: the response headers, for `retry-after` and `request-id`.
     """
-    parsed = _parse_json(body)
+    parsed = parse_json_or_text(body)
     error = parsed.get("error") if isinstance(parsed, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
     kind = str(error.get("type") or "")
@@ -569,34 +569,10 @@ def _error_class(status: int | None, kind: str, message: str) -> type[LLMError]:
         return ContextLengthExceededError
     if status is None or 200 <= status < 300:
         return _ERROR_TYPES.get(kind, APIError)
-    if status in (400, 413, 422):
-        return InvalidRequestError
     if status == 404:
         return ModelNotFoundError if "model" in lowered else NotFoundError
-    fixed: dict[int, type[LLMError]] = {
-        401: AuthenticationError,
-        402: PermissionDeniedError,  # billing_error: platform.claude.com/docs/en/api/errors
-        403: PermissionDeniedError,
-        408: APITimeoutError,
-        429: RateLimitError,
-        503: OverloadedError,
-        529: OverloadedError,
-        504: APITimeoutError,
-    }
-    if status in fixed:
-        return fixed[status]
-    return ServerError if status >= 500 else APIError
-
-
-def _parse_json(body: object) -> object:
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if isinstance(body, str):
-        try:
-            return json.loads(body)
-        except ValueError:
-            return body
-    return body
+    # 402 is billing_error: platform.claude.com/docs/en/api/errors
+    return error_class(status, {402: PermissionDeniedError})
 
 
 def _fallback_message(status: int | None, body: object) -> str:

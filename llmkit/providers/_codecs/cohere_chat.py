@@ -27,7 +27,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.providers._stream import parse_arguments
 from llmkit.types import (
@@ -354,16 +354,8 @@ def _end_with_plan(event: StreamEvent | None, plan: str) -> StreamEvent | None:
 
 _CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens")
 
-_STATUS_ERRORS: dict[int, type[LLMError]] = {
-    400: errors.InvalidRequestError,
-    401: errors.AuthenticationError,
-    403: errors.PermissionDeniedError,
-    408: errors.APITimeoutError,
-    413: errors.InvalidRequestError,
-    422: errors.InvalidRequestError,
+_COHERE_ERRORS: dict[int, type[LLMError]] = {
     498: errors.AuthenticationError,  # Cohere: invalid token
-    503: errors.OverloadedError,
-    504: errors.APITimeoutError,
 }
 
 
@@ -413,5 +405,4 @@ def error_from_body(
         return errors.NotFoundError(message, **context)
     if status == 429:
         return errors.RateLimitError(message, retry_after=retry_after, **context)
-    cls = _STATUS_ERRORS.get(status) or (errors.ServerError if status >= 500 else errors.APIError)
-    return cls(message, **context)
+    return error_class(status, _COHERE_ERRORS)(message, **context)

@@ -40,7 +40,7 @@ from llmkit.errors import (
     RateLimitError,
     ServerError,
 )
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.types import (
     FinishReason,
@@ -66,7 +66,6 @@ __all__ = [
     "model_path",
     "parse_chunk",
     "parse_count_tokens",
-    "parse_json",
     "parse_response",
     "parse_usage",
     "to_count_tokens_params",
@@ -112,19 +111,6 @@ _STATUS_ERRORS: dict[str, type[LLMError]] = {
     "UNAVAILABLE": OverloadedError,
     "INTERNAL": ServerError,
     "DEADLINE_EXCEEDED": APITimeoutError,
-}
-_HTTP_ERRORS: dict[int, type[LLMError]] = {
-    400: InvalidRequestError,
-    413: InvalidRequestError,
-    422: InvalidRequestError,
-    401: AuthenticationError,
-    403: PermissionDeniedError,
-    404: NotFoundError,
-    408: APITimeoutError,
-    429: RateLimitError,
-    503: OverloadedError,
-    529: OverloadedError,
-    504: APITimeoutError,
 }
 _CONTEXT_WORDS = ("exceeds the maximum number of tokens", "context window", "context length")
 _ZERO_LIMIT = re.compile(r"\blimit: 0\b")
@@ -557,7 +543,7 @@ def error_from_body(
     A 429's `RetryInfo.retryDelay` becomes `RateLimitError.retry_after`; a quota
     whose limit is 0 means the model is not on the caller's tier, and is not retryable.
     """
-    parsed = parse_json(body)
+    parsed = parse_json_or_text(body)
     if isinstance(parsed, list) and parsed:
         parsed = parsed[0]
     error = parsed.get("error") if isinstance(parsed, Mapping) else None
@@ -595,9 +581,7 @@ def _error_class(status: int | None, name: str, message: str) -> type[LLMError]:
         return _STATUS_ERRORS.get(name, APIError)
     if status == 404:
         return ModelNotFoundError if "models/" in lowered else NotFoundError
-    if status in _HTTP_ERRORS:
-        return _HTTP_ERRORS[status]
-    return ServerError if status >= 500 else APIError
+    return error_class(status)
 
 
 def _zero_quota(message: str, details: Sequence[Any]) -> bool:
@@ -625,15 +609,3 @@ def _retry_delay(details: Sequence[Any], headers: Any) -> float | None:
 
         return parse_retry_after(headers)
     return None
-
-
-def parse_json(body: object) -> object:
-    """`body` parsed as JSON, or as text when it is not JSON; callers check the shape."""
-    if isinstance(body, bytes):
-        body = body.decode("utf-8", errors="replace")
-    if isinstance(body, str):
-        try:
-            return json.loads(body)
-        except ValueError:
-            return body
-    return body

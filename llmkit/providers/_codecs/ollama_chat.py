@@ -30,7 +30,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt
 from llmkit.types import (
     FinishReason,
     Message,
@@ -480,20 +480,4 @@ def error_from_body(
         return errors.NotFoundError(message, **context)
     if status == 429:
         return errors.RateLimitError(message, retry_after=retry_after, **context)
-    return _STATUS_ERRORS.get(status, _fallback(status))(message, **context)
-
-
-_STATUS_ERRORS: dict[int, type[LLMError]] = {
-    400: errors.InvalidRequestError,
-    401: errors.AuthenticationError,
-    403: errors.PermissionDeniedError,
-    408: errors.APITimeoutError,
-    413: errors.InvalidRequestError,
-    422: errors.InvalidRequestError,
-    503: errors.OverloadedError,
-    504: errors.APITimeoutError,
-}
-
-
-def _fallback(status: int) -> type[LLMError]:
-    return errors.ServerError if status >= 500 else errors.APIError
+    return error_class(status)(message, **context)
