@@ -97,10 +97,19 @@ def test_usage_errors_exit_2_with_the_fix(
     assert message in capsys.readouterr().err
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("matplotlib") is not None, reason="matplotlib is installed"
-)
-def test_plot_without_matplotlib_names_the_extra(capsys: pytest.CaptureFixture[str]) -> None:
+def test_plot_without_matplotlib_names_the_extra(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmkit import _imports
+
+    real = _imports.importlib.import_module
+
+    def without_matplotlib(name: str, package: str | None = None) -> object:
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("No module named 'matplotlib'")
+        return real(name)
+
+    monkeypatch.setattr(_imports.importlib, "import_module", without_matplotlib)
     assert main(["bench", *FAST, "--plot", "out.png"]) == 2
     assert "llmkit[plot]" in capsys.readouterr().err
 
