@@ -256,11 +256,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n{len(misses)} TARGET(S) MISSED:", file=sys.stderr)
         for text in misses:
             print(f"  MISS {text}", file=sys.stderr)
-    if not args.no_save:
+    # Only a full run replaces the published figures; a quick or partial one is a smoke check.
+    if not args.no_save and not args.quick and not args.only:
         Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
         print(f"saved {args.out}", file=sys.stderr)
-        if not args.only and update_docs(lines[2:]):
+        if update_docs(lines[2:]):
             print(f"updated the results in {DOCS}", file=sys.stderr)
+    # A suite, not a test: missed targets are reported above, not turned into a failure.
     return 0
 
 
