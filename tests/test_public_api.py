@@ -24,7 +24,9 @@ ERRORS = {
     "OverloadedError", "APITimeoutError", "APIConnectionError", "StreamError", "InvalidResponseError",
 }  # fmt: skip
 CLIENTS = {
+    "CallOptions",
     "ClaudeClient",
+    "ClientOptions",
     "DeepSeekClient",
     "GPT4Client",
     "GeminiClient",
@@ -59,7 +61,7 @@ def test_all_is_sorted_and_importable(module: object) -> None:
 
 def _public_classes() -> list[type]:
     classes: list[type] = [FakeProvider]
-    classes += [getattr(llmkit.clients, n) for n in llmkit.clients.__all__]
+    classes += [getattr(llmkit.clients, n) for n in llmkit.clients.__all__ if n.endswith("Client")]
     for info in pkgutil.iter_modules(llmkit.providers.__path__):
         if info.name.startswith("_"):
             continue

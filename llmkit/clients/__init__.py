@@ -12,7 +12,7 @@ rules, parameter names, where reasoning comes back) and nothing of HTTP.
 
 from __future__ import annotations
 
-from llmkit.clients._base import ModelClient
+from llmkit.clients._base import CallOptions, ClientOptions, ModelClient
 from llmkit.clients.claude import ClaudeClient
 from llmkit.clients.deepseek import DeepSeekClient
 from llmkit.clients.gemini import GeminiClient
@@ -21,7 +21,9 @@ from llmkit.clients.llama import LlamaClient
 from llmkit.clients.mixtral import MixtralClient
 
 __all__ = [
+    "CallOptions",
     "ClaudeClient",
+    "ClientOptions",
     "DeepSeekClient",
     "GPT4Client",
     "GeminiClient",

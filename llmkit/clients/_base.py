@@ -12,10 +12,11 @@ module; subclasses only compose them. No HTTP and no vendor SDK here.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, Unpack
 
 from attrs import frozen
 
@@ -46,6 +47,34 @@ class ClientOptions(TypedDict, total=False):
     hooks: Hooks | None
     context_strategy: str | ContextStrategy | None
     tokenizer: Any
+
+
+class CallOptions(TypedDict, total=False):
+    """The per-call options of `generate`, `stream` and their twins (all optional)."""
+
+    model: str | None
+    """This call's model (canonical name or host id); default: the client's."""
+    system: str | None
+    """This call's system prompt (replaces a leading system message)."""
+    tools: Sequence[ToolSpec] | None
+    """Functions the model may call."""
+    tool_choice: str | None
+    """`auto`, `none`, `required`, or one tool's name."""
+    temperature: float | None
+    max_tokens: int | None
+    """Cap on output tokens."""
+    top_p: float | None
+    stop: str | Sequence[str] | None
+    """Stop sequence(s)."""
+    response_format: Mapping[str, Any] | None
+    """`{"type": "json_object"}` or a `json_schema` format."""
+    seed: int | None
+    """Sampling seed, where the host supports one."""
+    extra: Mapping[str, Any] | None
+    """Host-specific body fields, passed through (they win over llmkit's own)."""
+
+
+_CALL_OPTIONS = frozenset(CallOptions.__annotations__)
 
 
 class EventRewriter(Protocol):
@@ -248,44 +277,37 @@ class ModelClient:
 
     # -- the request path ---------------------------------------------------------
 
-    def _build_request(
-        self,
-        route: _Route,
-        prompt: Prompt,
-        *,
-        model: str | None,
-        system: str | None,
-        tools: Sequence[ToolSpec] | None,
-        tool_choice: str | None,
-        temperature: float | None,
-        max_tokens: int | None,
-        top_p: float | None,
-        stop: str | Sequence[str] | None,
-        response_format: Mapping[str, Any] | None,
-        seed: int | None,
-        extra: Mapping[str, Any] | None,
-    ) -> Request:
+    def _build_request(self, route: _Route, prompt: Prompt, options: CallOptions) -> Request:
         """The one place a prompt and the call's options become a `Request`."""
+        unknown = options.keys() - _CALL_OPTIONS
+        if unknown:  # `**options` must not swallow a typo silently
+            name = sorted(unknown)[0]
+            close = difflib.get_close_matches(name, _CALL_OPTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise TypeError(f"unexpected keyword argument {name!r}{hint}")
         model_id = route.entry.id
+        model = options.get("model")
         if model is not None:
             model_id = self.catalog.resolve(self.family, route.provider.name, model).id
         messages = to_messages(prompt)
+        system = options.get("system")
         if system is not None:
             messages = with_system(messages, system, replace=True)
         else:
             messages = with_system(messages, self.system, replace=False)
+        response_format = options.get("response_format")
         return Request(
             model=model_id,
             messages=messages,
-            temperature=_first(temperature, self.temperature),
-            max_tokens=_first(max_tokens, self.max_tokens, self.default_max_tokens),
-            top_p=top_p,
-            stop=stop,
-            tools=tuple(tools or ()),
-            tool_choice=tool_choice,
+            temperature=_first(options.get("temperature"), self.temperature),
+            max_tokens=_first(options.get("max_tokens"), self.max_tokens, self.default_max_tokens),
+            top_p=options.get("top_p"),
+            stop=options.get("stop"),
+            tools=tuple(options.get("tools") or ()),
+            tool_choice=options.get("tool_choice"),
             response_format=dict(response_format) if response_format is not None else None,
-            seed=seed,
-            extra=dict(extra or {}),
+            seed=options.get("seed"),
+            extra=dict(options.get("extra") or {}),
         )
 
     async def _send(self, route: _Route, request: Request) -> Response:
@@ -305,22 +327,7 @@ class ModelClient:
 
     # -- public API ---------------------------------------------------------------
 
-    async def generate(
-        self,
-        prompt: Prompt,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        seed: int | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Response:
+    async def generate(self, prompt: Prompt, **options: Unpack[CallOptions]) -> Response:
         """Send `prompt` and return the whole reply.
 
         Args:
@@ -341,89 +348,24 @@ class ModelClient:
             LLMError: a subclass saying what went wrong; see `llmkit.errors`.
         """
         route = self._route
-        request = self._build_request(
-            route, prompt, model=model, system=system, tools=tools, tool_choice=tool_choice,
-            temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
-            response_format=response_format, seed=seed, extra=extra,
-        )  # fmt: skip
+        request = self._build_request(route, prompt, options)
         return await _policies.complete(self, route, request)
 
-    def stream(
-        self,
-        prompt: Prompt,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        seed: int | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> ResponseStream:
+    def stream(self, prompt: Prompt, **options: Unpack[CallOptions]) -> ResponseStream:
         """Stream the reply to `prompt`: `async for event in client.stream(...)`, then
         `stream.response`. Takes the same arguments as `generate`; the request is sent
         when iteration starts."""
         route = self._route
-        request = self._build_request(
-            route, prompt, model=model, system=system, tools=tools, tool_choice=tool_choice,
-            temperature=temperature, max_tokens=max_tokens, top_p=top_p, stop=stop,
-            response_format=response_format, seed=seed, extra=extra,
-        )  # fmt: skip
+        request = self._build_request(route, prompt, options)
         return _policies.stream(self, route, request)
 
-    def generate_sync(
-        self,
-        prompt: Prompt,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        seed: int | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Response:
+    def generate_sync(self, prompt: Prompt, **options: Unpack[CallOptions]) -> Response:
         """Blocking twin of `generate`: same arguments, same result."""
-        return _sync.run(
-            partial(
-                self.generate, prompt, model=model, system=system, tools=tools,
-                tool_choice=tool_choice, temperature=temperature, max_tokens=max_tokens,
-                top_p=top_p, stop=stop, response_format=response_format, seed=seed, extra=extra,
-            )
-        )  # fmt: skip
+        return _sync.run(partial(self.generate, prompt, **options))
 
-    def stream_sync(
-        self,
-        prompt: Prompt,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        tools: Sequence[ToolSpec] | None = None,
-        tool_choice: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        stop: str | Sequence[str] | None = None,
-        response_format: Mapping[str, Any] | None = None,
-        seed: int | None = None,
-        extra: Mapping[str, Any] | None = None,
-    ) -> Iterator[StreamEvent]:
+    def stream_sync(self, prompt: Prompt, **options: Unpack[CallOptions]) -> Iterator[StreamEvent]:
         """Blocking twin of `stream`: yields the events."""
-        return _sync.iterate(
-            partial(
-                self.stream, prompt, model=model, system=system, tools=tools,
-                tool_choice=tool_choice, temperature=temperature, max_tokens=max_tokens,
-                top_p=top_p, stop=stop, response_format=response_format, seed=seed, extra=extra,
-            )
-        )  # fmt: skip
+        return _sync.iterate(partial(self.stream, prompt, **options))
 
     # -- tokens and batches ---------------------------------------------------------
 
@@ -449,11 +391,7 @@ class ModelClient:
         Gemini). Other providers get the best local count (check `.exact`).
         """
         route = self._route
-        request = self._build_request(
-            route, prompt, model=model, system=None, tools=None, tool_choice=None,
-            temperature=None, max_tokens=None, top_p=None, stop=None,
-            response_format=None, seed=None, extra=None,
-        )  # fmt: skip
+        request = self._build_request(route, prompt, {"model": model})
         prepared = self.prepare(request, route.provider)
         return await tokens.count_with_provider(route.provider, prepared, tokenizer=self.tokenizer)
 
@@ -467,7 +405,7 @@ class ModelClient:
         *,
         concurrency: int = 8,
         on_progress: ProgressCallback | None = None,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> list[Response | LLMError]:
         """`generate` every prompt, at most `concurrency` at a time (see `llmkit.batch`).
 
@@ -493,7 +431,7 @@ class ModelClient:
         *,
         concurrency: int = 8,
         on_progress: ProgressCallback | None = None,
-        **options: Any,
+        **options: Unpack[CallOptions],
     ) -> list[Response | LLMError]:
         """Blocking twin of `generate_many`."""
         return _sync.run(

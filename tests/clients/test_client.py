@@ -258,3 +258,11 @@ async def test_a_broken_stream_gives_the_rewritten_partial_reply() -> None:
     partial = info.value.partial
     assert partial is not None
     assert (partial.text, partial.reasoning) == ("The", "Plan it.")
+
+
+async def test_an_unknown_call_option_is_refused_not_ignored() -> None:
+    client = DeepSeekClient(provider=FakeProvider())
+    with pytest.raises(TypeError, match=r"'temprature' \(did you mean 'temperature'\?\)"):
+        await client.generate("hi", temprature=0.2)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="'nonsense'"):
+        client.stream("hi", nonsense=1)  # type: ignore[call-arg]
