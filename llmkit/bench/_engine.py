@@ -1,8 +1,10 @@
 """The benchmark engine: send one prompt set to several providers and time every event.
 
 Providers are interleaved request by request (round robin, the order rotated
-each round) so that a drift in the network does not favour one of them; each
-provider has at most `concurrency` requests in flight. Warm-up requests run
+each round) so that a drift in the network does not favour one of them. Each
+provider gets up to `concurrency` requests in flight of its own: a request
+starts, in schedule order, as soon as its provider has a free slot, so a slow
+host never holds back a fast one. Warm-up requests run
 first and are not counted. Cancelling the run (Ctrl-C under `asyncio.run`)
 or setting `stop` ends it cleanly: in-flight requests are cancelled and what
 was measured so far comes back with `interrupted=True`.
@@ -15,6 +17,7 @@ watching the HTTP responses each request gets through the providers'
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import itertools
@@ -358,35 +361,64 @@ async def _drive(
     clock: Clock,
     events: dict[int, list[tuple[float, StreamEvent]]] | None,
 ) -> None:
-    """Workers take requests in schedule order; a semaphore per provider caps its concurrency."""
-    queue = list(enumerate(order))
-    queue.reverse()
-    limits = [asyncio.Semaphore(concurrency) for _ in targets]
+    """Start requests in schedule order, each as soon as its provider has a free slot.
 
-    async def worker() -> None:
-        while queue and not (stop is not None and stop.is_set()):
-            index, (who, what) = queue.pop()
-            async with limits[who]:
-                kept = None if events is None else events.setdefault(index, [])
-                sample = await measure(
-                    targets[who],
-                    prompts[what],
-                    index=index,
-                    prompt_index=what,
-                    started=clock() - begin,
-                    clock=clock,
-                    keep_events=kept,
-                )
-            samples.append(sample)
-            if on_sample is not None:
-                on_sample(sample)
+    A request never waits behind another provider's: while a slow host has
+    `concurrency` requests in flight, the other hosts' next requests still
+    start (see `next_provider`).
+    """
+    queues: list[collections.deque[tuple[int, int]]] = [collections.deque() for _ in targets]
+    for index, (who, what) in enumerate(order):
+        queues[who].append((index, what))
+    in_flight = [0] * len(targets)
+    running: dict[asyncio.Task[None], int] = {}
 
-    workers = [
-        asyncio.create_task(worker()) for _ in range(min(len(order), concurrency * len(targets)))
-    ]
+    async def one(index: int, who: int, what: int) -> None:
+        kept = None if events is None else events.setdefault(index, [])
+        sample = await measure(
+            targets[who],
+            prompts[what],
+            index=index,
+            prompt_index=what,
+            started=clock() - begin,
+            clock=clock,
+            keep_events=kept,
+        )
+        samples.append(sample)
+        if on_sample is not None:
+            on_sample(sample)
+
     try:
-        await asyncio.gather(*workers)
+        while True:
+            while not (stop is not None and stop.is_set()):
+                heads = [q[0][0] if q else None for q in queues]
+                chosen = next_provider(heads, in_flight, concurrency)
+                if chosen is None:
+                    break
+                index, what = queues[chosen].popleft()
+                in_flight[chosen] += 1
+                running[asyncio.create_task(one(index, chosen, what))] = chosen
+            if not running:
+                return
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                in_flight[running.pop(task)] -= 1
+                task.result()  # raises what ends the run (a ConfigurationError)
     finally:
-        for task in workers:
+        for task in running:
             task.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
+
+
+def next_provider(
+    heads: Sequence[int | None], in_flight: Sequence[int], concurrency: int
+) -> int | None:
+    """Which provider sends next: of those with a free slot and a request left, the one
+    whose next request comes first in the schedule (`heads`: its schedule index, or None).
+    """
+    free = [
+        (head, who)
+        for who, head in enumerate(heads)
+        if head is not None and in_flight[who] < concurrency
+    ]
+    return min(free)[1] if free else None

@@ -96,3 +96,55 @@ class Scripted:
 
     async def aclose(self) -> None:
         pass
+
+
+class VirtualTimeLoop(asyncio.SelectorEventLoop):
+    """An event loop on virtual time: when nothing is ready, it jumps to the next timer.
+
+    `asyncio.sleep(5)` returns at once in real time and `loop.time()` moves on by
+    5, so providers of very different speeds run on one fake clock, in order.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+        select = self._selector.select  # type: ignore[attr-defined]
+
+        def jump(timeout: float | None = None) -> Any:
+            ready = select(0)
+            if not ready and timeout is None:
+                raise RuntimeError("deadlock: nothing ready and no timer set")
+            if not ready and timeout:
+                self.now += timeout
+            return ready
+
+        self._selector.select = jump  # type: ignore[attr-defined]
+
+    def time(self) -> float:
+        return self.now
+
+
+class Sleeper(Scripted):
+    """A `Scripted` provider that waits with `asyncio.sleep` (virtual time on a
+    `VirtualTimeLoop`) and appends `(name, loop time, requests in flight)` to
+    `starts` (shared between providers) when each request starts."""
+
+    def __init__(
+        self, name: str, starts: list[tuple[str, float, int]], *, ttft: float, gap: float
+    ) -> None:
+        super().__init__(name, FakeClock(), ttft=ttft, gap=gap)
+        self.starts = starts
+
+    async def _events(self, number: int) -> AsyncIterator[StreamEvent]:
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.starts.append((self.name, asyncio.get_running_loop().time(), self.in_flight))
+        try:
+            await asyncio.sleep(self.ttft)
+            for i in range(self.tokens):
+                if i:
+                    await asyncio.sleep(self.gap)
+                yield StreamEvent(text=f"t{i} ")
+            yield StreamEvent(finish_reason=FinishReason.STOP, usage=Usage(output_tokens=10))
+        finally:
+            self.in_flight -= 1

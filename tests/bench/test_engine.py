@@ -7,11 +7,11 @@ import asyncio
 import pytest
 
 from llmkit.bench import run
-from llmkit.bench._engine import host_timings, schedule
+from llmkit.bench._engine import host_timings, next_provider, schedule
 from llmkit.bench._results import BenchResult, Sample
 from llmkit.errors import ConfigurationError, RateLimitError, ServerError
 from llmkit.testing import FakeProvider
-from tests.bench._scripted import FakeClock, Scripted
+from tests.bench._scripted import FakeClock, Scripted, Sleeper, VirtualTimeLoop
 
 PROMPTS = ["p0", "p1", "p2"]
 
@@ -229,3 +229,36 @@ async def test_two_providers_with_one_name_need_labels() -> None:
         clock=clock,
     )
     assert [p.provider for p in result.providers] == ["x", "y"]
+
+
+def test_each_provider_keeps_its_own_requests_in_flight_beside_a_slow_one() -> None:
+    """A slow host with its slots full must not hold back a fast one (virtual time)."""
+    starts: list[tuple[str, float, int]] = []
+    fast = Sleeper("fast", starts, ttft=0.05, gap=0.025)  # 0.1 s a request
+    slow = Sleeper("slow", starts, ttft=5.0, gap=2.5)  # 10 s a request
+    loop = VirtualTimeLoop()
+    try:
+        result = loop.run_until_complete(
+            run([fast, slow], PROMPTS, model="m", n=20, concurrency=4, warmup=0, clock=loop.time)
+        )
+    finally:
+        loop.close()
+    assert fast.max_in_flight == 4 and slow.max_in_flight == 4
+    # Starts interleave in schedule order while both have free slots ...
+    order = [("fast", "slow")[who] for who, _ in schedule(2, 20, len(PROMPTS))]
+    assert [name for name, _, _ in starts[:8]] == order[:8]
+    # ... and the fast host runs 4 at a time until done: 5 rounds of 0.1 s, not 10 s each.
+    fast_starts = [(at, busy) for name, at, busy in starts if name == "fast"]
+    assert [busy for _, busy in fast_starts] == [1, 2, 3, 4] * 5
+    assert max(s.started + (s.total or 0) for s in result["fast"].samples) == pytest.approx(0.5)
+    assert result.duration == pytest.approx(50.0)
+    assert [s.index for s in result["fast"].samples] == sorted(
+        s.index for s in result["fast"].samples
+    )
+
+
+def test_next_provider_is_the_earliest_scheduled_one_with_a_free_slot() -> None:
+    assert next_provider([0, 1, 2], [0, 0, 0], 1) == 0
+    assert next_provider([0, 1, 2], [1, 0, 0], 1) == 1
+    assert next_provider([5, None, 3], [1, 0, 1], 2) == 2
+    assert next_provider([0, None], [2, 0], 2) is None
