@@ -10,7 +10,8 @@ holds the request lines). `llmkit bench --record` writes recordings.
 
 `Picker` chooses which recorded request serves each call (in order, cycling,
 or drawn with a seeded RNG), `retimed` lays a scripted reply over a recorded
-request's timing, and `play` yields events at their recorded offsets.
+request's timing, and `play` yields events at their recorded offsets (host-reported
+timings scaled by the replay speed, `scaled_timings`).
 `llmkit.testing.FakeProvider` puts them together (`profile=`, `from_recording`).
 """
 
@@ -24,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import attrs
 from attrs import field, frozen
 
 from llmkit import errors
@@ -42,6 +44,7 @@ __all__ = [
     "requests_of",
     "retimed",
     "save_recording",
+    "scaled_timings",
 ]
 
 FORMAT_VERSION = 1
@@ -297,8 +300,41 @@ async def play(
 
     for offset, event in timed:
         await until(offset)
-        yield event
+        yield event if speed == 1 else scaled_timings(event, speed)
     await until(end)
+
+
+def scaled_timings(event: StreamEvent, speed: float) -> StreamEvent:
+    """`event` with the timings the host reported about itself divided by `speed`.
+
+    Replayed `speed` times faster, a reply must not carry the host's original
+    durations: Groq's `x_groq.usage` times (`*_time`, in `raw`) and the
+    `timings` under `provider_data[host]` (Ollama's durations) are scaled like
+    the client-side times; token counts and everything else are kept.
+    """
+    raw, data = event.raw, event.provider_data
+    groq = raw.get("x_groq") if isinstance(raw, Mapping) else None
+    usage = groq.get("usage") if isinstance(groq, Mapping) else None
+    if isinstance(raw, Mapping) and isinstance(groq, Mapping) and isinstance(usage, Mapping):
+        times = {k: _scaled(v, speed) if k.endswith("_time") else v for k, v in usage.items()}
+        raw = {**raw, "x_groq": {**groq, "usage": times}}
+    if any(isinstance(d, Mapping) and isinstance(d.get("timings"), Mapping) for d in data.values()):
+        data = {host: _with_scaled_timings(d, speed) for host, d in data.items()}
+    if raw is event.raw and data is event.provider_data:
+        return event
+    return attrs.evolve(event, raw=raw, provider_data=data)
+
+
+def _with_scaled_timings(data: Any, speed: float) -> Any:
+    timings = data.get("timings") if isinstance(data, Mapping) else None
+    if not isinstance(timings, Mapping):
+        return data
+    return {**data, "timings": {k: _scaled(v, speed) for k, v in timings.items()}}
+
+
+def _scaled(value: Any, speed: float) -> Any:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    return value / speed if number else value
 
 
 def recorded_error(recorded: RecordedRequest, provider: str) -> LLMError | None:

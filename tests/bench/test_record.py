@@ -163,3 +163,28 @@ def test_the_demo_runs_on_fake_providers_of_the_shipped_profiles() -> None:
     assert set(fakes) == set(builtin_profiles())
     for name, fake in fakes.items():
         assert type(fake) is FakeProvider and fake.name == name and fake.speed == 10
+
+
+async def test_replaying_faster_scales_the_host_reported_timings_too() -> None:
+    groq_usage = {"queue_time": 0.04, "total_time": 0.2, "completion_tokens": 62}
+    last = StreamEvent(
+        finish_reason=FinishReason.STOP,
+        usage=Usage(output_tokens=62),
+        raw={"x_groq": {"id": "r", "usage": groq_usage}},
+        provider_data={"ollama": {"timings": {"eval_duration": 1.6}, "model": "x"}},
+    )
+    recorded = RecordedRequest("h", ((0.1, StreamEvent(text="a")), (0.4, last)), end=0.4)
+    clock = FakeClock()
+    replay = FakeProvider(profile=[recorded], speed=4, clock=clock, sleep=fake_sleep(clock))
+    result = await run([replay], PROMPTS, model="m", n=1, warmup=0, clock=clock)
+    sample = result["h"].samples[0]
+    assert sample.total == pytest.approx(0.1)
+    assert sample.host_timings == pytest.approx(
+        {"queue_time": 0.01, "total_time": 0.05, "eval_duration": 0.4}
+    )
+    assert sample.output_tokens == 62
+    again = FakeProvider(profile=[recorded], speed=4, clock=clock, sleep=fake_sleep(clock))
+    reply = await again.complete(Request("any", [Message.user("hi")]))
+    assert reply.raw[-1]["x_groq"]["usage"]["completion_tokens"] == 62  # counts are not times
+    assert reply.provider_data["ollama"]["model"] == "x"
+    assert recorded.events[1][1].raw["x_groq"]["usage"]["queue_time"] == 0.04  # not mutated
