@@ -30,6 +30,7 @@ __all__ = [
     "ReplayProvider",
     "builtin_profiles",
     "load_recording",
+    "provenance",
     "recording_of",
     "replay_providers",
     "save_recording",
@@ -42,17 +43,36 @@ def recording_of(
     prompts: Sequence[str],
     *,
     note: str = "",
+    synthetic: bool = False,
+    sources: Mapping[str, str] | None = None,
 ) -> Recording:
-    """The recording of a finished run, from its samples and the events the engine kept."""
+    """The recording of a finished run, from its samples and the events the engine kept.
+
+    Args:
+        note: where the run came from (default: recorded by `llmkit bench --record`).
+        synthetic: the run replayed synthetic profiles (`--demo`, or a replay of
+            a synthetic recording): not real traffic. Replays of the recording say so.
+        sources: per provider label, the note of what it replayed, kept as `sources`.
+    """
     requests = tuple(_recorded(s, events.get(s.index, ())) for s in result.samples)
-    meta = {
+    meta: dict[str, object] = {
         "model": result.model,
         "started_at": result.started_at,
         "prompts": list(prompts),
-        "synthetic": False,
+        "synthetic": synthetic,
         "note": note or "Recorded by `llmkit bench --record`.",
     }
+    if sources:
+        meta["sources"] = dict(sources)
     return Recording(requests, meta)
+
+
+def provenance(recording: Recording, label: str) -> str:
+    """What `label`'s requests in `recording` came from: its `sources` entry, else the note."""
+    sources = recording.meta.get("sources")
+    if isinstance(sources, Mapping) and isinstance(sources.get(label), str):
+        return str(sources[label])
+    return str(recording.meta.get("note", ""))
 
 
 def _recorded(sample: Sample, events: Sequence[tuple[float, StreamEvent]]) -> RecordedRequest:

@@ -18,9 +18,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from attrs import field, frozen
+
 from llmkit import bench
 from llmkit.bench._engine import Target, client_target, provider_target, run_targets
-from llmkit.bench._record import load_recording, recording_of, replay_providers, save_recording
+from llmkit.bench._record import (
+    builtin_profiles,
+    load_recording,
+    provenance,
+    recording_of,
+    replay_providers,
+    save_recording,
+)
 from llmkit.bench._report import dumps, plot, render_table, write_csv
 from llmkit.bench._results import BenchResult, Sample
 from llmkit.errors import ConfigurationError
@@ -146,13 +155,13 @@ def _check(args: argparse.Namespace) -> None:
 
 
 async def _main(args: argparse.Namespace) -> BenchResult:
-    targets, providers, extra = _targets(args)
+    source = _targets(args)
     prompts, prompts_name = _prompt_set(args.prompts)
     events: dict[int, list[tuple[float, StreamEvent]]] | None = {} if args.record else None
     try:
-        with _Progress(args, len(targets) * args.n) as on_sample:
+        with _Progress(args, len(source.targets) * args.n) as on_sample:
             result = await run_targets(
-                targets,
+                source.targets,
                 prompts,
                 n=args.n,
                 concurrency=args.concurrency,
@@ -163,11 +172,19 @@ async def _main(args: argparse.Namespace) -> BenchResult:
                 events=events,
             )
     finally:
-        for provider in providers:
+        for provider in source.providers:
             await provider.aclose()
-    _output(args, result, extra)
+    _output(args, result, source.extra)
     if args.record and events is not None:
-        save_recording(recording_of(result, events, prompts), args.record)
+        recording = recording_of(
+            result,
+            events,
+            prompts,
+            note=source.note,
+            synthetic=source.synthetic,
+            sources=source.sources,
+        )
+        save_recording(recording, args.record)
         print(f"recorded {len(result.samples)} requests to {args.record}", file=sys.stderr)
     return result
 
@@ -176,22 +193,56 @@ def _prompt_set(spec: str) -> tuple[tuple[str, ...], str]:
     return bench.load_prompts(spec), spec if spec in bench.BUILTIN else Path(spec).name
 
 
-def _targets(args: argparse.Namespace) -> tuple[list[Target], list[Any], dict[str, Any]]:
-    """What to benchmark, the providers to close afterwards, and extra JSON fields."""
+@frozen
+class _Source:
+    """What a run measures, what to close afterwards, extra JSON fields, and its provenance
+    (carried into a `--record`ing, so a replay of it still says where it came from)."""
+
+    targets: list[Target]
+    providers: list[Any]
+    extra: dict[str, Any] = field(factory=dict)
+    synthetic: bool = False
+    note: str = ""
+    sources: dict[str, str] = field(factory=dict)
+
+
+def _targets(args: argparse.Namespace) -> _Source:
     if args.demo:
         print(DEMO_NOTE, file=sys.stderr)
         replays = bench.demo_providers(speed=args.speed, seed=args.seed)
-        targets = [provider_target(name, p, "demo") for name, p in replays.items()]
-        return targets, list(replays.values()), {"synthetic": True}
+        profiles = builtin_profiles()
+        return _Source(
+            [provider_target(name, p, "demo") for name, p in replays.items()],
+            list(replays.values()),
+            {"synthetic": True},
+            synthetic=True,
+            note="Recorded by `llmkit bench --record` from `llmkit bench --demo`: FakeProviders "
+            "replaying SYNTHETIC latency profiles, not real traffic (see `sources`).",
+            sources={name: str(profiles[name].meta.get("note", "")) for name in replays},
+        )
     if args.replay:
         recording = load_recording(args.replay)
         replays = replay_providers(recording, speed=args.speed, seed=args.seed)
-        targets = [provider_target(name, p, "replay") for name, p in replays.items()]
-        return targets, list(replays.values()), {"replay_of": str(args.replay)}
+        synthetic = bool(recording.meta.get("synthetic"))
+        if synthetic:
+            print(
+                f"replay of a SYNTHETIC recording, not real traffic: "
+                f"{recording.meta.get('note', '')}",
+                file=sys.stderr,
+            )
+        return _Source(
+            [provider_target(name, p, "replay") for name, p in replays.items()],
+            list(replays.values()),
+            {"replay_of": str(args.replay), **({"synthetic": True} if synthetic else {})},
+            synthetic=synthetic,
+            note=f"Recorded by `llmkit bench --record` from a replay of {Path(args.replay).name}"
+            + (" (SYNTHETIC: not real traffic)." if synthetic else "."),
+            sources={name: provenance(recording, name) for name in replays},
+        )
     return _live_targets(args)
 
 
-def _live_targets(args: argparse.Namespace) -> tuple[list[Target], list[Any], dict[str, Any]]:
+def _live_targets(args: argparse.Namespace) -> _Source:
     from llmkit.cli._common import load_registry
 
     registry = load_registry(args)
@@ -215,7 +266,7 @@ def _live_targets(args: argparse.Namespace) -> tuple[list[Target], list[Any], di
             raise ConfigurationError("--base-url needs --model: the id the server knows")
         targets.append(provider_target("local", local, args.model, max_tokens=args.max_tokens))
         providers.append(local)
-    return targets, list({id(p): p for p in providers}.values()), {}
+    return _Source(targets, list({id(p): p for p in providers}.values()))
 
 
 class _Progress:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from llmkit.bench import load_recording
 from llmkit.cli import main
 
 FAST = ["--demo", "-n", "2", "--warmup", "0", "--speed", "50", "--no-progress"]
@@ -58,6 +59,7 @@ def test_record_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     path = tmp_path / "run.jsonl"
     assert main(["bench", *FAST, "--record", str(path), "--json"]) == 0
     recorded = json.loads(capsys.readouterr().out)
+    assert recorded["synthetic"] is True and "replay_of" not in recorded
     replay = [
         "--replay",
         str(path),
@@ -78,6 +80,29 @@ def test_record_then_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     for name, figures in replayed["providers"].items():
         assert figures["count"] == 2
         assert figures["errors"] == recorded["providers"][name]["errors"]
+
+
+def test_recording_a_demo_or_a_replay_stays_synthetic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo, again = tmp_path / "demo.jsonl", tmp_path / "again.jsonl"
+    assert main(["bench", *FAST, "--record", str(demo), "--json"]) == 0
+    capsys.readouterr()
+    recording = load_recording(demo)
+    assert recording.meta["synthetic"] is True and "SYNTHETIC" in recording.meta["note"]
+    assert set(recording.meta["sources"]) == {"deepseek", "groq", "ollama", "openrouter"}
+    assert all("SYNTHETIC" in note for note in recording.meta["sources"].values())
+
+    replay = ["--replay", str(demo), "-n", "1", "--warmup", "0", "--speed", "50", "--no-progress"]
+    assert main(["bench", *replay, "--record", str(again), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert "SYNTHETIC" in err and json.loads(out)["synthetic"] is True
+    twice = load_recording(again)
+    assert twice.meta["synthetic"] is True and "SYNTHETIC" in twice.meta["note"]
+    assert twice.meta["sources"] == recording.meta["sources"]
+
+    assert main(["bench", "--replay", str(again), *replay[2:], "--json"]) == 0
+    assert "SYNTHETIC" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
