@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,15 @@ from llmkit._imports import require
 from llmkit.bench._results import BenchResult, ProviderResult, Sample
 from llmkit.bench._stats import Distribution
 
-__all__ = ["CSV_FIELDS", "csv_rows", "plot", "render_table", "to_json", "write_csv"]
+__all__ = [
+    "CSV_FIELDS",
+    "csv_rows",
+    "durations",
+    "plot",
+    "render_table",
+    "to_json",
+    "write_csv",
+]
 
 CSV_FIELDS = (
     "provider",
@@ -127,17 +135,29 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.0f}" if value >= 0.01 else f"{value * 1000:.1f}"
 
 
+def durations(values: Sequence[float], separator: str) -> str:
+    """Times joined by `separator`, each as `seconds` shows it; a unit shared by all is
+    written once: `182 / 240 / 300 ms`, `1.52 / 2.10 / 3.40 s`, `4.0 ms / 1.20 s`."""
+    texts = [seconds(v).split(" ") for v in values]
+    units = {unit for _, unit in texts}
+    if len(units) == 1:
+        return separator.join(number for number, _ in texts) + f" {units.pop()}"
+    return separator.join(" ".join(text) for text in texts)
+
+
 def _triple(dist: Distribution | None, unit: str) -> str:
     if dist is None:
         return "-"
-    show = _ms if unit == "ms" else (lambda v: f"{v:.2f}")
-    return " / ".join(show(v) for v in (dist.p50, dist.p90, dist.p99))
+    values = (dist.p50, dist.p90, dist.p99)
+    if unit == "ms":
+        return " / ".join(_ms(v) for v in values)
+    return durations(values, " / ")
 
 
 def _mean(dist: Distribution | None) -> str:
     if dist is None:
         return "-"
-    return f"{dist.mean:.2f} ± {(dist.ci_high - dist.ci_low) / 2:.2f}"
+    return durations((dist.mean, (dist.ci_high - dist.ci_low) / 2), " ± ")
 
 
 def host_cell(result: ProviderResult) -> str:
@@ -153,8 +173,8 @@ HEADERS = (
     "provider",
     "ok/n",
     "TTFT ms\np50 / p90 / p99",
-    "total s\np50 / p90 / p99",
-    "total s\nmean ± 95% CI",
+    "total\np50 / p90 / p99",
+    "total\nmean ± 95% CI",
     "ITL ms\np50",
     "out tok/s\np50",
     "retries",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmkit.bench._report import csv_rows, error_lines, seconds, table_rows, to_json
+from llmkit.bench._report import csv_rows, durations, error_lines, seconds, table_rows, to_json
 from llmkit.bench._results import BenchResult, Sample, aggregate
 
 
@@ -64,3 +64,28 @@ def test_error_lines_name_the_type_count_and_first_message() -> None:
 )
 def test_seconds_are_shown_in_ms_below_one_second(value: float | None, text: str) -> None:
     assert seconds(value) == text
+
+
+def test_total_latency_cells_keep_their_digits_on_fast_runs() -> None:
+    groq = table_rows(_result())[0]
+    assert groq[3:5] == ["400 / 480 / 498 ms", "400 ms ± 1.27 s"]
+    fast = [Sample("h", i, 0, 0.0, total=t) for i, t in enumerate((0.001, 0.002, 0.004))]
+    result = BenchResult(
+        providers=(aggregate("h", fast),), n=3, concurrency=1, warmup=0, prompts="short",
+        model="m", started_at="2026-01-01T00:00:00+00:00", duration=0.01,
+    )  # fmt: skip
+    row = table_rows(result)[0]
+    assert row[3] == "2.0 / 3.6 / 4.0 ms"
+    assert row[4] == "2.3 ± 3.8 ms"
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        ((0.182, 0.24, 0.3), "182 / 240 / 300 ms"),
+        ((1.5, 2.1, 3.4), "1.50 / 2.10 / 3.40 s"),
+        ((0.004, 1.2), "4.0 ms / 1.20 s"),
+    ],
+)
+def test_durations_write_a_shared_unit_once(values: tuple[float, ...], text: str) -> None:
+    assert durations(values, " / ") == text
