@@ -245,8 +245,18 @@ def _targets(args: argparse.Namespace) -> _Source:
 def _live_targets(args: argparse.Namespace) -> _Source:
     from llmkit.cli._common import load_registry
 
-    registry = load_registry(args)
     names = [n.strip() for n in (args.providers or "").split(",") if n.strip()]
+    labels = names + (["local"] if args.base_url else [])
+    twice = sorted({n for n in labels if labels.count(n) > 1})
+    if twice:
+        raise ConfigurationError(
+            f"--providers names {', '.join(twice)} more than once: list each provider once "
+            "(--base-url is labelled 'local'); to compare two setups of one host, configure "
+            "them under different names in your llmkit configuration"
+        )
+    if args.base_url and not args.model:
+        raise ConfigurationError("--base-url needs --model: the id the server knows")
+    registry = load_registry(args)
     targets: list[Target] = []
     providers: list[Any] = []
     for name in names:
@@ -262,8 +272,6 @@ def _live_targets(args: argparse.Namespace) -> _Source:
         from llmkit.providers.openai_compatible import OpenAICompatibleProvider
 
         local = OpenAICompatibleProvider(base_url=args.base_url)
-        if not args.model:
-            raise ConfigurationError("--base-url needs --model: the id the server knows")
         targets.append(provider_target("local", local, args.model, max_tokens=args.max_tokens))
         providers.append(local)
     return _Source(targets, list({id(p): p for p in providers}.values()))

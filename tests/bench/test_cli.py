@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import csv
+import http.server
 import importlib.util
 import json
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from llmkit.bench import load_recording
+from llmkit.bench import cli, load_recording
 from llmkit.cli import main
 
 FAST = ["--demo", "-n", "2", "--warmup", "0", "--speed", "50", "--no-progress"]
@@ -164,3 +169,112 @@ def test_importing_bench_loads_no_vendor_sdk_nor_rich() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_provider_named_twice_gets_a_command_line_fix(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "deepseek", "--providers", "fake,fake", "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "--providers names fake more than once" in err and "mapping" not in err
+
+
+def test_ctrl_c_exits_130_with_a_partial_table_and_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real SIGINT after 3 samples: asyncio.run cancels the run, which keeps what finished."""
+    real = cli.run_targets
+
+    async def interrupted_after_three(*args: Any, **kwargs: Any) -> Any:
+        seen: list[object] = []
+
+        def on_sample(sample: object) -> None:
+            seen.append(sample)
+            if len(seen) == 3:
+                signal.raise_signal(signal.SIGINT)
+
+        return await real(*args, **{**kwargs, "on_sample": on_sample})
+
+    monkeypatch.setattr(cli, "run_targets", interrupted_after_three)
+    path = tmp_path / "partial.json"
+    argv = ["bench", "--demo", "-n", "20", "--warmup", "0", "--speed", "20", "--no-progress"]
+    assert main([*argv, "--json", str(path)]) == 130
+    out, err = capsys.readouterr()
+    assert "INTERRUPTED" in out and "interrupted" in err
+    data = json.loads(path.read_text())
+    assert data["interrupted"] is True
+    counts = [p["count"] for p in data["providers"].values()]
+    assert sum(counts) >= 3 and all(count < 20 for count in counts)
+
+
+class _OpenAICompatibleServer(http.server.BaseHTTPRequestHandler):
+    """Answers POST /v1/chat/completions with a short OpenAI-style stream; logs the bodies."""
+
+    bodies: list[dict[str, Any]] = []
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", 0))
+        type(self).bodies.append(json.loads(self.rfile.read(length)))
+        if self.path != "/v1/chat/completions":
+            self.send_error(404)
+            return
+        chunk = {"id": "c1", "object": "chat.completion.chunk", "model": "qwen3"}
+        pieces = [
+            {**chunk, "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hi"}}]},
+            {**chunk, "choices": [{"index": 0, "delta": {"content": " there"}}]},
+            {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+            {**chunk, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 2}},
+        ]
+        body = "".join(f"data: {json.dumps(p)}\n\n" for p in pieces) + "data: [DONE]\n\n"
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def local_server() -> Iterator[str]:
+    """An OpenAI-compatible server on 127.0.0.1 (a free port), stopped after the test."""
+    _OpenAICompatibleServer.bodies = []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OpenAICompatibleServer)
+    server.timeout = 5
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_base_url_benchmarks_a_local_openai_compatible_server(
+    local_server: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no llmkit configuration found
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for variable in ("LLMKIT_CONFIG", "LLMKIT_PROFILE", "OPENAI_COMPATIBLE_API_KEY"):
+        monkeypatch.delenv(variable, raising=False)
+    argv = ["bench", "--model", "qwen3", "--base-url", local_server, "-n", "3", "--no-progress"]
+    assert main([*argv, "--warmup", "1", "--max-tokens", "16", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    local = data["providers"]["local"]
+    assert list(data["providers"]) == ["local"] and data["model"] == "qwen3"
+    assert (local["count"], local["errors"], local["output_tokens"]) == (3, 0, 6)
+    bodies = _OpenAICompatibleServer.bodies
+    assert len(bodies) == 4  # one warm-up, three measured
+    assert {b["model"] for b in bodies} == {"qwen3"} and all(b["stream"] for b in bodies)
+    assert bodies[0]["messages"][-1]["role"] == "user"
+
+
+def test_base_url_needs_a_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--base-url", "http://127.0.0.1:9/v1", "--no-progress"]) == 2
+    assert "--base-url needs --model" in capsys.readouterr().err
