@@ -135,14 +135,13 @@ def _ms(value: float) -> str:
     return f"{value * 1000:.0f}" if value >= 0.01 else f"{value * 1000:.1f}"
 
 
-def durations(values: Sequence[float], separator: str) -> str:
-    """Times joined by `separator`, each as `seconds` shows it; a unit shared by all is
-    written once: `182 / 240 / 300 ms`, `1.52 / 2.10 / 3.40 s`, `4.0 ms / 1.20 s`."""
-    texts = [seconds(v).split(" ") for v in values]
-    units = {unit for _, unit in texts}
-    if len(units) == 1:
-        return separator.join(number for number, _ in texts) + f" {units.pop()}"
-    return separator.join(" ".join(text) for text in texts)
+def durations(values: Sequence[float], separator: str = " / ") -> str:
+    """Times in one unit, written once, as `seconds` would pick it: in ms when all are
+    under a second (`182 / 240 / 300 ms`, `2.0 / 3.6 / 4.0 ms`), else in s
+    (`0.89 / 1.10 / 1.30 s`; three decimals below 10 ms, never `0.00`)."""
+    if max(values) < 1:
+        return separator.join(_ms(v) for v in values) + " ms"
+    return separator.join(f"{v:.2f}" if v >= 0.01 else f"{v:.3f}" for v in values) + " s"
 
 
 def _triple(dist: Distribution | None, unit: str) -> str:
@@ -151,13 +150,17 @@ def _triple(dist: Distribution | None, unit: str) -> str:
     values = (dist.p50, dist.p90, dist.p99)
     if unit == "ms":
         return " / ".join(_ms(v) for v in values)
-    return durations(values, " / ")
+    return durations(values)
 
 
 def _mean(dist: Distribution | None) -> str:
+    """The mean and the half-width of its 95% CI, both in the mean's unit (as `seconds`)."""
     if dist is None:
         return "-"
-    return durations((dist.mean, (dist.ci_high - dist.ci_low) / 2), " ± ")
+    half = (dist.ci_high - dist.ci_low) / 2
+    if dist.mean < 1:
+        return f"{_ms(dist.mean)} ± {_ms(half)} ms"
+    return f"{dist.mean:.2f} ± {half:.2f} s"
 
 
 def host_cell(result: ProviderResult) -> str:

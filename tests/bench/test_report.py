@@ -68,7 +68,7 @@ def test_seconds_are_shown_in_ms_below_one_second(value: float | None, text: str
 
 def test_total_latency_cells_keep_their_digits_on_fast_runs() -> None:
     groq = table_rows(_result())[0]
-    assert groq[3:5] == ["400 / 480 / 498 ms", "400 ms ± 1.27 s"]
+    assert groq[3:5] == ["400 / 480 / 498 ms", "400 ± 1271 ms"]
     fast = [Sample("h", i, 0, 0.0, total=t) for i, t in enumerate((0.001, 0.002, 0.004))]
     result = BenchResult(
         providers=(aggregate("h", fast),), n=3, concurrency=1, warmup=0, prompts="short",
@@ -84,8 +84,11 @@ def test_total_latency_cells_keep_their_digits_on_fast_runs() -> None:
     [
         ((0.182, 0.24, 0.3), "182 / 240 / 300 ms"),
         ((1.5, 2.1, 3.4), "1.50 / 2.10 / 3.40 s"),
-        ((0.004, 1.2), "4.0 ms / 1.20 s"),
+        ((0.886, 1.1, 1.3), "0.89 / 1.10 / 1.30 s"),
+        ((0.004, 1.2), "0.004 / 1.20 s"),
     ],
 )
-def test_durations_write_a_shared_unit_once(values: tuple[float, ...], text: str) -> None:
+def test_durations_share_one_unit_and_keep_their_digits(
+    values: tuple[float, ...], text: str
+) -> None:
     assert durations(values, " / ") == text
