@@ -225,7 +225,8 @@ class FakeProvider:
             profile: a latency profile to replay: a shipped one by name (`groq`,
                 `openrouter`, `deepseek`, `ollama`; synthetic), a `Recording` of
                 one provider, or its `RecordedRequest`s. See `from_recording`.
-            speed: replay speed; 2.0 replays a profile in half its recorded time.
+            speed: replay speed; 2.0 replays a profile in half its recorded time (host-reported
+                timings in `provider_data` and Groq's `x_groq` are divided by it too).
             seed: draw the recorded requests at random with this seed (reproducible)
                 instead of cycling through them in order.
             clock: seconds, monotonic (default: the event loop's); with `sleep`,

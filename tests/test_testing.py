@@ -7,6 +7,7 @@ import itertools
 import pytest
 from attrs import evolve
 
+from llmkit._fake_profiles import scaled_timings
 from llmkit.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -213,7 +214,8 @@ async def test_a_profile_replays_the_recorded_timing_usage_and_host_figures(spee
         assert end == pytest.approx(want.end / speed)
         assert reply.text == "".join(e.text for _, e in want.events)
         assert reply.usage == want.events[-1][1].usage  # as recorded, not counted
-        assert reply.provider_data == want.events[-1][1].provider_data
+        # host-reported timings are divided by the speed, like the client-side ones
+        assert reply.provider_data == scaled_timings(want.events[-1][1], speed).provider_data
         assert reply.id == want.events[0][1].id and reply.provider == "h"
     assert fake.name == "h" and fake.calls == 3
 
