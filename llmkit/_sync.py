@@ -60,20 +60,36 @@ def iterate(make: Callable[[], AsyncIterator[T]]) -> Iterator[T]:
     items: queue.Queue[Any] = queue.Queue(maxsize=64)
     stop = threading.Event()
 
+    async def _hand_over(entry: tuple[bool, Any]) -> bool:
+        """Queue `entry` for the caller without ever blocking the shared loop.
+
+        False once the caller has stopped reading: nobody will take it, so waiting
+        (or a blocking `put`) would hang every other `*_sync` call in the process.
+        """
+        while not stop.is_set():
+            try:
+                items.put_nowait(entry)
+                return True
+            except queue.Full:
+                await asyncio.sleep(0.001)
+        return False
+
     async def _pump() -> None:
+        iterator = make()
         try:
-            async for item in make():
-                while True:  # back-pressure without blocking the shared loop
-                    if stop.is_set():
-                        return
-                    try:
-                        items.put_nowait((True, item))
-                        break
-                    except queue.Full:
-                        await asyncio.sleep(0.001)
-            items.put((True, _DONE))
+            async for item in iterator:
+                if not await _hand_over((True, item)):
+                    return
+            await _hand_over((True, _DONE))
         except BaseException as exc:  # handed to the caller's thread and raised there
-            items.put((False, exc))
+            if not stop.is_set():
+                await _hand_over((False, exc))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     future = asyncio.run_coroutine_threadsafe(_pump(), _get_loop())
     try:

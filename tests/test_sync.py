@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -68,3 +69,31 @@ async def test_sync_twins_work_inside_a_running_loop() -> None:
         return "fine"
 
     assert _sync.run(ok) == "fine"
+
+
+def test_stopping_early_with_a_full_queue_leaves_the_shared_loop_free() -> None:
+    async def many() -> AsyncIterator[int]:
+        for i in range(500):
+            yield i
+
+    for _ in range(5):
+        items = _sync.iterate(many)
+        next(items)
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:  # let the pump fill the queue and wait on it
+            time.sleep(0.01)
+            if _sync_queue_full(items):
+                break
+        items.close()
+
+        async def ping() -> str:
+            return "alive"
+
+        future = asyncio.run_coroutine_threadsafe(ping(), _sync.loop())
+        assert future.result(timeout=5) == "alive"
+
+
+def _sync_queue_full(items: object) -> bool:
+    frame = getattr(items, "gi_frame", None)
+    queue_ = frame.f_locals.get("items") if frame is not None else None
+    return bool(queue_ is not None and queue_.full())
