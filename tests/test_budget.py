@@ -168,3 +168,28 @@ async def test_a_failed_request_holds_nothing() -> None:
 def test_budget_totals_have_sync_twins() -> None:
     budget = Budget(3.0)
     assert budget.spent_sync() == 0 and budget.remaining_sync() == 3.0
+
+
+async def test_a_request_the_family_refuses_releases_its_hold_in_a_stream() -> None:
+    from llmkit.errors import InvalidRequestError
+    from llmkit.types import Request
+
+    class Refusing(DeepSeekClient):
+        def prepare(self, request: Request, provider: object) -> Request:  # type: ignore[override]
+            raise InvalidRequestError("refused before sending")
+
+    backend = MemoryBudgetBackend()
+    client = Refusing(FakeProvider(), budget=Budget(1.0, backend=backend), max_tokens=100)
+    with pytest.raises(InvalidRequestError):
+        await client.stream("hi").collect()
+    assert backend._held == {}
+
+
+async def test_a_cancelled_generate_leaves_no_hold_behind() -> None:
+    backend = MemoryBudgetBackend()
+    client = DeepSeekClient(
+        FakeProvider(first_token_delay=5), budget=Budget(1.0, backend=backend), max_tokens=100
+    )
+    with anyio.move_on_after(0.05):
+        await client.generate("hi")
+    assert backend._held == {}

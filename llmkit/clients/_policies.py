@@ -25,6 +25,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from attrs import evolve, frozen
 
 from llmkit import events as ev
@@ -309,6 +310,10 @@ async def complete(client: ModelClient, route: _Route, request: Request) -> Resp
                 raise
             _announce_fallback(client, attempt, error, nxt)
             continue
+        except BaseException:  # cancelled, or a bug: never leave the budget's hold behind
+            with anyio.CancelScope(shield=True):
+                await attempt.abandon()
+            raise
         return await attempt.succeed(response)
     assert first_error is not None
     raise first_error
@@ -349,10 +354,13 @@ async def _stream_events(
             continue
         attempt = _Attempt(client, plan, has_next=nxt is not None)
         await attempt.start()
-        inner = client._send_stream(plan.route, attempt.request)
+        inner: ResponseStream | None = None
         delivered = False
         done = False
         try:
+            # inside the try: the family's `prepare` may refuse the request, which must
+            # release the budget's hold like any other failure
+            inner = client._send_stream(plan.route, attempt.request)
             event = await _first_event(inner, attempt)
             if event is not None:
                 delivered = event.has_content
@@ -369,9 +377,11 @@ async def _stream_events(
                 raise
             _announce_fallback(client, attempt, error, nxt)
         finally:
-            await inner.aclose()
+            if inner is not None:
+                await inner.aclose()
             if not done:
-                await attempt.abandon()
+                with anyio.CancelScope(shield=True):
+                    await attempt.abandon()
     assert first_error is not None
     raise first_error
 
