@@ -87,7 +87,7 @@ class ProviderConfig:
     type: str | None = None
     """The provider type (`groq`, `openrouter`, `openai_compatible`, a plugin's name ...);
     defaults to the entry's own name."""
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a repr, once expanded
     """The key; write `${VAR}` rather than the key itself. Default: the host's usual variable."""
     base_url: str | None = None
     """The API root (needed for `openai_compatible`; default: the host's public endpoint)."""

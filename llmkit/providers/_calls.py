@@ -145,7 +145,10 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
             return
         except LLMError as error:
             if delivered:
-                raise _after_first_event(error) from error
+                final = _after_first_event(error)
+                if final is error:
+                    raise
+                raise final from error
             wait = await _after_failure(provider, attempt, error, started)
             if wait is None:
                 raise
@@ -267,17 +270,23 @@ def _timeout_message(which: str, timeouts: Timeouts) -> str:
 
 
 def _after_first_event(error: LLMError) -> LLMError:
-    """What a failure becomes once the caller has events: cuts and stalls are `StreamError`s."""
-    if isinstance(error, APITimeoutError | APIConnectionError):
-        return StreamError(
-            f"The stream broke after it started: {error.message}",
-            provider=error.provider,
-            model=error.model,
-            status_code=error.status_code,
-            request_id=error.request_id,
-            retryable=False,
-        )
-    return error
+    """What a failure becomes once the caller has events: cuts and stalls are `StreamError`s.
+
+    Nothing that ends a stream after its first event is `retryable`: sending the
+    request again would replay a reply the caller has partly consumed (what did
+    arrive is in `.partial`), so a retry is the caller's own decision.
+    """
+    if not isinstance(error, APITimeoutError | APIConnectionError):
+        error.retryable = False
+        return error
+    return StreamError(
+        f"The stream broke after it started: {error.message}",
+        provider=error.provider,
+        model=error.model,
+        status_code=error.status_code,
+        request_id=error.request_id,
+        retryable=False,
+    )
 
 
 def _mapped(exc: Exception, provider: BaseProvider) -> Exception:

@@ -215,7 +215,7 @@ async def test_a_reply_that_is_not_json_raises_invalid_response(
     assert error.body == content.decode()
 
 
-async def test_a_stream_cut_before_message_stop_is_a_retryable_stream_error() -> None:
+async def test_a_stream_cut_before_message_stop_is_a_stream_error_with_the_partial() -> None:
     import httpx
 
     cut = (
@@ -233,5 +233,5 @@ async def test_a_stream_cut_before_message_stop_is_a_retryable_stream_error() ->
         stream = anthropic.stream(Request("claude-haiku-4-5", GREETING))
         with pytest.raises(errors.StreamError) as caught:
             [event async for event in stream]
-    assert caught.value.retryable
+    assert not caught.value.retryable  # text was delivered: replaying it is the caller's call
     assert caught.value.partial is not None and caught.value.partial.text == "Hel"

@@ -198,7 +198,7 @@ async def test_a_reply_that_is_not_a_json_object_raises_invalid_response(
     assert caught.value.body == content.decode()
 
 
-async def test_a_stream_without_a_finish_reason_is_a_retryable_stream_error() -> None:
+async def test_a_stream_without_a_finish_reason_is_a_stream_error_with_the_partial() -> None:
     import httpx2
 
     cut = b'data: {"candidates": [{"content": {"parts": [{"text": "Hel"}], "role": "model"}}]}\n\n'
@@ -211,5 +211,5 @@ async def test_a_stream_without_a_finish_reason_is_a_retryable_stream_error() ->
         stream = gemini.stream(Request("gemini-2.5-flash", GREETING))
         with pytest.raises(errors.StreamError) as caught:
             [event async for event in stream]
-    assert caught.value.retryable
+    assert not caught.value.retryable  # text was delivered: replaying it is the caller's call
     assert caught.value.partial is not None and caught.value.partial.text == "Hel"

@@ -10,6 +10,7 @@ import pytest
 from llmkit import errors
 from llmkit.providers import OpenAICompatibleProvider
 from llmkit.providers._codecs.openai_chat import Dialect
+from llmkit.retry import RetryPolicy
 from llmkit.types import FinishReason, Message, Request, ToolCall, Usage
 from tests.providers import _openai_compat as shared
 
@@ -145,7 +146,7 @@ async def test_stream_cut_mid_way_raises_with_the_partial() -> None:
     assert caught.value.partial is not None and caught.value.partial.text == "Hal"
 
 
-async def test_a_body_cut_inside_an_event_is_a_retryable_stream_error() -> None:
+async def test_a_body_cut_inside_an_event_is_a_stream_error_with_the_partial() -> None:
     import httpx2
 
     body = (
@@ -160,8 +161,32 @@ async def test_a_body_cut_inside_an_event_is_a_retryable_stream_error() -> None:
     local = OpenAICompatibleProvider(base_url=BASE, http_client=client, retry=None)
     with pytest.raises(errors.StreamError) as caught:
         await local.stream(shared.QUESTION).collect()
-    assert caught.value.retryable
+    assert not caught.value.retryable  # text was delivered: replaying it is the caller's call
     assert caught.value.partial is not None and caught.value.partial.text == "Hal"
+
+
+async def test_a_body_cut_before_any_content_is_retried() -> None:
+    import httpx2
+
+    cut = b'data: {"model":"m","choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\ndata: {"mo'
+    whole = (
+        b'data: {"model":"m","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+        b'data: {"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    bodies = [cut, whole]
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(
+            200, headers={"content-type": "text/event-stream"}, content=bodies.pop(0)
+        )
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(serve))
+    local = OpenAICompatibleProvider(
+        base_url=BASE, http_client=client, retry=RetryPolicy(base_delay=0.0, max_delay=0.0)
+    )
+    reply = await local.stream(shared.QUESTION).collect()
+    assert reply.text == "Hi" and bodies == []
 
 
 async def test_non_json_reply_is_an_invalid_response() -> None:
