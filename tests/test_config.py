@@ -485,3 +485,12 @@ def test_import_llmkit_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_parsed_config_never_shows_an_expanded_key_in_its_repr() -> None:
+    text = "providers:\n  groq:\n    api_key: ${MY_KEY}\nclients: {}\n"
+    result = validate_text(text, env={"MY_KEY": "zz-secret-value-123456"})
+    assert result.ok, result.problems
+    assert result.config is not None
+    assert result.config.providers["groq"].api_key == "zz-secret-value-123456"
+    assert "zz-secret-value-123456" not in repr(result.config)
