@@ -29,7 +29,7 @@ from attrs import evolve, frozen
 
 from llmkit.errors import ConfigurationError, ContextLengthExceededError
 from llmkit.tokens import TokenCount
-from llmkit.types import Message, Request, Role
+from llmkit.types import Message, Request, Role, ToolSpec
 
 __all__ = [
     "ESTIMATE_MARGIN",
@@ -213,7 +213,7 @@ def fit_request(
         return request, None
     reserve = request.max_tokens or 0
     limit = context_window - reserve
-    if upper_bound(request.messages) <= limit:
+    if upper_bound(request.messages, request.tools) <= limit:
         return request, None  # fits for certain: no tokenizer needed on the hot path
     prompt = count(request.messages)
     if not _exceeds(prompt, limit):
@@ -229,7 +229,7 @@ _MESSAGE_OVERHEAD_BOUND = 32
 """More tokens than any chat format wraps one message in (role markers, separators)."""
 
 
-def upper_bound(messages: Sequence[Message]) -> int:
+def upper_bound(messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> int:
     """Tokens the messages cannot exceed under any byte-level tokenizer: one token per byte at most.
 
     Every tokenizer llmkit counts with (tiktoken's BPE, `tokenizer.json` BPE with
@@ -245,6 +245,9 @@ def upper_bound(messages: Sequence[Message]) -> int:
         for call in message.tool_calls:
             total += _MESSAGE_OVERHEAD_BOUND + len(call.name) + len(json.dumps(call.arguments))
             total += len(call.raw_arguments or "")
+    for tool in tools:
+        schema = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+        total += _MESSAGE_OVERHEAD_BOUND + len(json.dumps(schema))
     return total
 
 

@@ -231,3 +231,24 @@ def test_a_short_prompt_is_checked_without_a_tokenizer() -> None:
 
     request = Request("m", [Message.user("hi")], max_tokens=100)
     assert fit_request(request, context_window=10_000, count=explode) == (request, None)
+
+
+def test_large_tool_schemas_are_not_waved_through_by_the_fast_path() -> None:
+    from llmkit.types import ToolSpec
+
+    schema = {
+        "type": "object",
+        "properties": {f"field_{i}": {"type": "string"} for i in range(400)},
+    }
+    request = Request(
+        "m", [Message.user("hi")], max_tokens=10, tools=[ToolSpec("big", "x", schema)]
+    )
+    counted: list[int] = []
+
+    def count(messages: object) -> TokenCount:
+        counted.append(1)
+        return TokenCount(5000, exact=True, method="test")
+
+    with pytest.raises(ContextLengthExceededError):
+        fit_request(request, context_window=2000, count=count)
+    assert counted  # the tokenizer was asked, not skipped on the messages' size alone
