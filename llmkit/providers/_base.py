@@ -10,6 +10,7 @@ per event loop, the retry and rate-limit policies, and the sync twins.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import weakref
 from collections.abc import Callable
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider"]
 
 T = TypeVar("T")
+_log = logging.getLogger("llmkit")
 
 
 class _Default:
@@ -212,7 +214,14 @@ class BaseProvider:
                 if loop is current:
                     await _maybe_await(closer())
                 elif loop.is_running() and not loop.is_closed():
-                    asyncio.run_coroutine_threadsafe(_maybe_await(closer()), loop)
+                    # a pool on another live loop (the sync twins' one) is closed there, and
+                    # waited for, so its sockets are gone when this returns
+                    done = asyncio.run_coroutine_threadsafe(_maybe_await(closer()), loop)
+                    try:
+                        await asyncio.wait_for(asyncio.wrap_future(done), timeout=10)
+                    except (TimeoutError, OSError, RuntimeError) as exc:
+                        _log.debug("llmkit: closing a %s pool on another loop: %r", self.name, exc)
+                # a pool whose loop has stopped went with that loop's transports
             resources.clear()
 
     async def __aenter__(self: T) -> T:

@@ -177,3 +177,17 @@ async def test_default_rate_limit_learns_the_hosts_headers() -> None:
     # the next request would wait for the host's reset (about six minutes), not hit a 429
     wait = backend.state.wait({"requests": 1}, backend.clock())
     assert 300 < wait <= 360
+
+
+async def test_aclose_closes_the_pool_of_the_sync_twins_loop_too() -> None:
+    from llmkit import _sync
+
+    provider = EchoProvider()
+
+    async def pool() -> object:
+        return provider.http_client()
+
+    theirs = _sync.run(pool)  # built on the sync twins' loop
+    assert isinstance(theirs, httpx2.AsyncClient) and not theirs.is_closed
+    await provider.aclose()  # from this test's own loop
+    assert theirs.is_closed
