@@ -126,10 +126,10 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
         held: list[StreamEvent] = []
         lease = await _acquire(provider, request)
         usage: Usage | None = None
-        events = provider._stream(request)
+        source = provider._stream(request)
         watch = _Watch(provider)
         try:
-            while (event := await watch.next(events)) is not None:
+            while (event := await watch.next(source)) is not None:
                 usage = event.usage or usage
                 if not delivered:
                     if not is_progress(event):
@@ -154,7 +154,7 @@ async def stream(provider: BaseProvider, request: Request) -> AsyncIterator[Stre
                 raise
         finally:
             watch.stop()
-            await _close(events)
+            await _close(source)
             await _release(provider, lease, usage)
         await anyio.sleep(wait)
 
@@ -179,7 +179,7 @@ class _Watch:
         self._waiting: asyncio.Task[Any] | None = None
         self._expired: str | None = None
 
-    async def next(self, events: AsyncIterator[StreamEvent]) -> StreamEvent | None:
+    async def next(self, source: AsyncIterator[StreamEvent]) -> StreamEvent | None:
         """The provider's next event (None at its end); progress resets the idle clock."""
         if self._timer is None and not self._unbounded:
             self._arm()
@@ -188,7 +188,7 @@ class _Watch:
         cancelling = task.cancelling()
         self._waiting = task
         try:
-            event = await events.__anext__()
+            event = await source.__anext__()
         except StopAsyncIteration:
             return None
         except asyncio.CancelledError:
@@ -235,11 +235,11 @@ class _Watch:
         # else the caller holds an event: `next` re-arms, and the passed deadline fires at once
 
 
-async def _close(events: AsyncIterator[StreamEvent]) -> None:
+async def _close(source: AsyncIterator[StreamEvent]) -> None:
     """Close the provider's iterator, shielded so that a cancelled caller still frees it."""
-    if getattr(events, "ag_frame", True) is None:
+    if getattr(source, "ag_frame", True) is None:
         return  # an async generator that has finished: nothing to close
-    aclose = getattr(events, "aclose", None)
+    aclose = getattr(source, "aclose", None)
     if aclose is not None:
         with anyio.CancelScope(shield=True):
             await aclose()
