@@ -415,15 +415,12 @@ def load(path: str | os.PathLike[str] | None = None, *, name: str | None = None)
     return Registry(load_config(path, name=name))
 
 
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s]*@")
-
-
 def hide_secrets(text: str) -> str:
     """`text` with API-key-shaped strings and URL credentials (`user:password@`) replaced.
 
-    `redis://:pw@host/0` becomes `redis://***@host/0`.
+    `redis://:pw@host/0` becomes `redis://***@host/0` (`llmkit.errors.redact` does both).
     """
-    return redact(_URL_CREDENTIALS.sub(r"\g<scheme>***@", text))
+    return redact(text)
 
 
 def masked(data: Any, key: str = "") -> Any:

@@ -65,7 +65,7 @@ _SECRET = (
 
 
 # Credentials inside a URL: `redis://user:password@host` keeps only the scheme and host.
-_URL_CREDENTIALS = r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/\s@]+@"
+_URL_CREDENTIALS = r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]+@"
 
 
 def redact(text: str, *secrets: str | None) -> str:
