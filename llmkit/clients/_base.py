@@ -12,7 +12,6 @@ module; subclasses only compose them. No HTTP and no vendor SDK here.
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
@@ -282,6 +281,8 @@ class ModelClient:
         unknown = options.keys() - _CALL_OPTIONS
         if unknown:  # `**options` must not swallow a typo silently
             name = sorted(unknown)[0]
+            import difflib  # only for this message
+
             close = difflib.get_close_matches(name, _CALL_OPTIONS, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise TypeError(f"unexpected keyword argument {name!r}{hint}")
