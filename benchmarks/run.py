@@ -11,7 +11,7 @@ Sections (each bounded: fixed numbers of calls and rounds, nothing loops forever
 - loopback: a local OpenAI-compatible server in a subprocess on 127.0.0.1,
   sequential latency, then rounds of 256 concurrent 64-chunk streams;
 - start-up: `import llmkit` time and memory in fresh interpreters, time to
-  build a provider and a client, and the first call (which imports the SDK).
+  build a provider and a client (the first build imports the SDK), and the first call.
 
 This is a benchmark, not a test: nothing here runs in CI, and the numbers
 depend on the machine and its load, which the report records.
@@ -136,10 +136,25 @@ def startup_table(result: dict[str, Any]) -> list[str]:
     ]  # fmt: skip
     build = result["build"]
     rows.append(
+        [
+            "first OpenAIProvider (imports the openai SDK)",
+            f"{build['first_build_ms']:.1f}",
+            "-",
+            "-",
+            "openai",
+        ]
+    )
+    rows.append(
         ["build OpenAIProvider + GPT4Client", f"{build['build_us'] / 1000:.3f}", "-", "-", "-"]
     )
     rows.append(
-        ["first call (imports the openai SDK)", f"{build['first_call_ms']:.1f}", "-", "-", "openai"]
+        [
+            "first call (builds the SDK client on its loop)",
+            f"{build['first_call_ms']:.1f}",
+            "-",
+            "-",
+            "-",
+        ]
     )
     return table(
         [
