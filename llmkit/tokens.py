@@ -227,6 +227,16 @@ def _find_tokenizer_json(spec: str | os.PathLike[str]) -> Path | None:
     return found[-1] if found else None
 
 
+@functools.lru_cache(maxsize=64)
+def _located_tokenizer(spec: str) -> str | None:
+    """Where `spec`'s `tokenizer.json` is, looked up once per spec (not on every count)."""
+    found = _find_tokenizer_json(spec)
+    if found is None:
+        _log.info("llmkit: tokenizer %s not found locally; estimating token counts", spec)
+        return None
+    return str(found)
+
+
 @functools.lru_cache(maxsize=16)
 def _hf_counter(path: str) -> _HFTokenizer:
     tokenizers = require("tokenizers", extra="tokenizers")
@@ -258,10 +268,9 @@ def counter_for(model: str, tokenizer: Any = None) -> TextCounter:
     if tokenizer is not None:
         if hasattr(tokenizer, "encode") and not isinstance(tokenizer, str | os.PathLike):
             return _HFTokenizer(tokenizer, "tokenizers")
-        found = _find_tokenizer_json(tokenizer)
+        found = _located_tokenizer(str(tokenizer))
         if found is not None:
-            return _hf_counter(str(found))
-        _log.info("llmkit: tokenizer %s not found locally; estimating token counts", tokenizer)
+            return _hf_counter(found)
     name = _openai_encoding_name(model)
     if name is not None:
         encoding = _load_encoding(name)
