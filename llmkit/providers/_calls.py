@@ -38,6 +38,7 @@ from llmkit.errors import (
     RateLimitError,
     StreamError,
 )
+from llmkit.providers._transport import transport_error
 from llmkit.types import Latency, Request, Response, StreamEvent, Usage
 
 if TYPE_CHECKING:
@@ -51,23 +52,6 @@ __all__ = ["complete", "is_progress", "stream", "transport_error"]
 def is_progress(event: StreamEvent) -> bool:
     """Whether an event is progress: content, a finish reason or usage (not a bare header)."""
     return event.has_content or event.finish_reason is not None or event.usage is not None
-
-
-def transport_error(exc: BaseException, *, provider: str | None) -> LLMError | None:
-    """The llmkit error for an `httpx`/`httpx2`/`httpcore` exception, or None for others."""
-    module = type(exc).__module__.split(".")[0]
-    if module not in {"httpx", "httpx2", "httpcore"}:
-        return None
-    names = {cls.__name__ for cls in type(exc).__mro__}
-    detail = str(exc) or type(exc).__name__
-    if names & {"TimeoutException", "TimeoutError"} or "Timeout" in type(exc).__name__:
-        return APITimeoutError(f"The host did not answer in time: {detail}", provider=provider)
-    if names & {"TransportError", "NetworkError", "ProtocolError"}:
-        return APIConnectionError(
-            f"The connection to the host failed: {detail}; check the network and base_url",
-            provider=provider,
-        )
-    return None
 
 
 async def complete(provider: BaseProvider, request: Request) -> Response:

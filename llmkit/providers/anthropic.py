@@ -21,6 +21,7 @@ from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import anthropic_messages as codec
 from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
+from llmkit.providers._transport import no_answer, transport_error
 from llmkit.types import Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -78,19 +79,16 @@ class AnthropicProvider(BaseProvider):
                 provider=self.name,
                 model=model,
             ) from exc
-        except anthropic.APITimeoutError as exc:
-            raise codec.connection_error(
-                exc, timeout=True, provider=self.name, model=model
+        except anthropic.APIConnectionError as exc:  # APITimeoutError is one too
+            timeout = isinstance(exc, anthropic.APITimeoutError)
+            raise no_answer(
+                exc, timeout=timeout, provider=self.name, model=model, where="Anthropic"
             ) from exc
-        except anthropic.APIConnectionError as exc:
-            raise codec.connection_error(
-                exc, timeout=False, provider=self.name, model=model
-            ) from exc
-        except _transport_errors() as exc:  # raised while a stream's body is read
-            timeout = "Timeout" in type(exc).__name__
-            raise codec.connection_error(
-                exc, timeout=timeout, provider=self.name, model=model
-            ) from exc
+        except Exception as exc:  # an HTTP library's, raised while a stream's body is read
+            error = transport_error(exc, provider=self.name, model=model, where="Anthropic")
+            if error is None:
+                raise
+            raise error from exc
 
     async def _post(self, path: str, body: dict[str, Any], *, stream: bool = False) -> Any:
         """POST through the SDK and hand back the raw `httpx2.Response` (headers observed)."""
@@ -184,10 +182,3 @@ def _as_httpx2(client: Any) -> Any:
     from llmkit.providers import _http
 
     return _http.as_httpx2_client(client)
-
-
-def _transport_errors() -> type[BaseException]:
-    # The bridge re-raises an httpx client's errors as httpx2 ones of the same name.
-    import httpx2
-
-    return httpx2.TransportError

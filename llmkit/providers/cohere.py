@@ -22,6 +22,7 @@ from llmkit.providers._codecs import cohere_chat
 from llmkit.providers._codecs._errors_common import json_object, not_json_error
 from llmkit.providers._http import as_httpx_client
 from llmkit.providers._pump import pump
+from llmkit.providers._transport import transport_error
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
 
@@ -185,8 +186,13 @@ def _translate(exc: Exception, model: str | None) -> errors.LLMError | None:
             request_id=headers.get("x-request-id") or headers.get("x-trace-id"),
             retry_after=parse_retry_after(headers),
         )
-    if not type(exc).__module__.startswith(("httpx", "httpcore")):
-        return None
+    return transport_error(
+        exc,
+        provider=cohere_chat.PROVIDER,
+        model=model,
+        where="Cohere",
+        connect_hint="check the network, or CO_API_URL / `base_url=`",
+    )
     names = {cls.__name__ for cls in type(exc).__mro__}
     if "TimeoutException" in names:
         return errors.APITimeoutError(

@@ -22,8 +22,6 @@ from urllib.parse import quote
 
 from llmkit import _sync
 from llmkit.errors import (
-    APIConnectionError,
-    APITimeoutError,
     ConfigurationError,
     LLMError,
     StreamError,
@@ -32,6 +30,7 @@ from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import gemini as codec
 from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
+from llmkit.providers._transport import transport_error
 from llmkit.types import Request, Response, StreamEvent
 
 __all__ = ["GeminiProvider"]
@@ -88,20 +87,10 @@ class GeminiProvider(BaseProvider):
         except LLMError:
             raise
         except Exception as exc:
-            kind = type(exc).__name__
-            if type(exc).__module__.split(".")[0] not in ("httpx", "httpx2"):
+            error = transport_error(exc, provider=self.name, model=model, where="Gemini")
+            if error is None:
                 raise
-            if "Timeout" in kind:
-                raise APITimeoutError(
-                    f"Gemini did not answer in time ({kind}); raise `timeout=` or retry later",
-                    provider=self.name,
-                    model=model,
-                ) from exc
-            raise APIConnectionError(
-                f"Could not reach Gemini ({kind}: {exc}); check the network and base_url",
-                provider=self.name,
-                model=model,
-            ) from exc
+            raise error from exc
 
     async def _send(self, method: str, url: str, body: Any, *, model: str | None) -> Any:
         """Send and return the open response; an error status is read and raised."""

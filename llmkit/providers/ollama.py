@@ -19,6 +19,7 @@ from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import ollama_chat
 from llmkit.providers._codecs._errors_common import json_object, parse_json_or_text
 from llmkit.providers._pump import pump
+from llmkit.providers._transport import transport_error
 from llmkit.retry import parse_retry_after
 from llmkit.types import Request, Response, StreamEvent
 
@@ -135,8 +136,23 @@ def _transport_errors(base_url: str) -> Iterator[None]:
     try:
         yield
     except Exception as exc:
-        if not type(exc).__module__.startswith(("httpx", "httpcore")):
+        refused = any(cls.__name__ == "ConnectError" for cls in type(exc).__mro__)
+        error = transport_error(
+            exc,
+            provider=OllamaProvider.name,
+            where=f"Ollama at {base_url}",
+            timeout_hint="a model may still be loading: retry, or raise `timeout=`",
+            connect_hint=(
+                "is it running? Start it with `ollama serve` (install: "
+                "https://ollama.com/download), or set OLLAMA_HOST or "
+                "`OllamaProvider(base_url=...)` to where it listens"
+                if refused
+                else "check the network and base_url"
+            ),
+        )
+        if error is None:
             raise
+        raise error from exc
         names = {cls.__name__ for cls in type(exc).__mro__}
         if "TimeoutException" in names:
             raise errors.APITimeoutError(

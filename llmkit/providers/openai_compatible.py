@@ -26,8 +26,6 @@ import attrs
 
 from llmkit._imports import require
 from llmkit.errors import (
-    APIConnectionError,
-    APITimeoutError,
     ConfigurationError,
     InvalidResponseError,
     LLMError,
@@ -38,6 +36,7 @@ from llmkit.providers._codecs.openai_chat import Dialect, parse_completion, to_p
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
 from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser
 from llmkit.providers._codecs.sse import SSEDecoder
+from llmkit.providers._transport import no_answer
 from llmkit.types import Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -225,21 +224,11 @@ class OpenAICompatibleProvider(BaseProvider):
             return error_from_body(
                 response.status_code, _error_body(response), response.headers, **where
             )
-        if (sdk is not None and isinstance(exc, sdk.APITimeoutError)) or _is_http_error(
-            exc, "TimeoutException"
-        ):
-            return APITimeoutError(
-                f"{self.name} did not answer within {self.timeout}s; "
-                "try again, or raise the provider's `timeout=`",
-                **where,
-            )
+        timeout_sdk = sdk is not None and isinstance(exc, sdk.APITimeoutError)
+        if timeout_sdk or _is_http_error(exc, "TimeoutException"):
+            return self._no_answer(exc, model, timeout=True)
         if sdk is not None and isinstance(exc, sdk.APIConnectionError):
-            cause = exc.__cause__ or exc.__context__
-            return APIConnectionError(
-                f"could not reach {self.name} at {self.base_url} ({type(cause).__name__}: "
-                f"{cause}); check the network and `base_url`",
-                **where,
-            )
+            return self._no_answer(exc.__cause__ or exc.__context__ or exc, model, timeout=False)
         if _is_http_error(exc, "TransportError"):
             if streaming:
                 return StreamError(
@@ -248,8 +237,18 @@ class OpenAICompatibleProvider(BaseProvider):
                     retryable=True,
                     **where,
                 )
-            return APIConnectionError(f"{self.name}: {type(exc).__name__}: {exc}", **where)
+            return self._no_answer(exc, model, timeout=False)
         return None
+
+    def _no_answer(self, exc: BaseException, model: str | None, *, timeout: bool) -> LLMError:
+        return no_answer(
+            exc,
+            timeout=timeout,
+            provider=self.name,
+            model=model,
+            where=f"{self.name} at {self.base_url}",
+            timeout_hint=f"no answer within {self.timeout}s: retry, or raise `timeout=`",
+        )
 
 
 def _is_http_error(exc: Exception, name: str) -> bool:

@@ -20,7 +20,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmkit.errors import (
-    APIConnectionError,
     APIError,
     APITimeoutError,
     AuthenticationError,
@@ -56,7 +55,6 @@ __all__ = [
     "MIN_THINKING_BUDGET",
     "MessageStreamParser",
     "check_thinking",
-    "connection_error",
     "error_from_body",
     "finish_reason",
     "parse_count_tokens",
@@ -577,21 +575,3 @@ def _error_class(status: int | None, kind: str, message: str) -> type[LLMError]:
 
 def _fallback_message(status: int | None, body: object) -> str:
     return f"Anthropic answered HTTP {status}: {excerpt(body)}".strip()
-
-
-def connection_error(
-    exc: BaseException, *, timeout: bool, provider: str = "anthropic", model: str | None = None
-) -> LLMError:
-    """The llmkit error for a request that got no answer."""
-    if timeout:
-        return APITimeoutError(
-            f"Anthropic did not answer in time ({type(exc).__name__}); raise `timeout=` "
-            "or retry later",
-            provider=provider,
-            model=model,
-        )
-    return APIConnectionError(
-        f"Could not reach Anthropic ({type(exc).__name__}: {exc}); check the network and base_url",
-        provider=provider,
-        model=model,
-    )
