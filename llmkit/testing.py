@@ -35,7 +35,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -47,7 +46,6 @@ from typing import Any
 import anyio
 from attrs import evolve, frozen
 
-from llmkit import _sync
 from llmkit._fake_profiles import (
     Picker,
     RecordedRequest,
@@ -60,7 +58,7 @@ from llmkit._fake_profiles import (
 )
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.faults import Fault, FaultTransport, httpx_fault_transport
-from llmkit.providers._base import ModelInfo
+from llmkit.providers._base import ModelInfo, SyncTwins
 from llmkit.providers._stream import ResponseStream
 from llmkit.types import (
     FinishReason,
@@ -177,7 +175,7 @@ def _json(arguments: Mapping[str, object]) -> str:
     return json.dumps(arguments)
 
 
-class FakeProvider:
+class FakeProvider(SyncTwins):
     """A scripted provider that implements the whole `Provider` protocol offline.
 
     Replies are used in order, one per call (`complete` or `stream`); an error in
@@ -428,22 +426,6 @@ class FakeProvider:
         await self.aclose()
 
     # -- sync twins ---------------------------------------------------------------
-
-    def complete_sync(self, request: Request) -> Response:
-        """Blocking twin of `complete`."""
-        return _sync.run(partial(self.complete, request))
-
-    def stream_sync(self, request: Request) -> Iterator[StreamEvent]:
-        """Blocking twin of `stream`: yields the events."""
-        return _sync.iterate(partial(self.stream, request))
-
-    def list_models_sync(self) -> list[ModelInfo]:
-        """Blocking twin of `list_models`."""
-        return _sync.run(self.list_models)
-
-    def aclose_sync(self) -> None:
-        """Blocking twin of `aclose`."""
-        _sync.run(self.aclose)
 
 
 def _profile(

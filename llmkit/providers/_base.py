@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from llmkit.ratelimit import RateLimit
 
-__all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider"]
+__all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider", "SyncTwins"]
 
 T = TypeVar("T")
 _log = logging.getLogger("llmkit")
@@ -92,7 +92,38 @@ class Provider(Protocol):
         ...
 
 
-class BaseProvider:
+class SyncTwins:
+    """The blocking twins of the `Provider` protocol's async methods, one line each.
+
+    Shared by `BaseProvider` and `FakeProvider`: each runs its coroutine on
+    llmkit's one background loop (`llmkit._sync`).
+    """
+
+    if TYPE_CHECKING:
+
+        async def complete(self, request: Request) -> Response: ...
+        def stream(self, request: Request) -> ResponseStream: ...
+        async def list_models(self) -> list[ModelInfo]: ...
+        async def aclose(self) -> None: ...
+
+    def complete_sync(self, request: Request) -> Response:
+        """Blocking twin of `complete`."""
+        return _sync.run(partial(self.complete, request))
+
+    def stream_sync(self, request: Request) -> Iterator[StreamEvent]:
+        """Blocking twin of `stream`: yields the events."""
+        return _sync.iterate(partial(self.stream, request))
+
+    def list_models_sync(self) -> list[ModelInfo]:
+        """Blocking twin of `list_models`."""
+        return _sync.run(self.list_models)
+
+    def aclose_sync(self) -> None:
+        """Blocking twin of `aclose`."""
+        _sync.run(self.aclose)
+
+
+class BaseProvider(SyncTwins):
     """Shared machinery for llmkit's providers: key, pools per loop, policies, sync twins.
 
     Subclasses set `name`, `default_base_url` and `api_key_env`, and implement
@@ -265,24 +296,6 @@ class BaseProvider:
     def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
         """One attempt at streaming `request`, with no policy around it."""
         raise NotImplementedError
-
-    # -- sync twins -----------------------------------------------------------
-
-    def complete_sync(self, request: Request) -> Response:
-        """Blocking twin of `complete`."""
-        return _sync.run(partial(self.complete, request))
-
-    def stream_sync(self, request: Request) -> Iterator[StreamEvent]:
-        """Blocking twin of `stream`: yields the events."""
-        return _sync.iterate(partial(self.stream, request))
-
-    def list_models_sync(self) -> list[ModelInfo]:
-        """Blocking twin of `list_models`."""
-        return _sync.run(self.list_models)
-
-    def aclose_sync(self) -> None:
-        """Blocking twin of `aclose`."""
-        _sync.run(self.aclose)
 
 
 async def _maybe_await(value: Any) -> None:
