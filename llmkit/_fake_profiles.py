@@ -84,10 +84,6 @@ class Recording:
         """The provider labels in the recording, in order of first appearance."""
         return tuple(dict.fromkeys(r.provider for r in self.requests))
 
-    def for_provider(self, name: str) -> tuple[RecordedRequest, ...]:
-        """The requests sent to `name`, in the order they were sent."""
-        return tuple(r for r in self.requests if r.provider == name)
-
 
 # -- files ------------------------------------------------------------------------
 

@@ -221,11 +221,6 @@ class ResponseStream:
             )
         return self._response
 
-    @property
-    def events_received(self) -> int:
-        """How many content events arrived so far."""
-        return self._builder.events
-
     async def collect(self) -> Response:
         """Read the stream to its end and return the complete reply."""
         async for _ in self:
