@@ -83,7 +83,7 @@ def _routes(client: ModelClient, route: _Route, request: Request) -> list[_Route
         entry = _entry_for(client, route, request)
         out = [_Route(route.provider, entry)]
     explicit = entry.source == "explicit" or request.model != route.entry.id
-    for provider in getattr(client, "fallbacks", ()):
+    for provider in client.fallbacks:
         try:
             found = fallback_entry(
                 client.catalog, client.family, provider.name, entry, explicit=explicit
@@ -97,7 +97,7 @@ def _routes(client: ModelClient, route: _Route, request: Request) -> list[_Route
 
 
 def _counter(client: ModelClient, request: Request) -> Any:
-    tokenizer = getattr(client, "tokenizer", None)
+    tokenizer = client.tokenizer
 
     def count(messages: Sequence[Message]) -> Any:
         return count_messages(messages, request.model, tools=request.tools, tokenizer=tokenizer)
@@ -124,7 +124,7 @@ def _plan(client: ModelClient, route: _Route, request: Request, *, fallback: boo
             candidate,
             context_window=entry.context_window,
             count=_counter(client, candidate),
-            strategy=getattr(client, "context_strategy", None),
+            strategy=client.context_strategy,
             provider=name,
         )
     except LLMError as exc:
@@ -168,7 +168,7 @@ class _Attempt:
         self.plan = plan
         self.request: Request = plan.request
         self.has_next = has_next
-        self.hooks: ev.Hooks | None = getattr(client, "hooks", None)
+        self.hooks: ev.Hooks | None = client.hooks
         self.name = _client_name(client)
         self.sent_at = dt.datetime.now(dt.UTC)
         self.reservation: Reservation | None = None
@@ -185,7 +185,7 @@ class _Attempt:
 
     async def start(self) -> None:
         """Reserve the budget and announce the request."""
-        budget = getattr(self.client, "budget", None)
+        budget = self.client.budget
         if budget is not None:
             entry = self.plan.route.entry
             prompt = _counter(self.client, self.request)(self.request.messages)
@@ -209,7 +209,7 @@ class _Attempt:
             response = evolve(response, provider=self.plan.provider.name)
         response = price_response(response, self.plan.route.entry.prices, when=self.sent_at)
         await self._settle(response.cost.total if response.cost is not None else None)
-        tracker = getattr(self.client, "cost_tracker", None)
+        tracker = self.client.cost_tracker
         if tracker is not None:
             tracker.record(response, client=self.name)
         ev.emit(self.hooks, self._event("response", response=response))
@@ -229,7 +229,7 @@ class _Attempt:
         return fall and self.has_next
 
     async def _settle(self, cost: float | None, *, failed: bool = False) -> None:
-        budget = getattr(self.client, "budget", None)
+        budget = self.client.budget
         reservation, self.reservation = self.reservation, None
         if budget is None or reservation is None:
             return
@@ -260,7 +260,7 @@ class _Scope:
 def _announce_skip(client: ModelClient, plan: Plan, next_plan: Plan | None) -> None:
     assert plan.skip is not None
     ev.emit(
-        getattr(client, "hooks", None),
+        client.hooks,
         ev.Event(
             "fallback",
             provider=plan.provider.name,
