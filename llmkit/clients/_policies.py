@@ -328,15 +328,16 @@ def stream(client: ModelClient, route: _Route, request: Request) -> ResponseStre
     """Stream `request` from the client's providers in turn; fall back only before an event."""
     state = _StreamState()
 
-    def finish(built: Response) -> Response:
-        if state.response is None:
-            return built
-        return evolve(state.response, latency=built.latency)
+    def finish(timed: Response) -> Response:
+        # the inner stream folded the events; this layer only adds the end-to-end latency
+        assert state.response is not None, "a stream that ended cleanly has its reply"
+        return evolve(state.response, latency=timed.latency)
 
     return ResponseStream(
         lambda: _stream_events(client, route, request, state),
         provider=route.provider.name,
         finish=finish,
+        fold=False,
     )
 
 

@@ -152,8 +152,20 @@ class ResponseStream:
         *,
         provider: str | None = None,
         finish: Callable[[Response], Response] | None = None,
+        fold: bool = True,
     ) -> None:
+        """Wrap an event source.
+
+        Args:
+            events: makes the async iterator of events (called when iteration starts).
+            provider: the provider's name, for the reply.
+            finish: rewrites the whole reply at the end.
+            fold: fold the events into the reply; False for a layer whose `finish`
+                supplies the reply itself (it still gets the stream's latency), so a
+                stream over another stream does not fold every event twice.
+        """
         self._make = events
+        self._fold = fold
         self._iterator: AsyncIterator[StreamEvent] | None = None
         self._builder = ResponseBuilder(provider=provider)
         self._finish = finish
@@ -192,7 +204,8 @@ class ResponseStream:
             raise
         if self._first is None and event.has_content:
             self._first = time.perf_counter()
-        self._builder.add(event)
+        if self._fold:
+            self._builder.add(event)
         return event
 
     def _latency(self) -> Latency:

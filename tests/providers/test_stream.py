@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llmkit import FinishReason, StreamEvent, ToolCallDelta, Usage
+from llmkit import FinishReason, Response, StreamEvent, ToolCallDelta, Usage
 from llmkit.errors import RateLimitError, StreamError
 from llmkit.providers._stream import ResponseBuilder, ResponseStream, parse_arguments
 
@@ -101,3 +101,17 @@ async def test_aclose_stops_early() -> None:
         first = await stream.__anext__()
     assert first == EVENTS[0]
     assert [e async for e in stream] == []
+
+
+async def test_a_stream_that_does_not_fold_still_times_and_finishes() -> None:
+    seen: list[Response] = []
+
+    def finish(timed: Response) -> Response:
+        seen.append(timed)
+        return Response(text="from elsewhere", latency=timed.latency)
+
+    stream = ResponseStream(_events, finish=finish, fold=False)
+    reply = await stream.collect()
+    assert reply.text == "from elsewhere"
+    assert seen[0].text == "" and seen[0].tool_calls == ()  # nothing folded a second time
+    assert reply.latency.total is not None and reply.latency.first_token is not None
