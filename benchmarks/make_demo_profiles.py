@@ -4,7 +4,7 @@
 
 llmkit's sandbox has no network, so these are NOT recordings of real traffic:
 they are generated here, deterministically (fixed seed), in the recording
-format of `llmkit._fake_profiles` (what `FakeProvider(profile="groq")` replays),
+format of `llmkit.testing.profiles` (what `FakeProvider(profile="groq")` replays),
 and shaped after public figures where there are any (Groq's published output
 speed for gpt-oss-20b, HOSTS.md section 6).
 Every other number is an illustrative guess, and each profile says so in its

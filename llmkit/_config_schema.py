@@ -112,7 +112,7 @@ class DefaultsConfig:
 
 @frozen
 class BudgetConfig:
-    """`clients.<name>.budget`: a spending limit in USD (`llmkit.cost.Budget`)."""
+    """`clients.<name>.budget`: a spending limit in USD (`llmkit.budget.Budget`)."""
 
     limit_usd: float
     """The most this client may spend, in USD."""

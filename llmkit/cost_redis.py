@@ -1,6 +1,6 @@
 """A budget's totals in Redis, so that many processes and machines share one `Budget`.
 
-    from llmkit.cost import Budget
+    from llmkit.budget import Budget
     from llmkit.cost_redis import RedisBudgetBackend
 
     budget = Budget(limit_usd=20, backend=RedisBudgetBackend("redis://localhost:6379/0", key="team"))
@@ -11,7 +11,7 @@ limit" and the hold happen together, so no interleaving of processes can
 cross the limit. Holds expire after `reservation_ttl` seconds (by the Redis
 server's clock), so a process that crashed mid-request frees its hold. All
 keys share one hash tag (`{key}`). Connections are handled like
-`llmkit.ratelimit_redis.RedisBackend`'s: one client per event loop from
+`llmkit.ratelimit.redis.RedisBackend`'s: one client per event loop from
 `url`, or the caller's `client` as given; `redis` is imported on first use.
 """
 
@@ -134,19 +134,19 @@ class RedisBudgetBackend:
     async def reserve(
         self, reservation_id: str, amount: int, limit: int, *, force: bool
     ) -> tuple[bool, int, int]:
-        """See `llmkit.cost.BudgetBackend.reserve`."""
+        """See `llmkit.budget.BudgetBackend.reserve`."""
         held, spent, reserved = await self._eval(
             _RESERVE, reservation_id, amount, limit, repr(self.reservation_ttl), int(force)
         )
         return bool(held), spent, reserved
 
     async def settle(self, reservation_id: str, actual: int) -> tuple[int, int]:
-        """See `llmkit.cost.BudgetBackend.settle`."""
+        """See `llmkit.budget.BudgetBackend.settle`."""
         spent, reserved = await self._eval(_SETTLE, reservation_id, actual)
         return spent, reserved
 
     async def totals(self) -> tuple[int, int]:
-        """See `llmkit.cost.BudgetBackend.totals`."""
+        """See `llmkit.budget.BudgetBackend.totals`."""
         spent, reserved = await self._eval(_TOTALS)
         return spent, reserved
 

@@ -457,7 +457,7 @@ def _rate_limit(entry: ProviderConfig, name: str) -> Any:
     fields = {k: v for k, v in _asdict(entry.rate_limit).items() if v is not None}
     url, key = fields.pop("redis_url", None), fields.pop("redis_key", None)
     if url is not None:
-        from llmkit.ratelimit_redis import RedisBackend
+        from llmkit.ratelimit.redis import RedisBackend
 
         fields["backend"] = RedisBackend(url, key=key or name)
     return RateLimit(**fields)
@@ -470,7 +470,7 @@ def _client_options(entry: ClientConfig, name: str, *, model: str | None) -> dic
         options["model"] = model or entry.model
     options.update({k: v for k, v in _asdict(entry.defaults).items() if v is not None})
     if entry.budget is not None:
-        from llmkit.cost import Budget
+        from llmkit.budget import Budget
 
         fields = _asdict(entry.budget)
         url, key = fields.pop("redis_url", None), fields.pop("redis_key", None)

@@ -8,9 +8,9 @@ import anyio
 import httpx2
 import pytest
 
-from llmkit.faults import Fault, FaultTransport, httpx_fault_transport, split_events
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.retry import parse_retry_after
+from llmkit.testing.faults import Fault, FaultTransport, httpx_fault_transport, split_events
 
 SSE_BODY = b"".join(b'data: {"n": %d}\n\n' % i for i in range(5)) + b"data: [DONE]\n\n"
 

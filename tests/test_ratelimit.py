@@ -11,8 +11,8 @@ import pytest
 
 from llmkit.errors import ConfigurationError
 from llmkit.ratelimit import RateLimit, estimate_tokens
-from llmkit.ratelimit_buckets import LimiterState, Window
-from llmkit.ratelimit_headers import QuotaSnapshot, parse_duration, parse_rate_limit_headers
+from llmkit.ratelimit.buckets import LimiterState, Window
+from llmkit.ratelimit.headers import QuotaSnapshot, parse_duration, parse_rate_limit_headers
 from llmkit.types import Message, Request, Usage
 
 

@@ -24,7 +24,7 @@ import pytest
 
 from llmkit.errors import ConfigurationError
 from llmkit.ratelimit import RateLimit
-from llmkit.ratelimit_redis import RedisBackend
+from llmkit.ratelimit.redis import RedisBackend
 from tests.test_ratelimit import max_in_any_window
 
 pytest.importorskip(
@@ -113,7 +113,7 @@ WORKER = textwrap.dedent(
     """
     import json, sys, anyio, redis.asyncio as aioredis
     from llmkit.ratelimit import RateLimit
-    from llmkit.ratelimit_redis import RedisBackend
+    from llmkit.ratelimit.redis import RedisBackend
 
     url, key, period = sys.argv[1], sys.argv[2], float(sys.argv[3])
 

@@ -321,7 +321,7 @@ clients:
 
 def test_redis_url_shares_limits_and_budgets_across_processes() -> None:
     from llmkit.cost_redis import RedisBudgetBackend
-    from llmkit.ratelimit_redis import RedisBackend
+    from llmkit.ratelimit.redis import RedisBackend
 
     result = validate_text(SHARED_CONFIG, env={})
     assert result.ok, result.problems

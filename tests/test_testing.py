@@ -7,7 +7,6 @@ import itertools
 import pytest
 from attrs import evolve
 
-from llmkit._fake_profiles import scaled_timings
 from llmkit.errors import (
     ConfigurationError,
     InvalidRequestError,
@@ -25,6 +24,7 @@ from llmkit.testing import (
     split_tokens,
     to_events,
 )
+from llmkit.testing.profiles import scaled_timings
 from llmkit.types import FinishReason, Message, Request, Response, StreamEvent, ToolCall, Usage
 
 REQ = Request("deepseek-flash", [Message.system("sys"), Message.user("hello there")])

@@ -2,7 +2,7 @@
 
 The recording format (JSON Lines: a `run` header, then one line per request
 with its headers, every event with its arrival time, its end and its error)
-lives in `llmkit._fake_profiles`, beside the replay: `FakeProvider.from_recording`
+lives in `llmkit.testing.profiles`, beside the replay: `FakeProvider.from_recording`
 serves a recording back, and `llmkit bench --demo` and `--replay` run on such
 fakes. This module turns a finished run into a `Recording`.
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 
-from llmkit._fake_profiles import (
+from llmkit.bench._results import BenchResult, Sample
+from llmkit.testing import FakeProvider
+from llmkit.testing.profiles import (
     FORMAT_VERSION,
     RecordedRequest,
     Recording,
@@ -19,8 +21,6 @@ from llmkit._fake_profiles import (
     load_recording,
     save_recording,
 )
-from llmkit.bench._results import BenchResult, Sample
-from llmkit.testing import FakeProvider
 from llmkit.types import StreamEvent
 
 __all__ = [

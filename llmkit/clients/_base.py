@@ -30,7 +30,8 @@ from llmkit.tokens import TokenCount
 from llmkit.types import Message, Prompt, Request, Response, Role, StreamEvent, ToolSpec
 
 if TYPE_CHECKING:
-    from llmkit.cost import Budget, CostTracker
+    from llmkit.budget import Budget
+    from llmkit.cost import CostTracker
     from llmkit.events import Hooks
     from llmkit.providers._base import Provider
 
@@ -171,7 +172,7 @@ class ModelClient:
             fallbacks: providers that serve a request, in order, when the current one
                 fails or is unavailable (see `llmkit.fallback`).
             cost_tracker: a `llmkit.cost.CostTracker` recording every reply's cost.
-            budget: a `llmkit.cost.Budget` that refuses requests which could cross it.
+            budget: a `llmkit.budget.Budget` that refuses requests which could cross it.
             hooks: `llmkit.events.Hooks` called on requests, replies, retries, errors
                 and fallbacks.
             context_strategy: what to do with a prompt too long for the context window:

@@ -7,7 +7,7 @@ attempt:
 1. resolve the model id that provider knows (`Plan`), skipping a provider
    that does not serve the model, whose circuit is open, or whose window or
    output limit the request cannot fit (`llmkit.context`);
-2. reserve the worst case on the `budget` (`llmkit.cost.Budget`);
+2. reserve the worst case on the `budget` (`llmkit.budget.Budget`);
 3. emit `on_request`, send through the client's `_send` / `_send_stream`
    (the family's rewrites and the provider's retries and rate limits);
 4. on success: price the reply from the catalog (a host-reported cost wins),
@@ -29,8 +29,9 @@ import anyio
 from attrs import evolve, frozen
 
 from llmkit import events as ev
+from llmkit.budget import Reservation
 from llmkit.context import Truncation, fit_request
-from llmkit.cost import Reservation, price_response, worst_case
+from llmkit.cost import price_response, worst_case
 from llmkit.errors import ConfigurationError, InvalidRequestError, LLMError
 from llmkit.fallback import breaker_for, fallback_entry, falls_back, waiting_fallback
 from llmkit.providers._stream import ResponseStream

@@ -1,6 +1,6 @@
 """The thin async shell that runs one provider call under its policies.
 
-Decisions live elsewhere (`llmkit.retry`, `llmkit.ratelimit_buckets`,
+Decisions live elsewhere (`llmkit.retry`, `llmkit.ratelimit.buckets`,
 `llmkit.timeouts`); this module only acquires, loops, sleeps and hands over.
 
 Per attempt: acquire the provider's rate limit (one request, estimated tokens),

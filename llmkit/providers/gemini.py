@@ -8,7 +8,7 @@ internals that change between minor versions. The wire side is small and
 documented (ai.google.dev/api): the base URL below, the `x-goog-api-key`
 header, JSON bodies, `?alt=sse` for streams. So the provider sends with the
 pooled `httpx2` client (or the caller's `httpx`/`httpx2` client, which share
-this API) and `llmkit.providers._codecs.gemini` builds and reads every body.
+this API) and `llmkit.providers._codecs.gemini_generate` builds and reads every body.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from llmkit.errors import (
     StreamError,
 )
 from llmkit.providers._base import BaseProvider, ModelInfo
-from llmkit.providers._codecs import gemini as codec
+from llmkit.providers._codecs import gemini_generate as codec
 from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import transport_error

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from llmkit import errors
-from llmkit.providers._codecs import gemini as codec
+from llmkit.providers._codecs import gemini_generate as codec
 from llmkit.providers.gemini import GeminiProvider
 from llmkit.types import Message, Request, Role, ToolCall, ToolSpec
 from tests.conformance import harness

@@ -18,10 +18,10 @@ from llmkit.errors import (
     ServerError,
     StreamError,
 )
-from llmkit.faults import Fault, FaultTransport
 from llmkit.providers import _calls
 from llmkit.ratelimit import RateLimit
 from llmkit.retry import RetryPolicy
+from llmkit.testing.faults import Fault, FaultTransport
 from llmkit.timeouts import Timeouts
 from tests.providers._tiny import USAGE, TinyProvider, request, server, sse
 

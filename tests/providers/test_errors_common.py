@@ -11,7 +11,7 @@ from llmkit import errors
 from llmkit.providers._codecs import (
     anthropic_messages,
     cohere_chat,
-    gemini,
+    gemini_generate,
     ollama_chat,
     openai_chat_errors,
 )
@@ -52,7 +52,7 @@ BUILDERS: dict[str, Callable[[int, Any], errors.LLMError]] = {
         status, body, provider="groq"
     ),
     "anthropic": lambda status, body: anthropic_messages.error_from_body(status, body),
-    "gemini": lambda status, body: gemini.error_from_body(status, body),
+    "gemini": lambda status, body: gemini_generate.error_from_body(status, body),
     "ollama": lambda status, body: ollama_chat.error_from_body(status, body),
     "cohere": lambda status, body: cohere_chat.error_from_body(status, body),
 }

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from llmkit import errors
-from llmkit.providers._codecs import gemini as codec
+from llmkit.providers._codecs import gemini_generate as codec
 from llmkit.providers._stream import ResponseBuilder
 from llmkit.types import FinishReason, Message, Request, ToolCall, ToolSpec, Usage
 

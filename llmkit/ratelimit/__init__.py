@@ -7,9 +7,9 @@ maximum output), and releases it afterwards with the real usage. Waiting is
 first come, first served: callers queue, and only the head of the queue may
 take capacity, so a big request is never starved by a stream of small ones.
 
-The arithmetic is pure (`llmkit.ratelimit_buckets`); this module only waits.
+The arithmetic is pure (`llmkit.ratelimit.buckets`); this module only waits.
 State lives in a backend: in memory by default (one process), or in Redis
-(`llmkit.ratelimit_redis.RedisBackend`) so that many processes share one limit.
+(`llmkit.ratelimit.redis.RedisBackend`) so that many processes share one limit.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from llmkit.ratelimit_buckets import LimiterState
-from llmkit.ratelimit_headers import QuotaSnapshot, parse_rate_limit_headers
+from llmkit.ratelimit.buckets import LimiterState
+from llmkit.ratelimit.headers import QuotaSnapshot, parse_rate_limit_headers
 
 if TYPE_CHECKING:
     from llmkit.types import Request, Usage
@@ -202,7 +202,7 @@ class RateLimit:
                 output, settled to the real usage afterwards) in any 60 seconds.
             max_concurrency: at most this many requests in flight at once.
             backend: where the state lives; in memory by default, or
-                `llmkit.ratelimit_redis.RedisBackend(...)` to share it between processes.
+                `llmkit.ratelimit.redis.RedisBackend(...)` to share it between processes.
             default_output_tokens: the output guess for a request without `max_tokens`.
             clock: the in-memory backend's clock (tests pass a fake one).
             sleep: how to wait (tests pass a fake one that advances their clock).
@@ -309,7 +309,7 @@ class RateLimit:
             gate.notify()
 
     def observe_headers(self, headers: Any, *, provider: str | None = None) -> None:
-        """Re-sync from a response's rate-limit headers (see `llmkit.ratelimit_headers`)."""
+        """Re-sync from a response's rate-limit headers (see `llmkit.ratelimit.headers`)."""
         snapshots = parse_rate_limit_headers(headers, now=time.time(), provider=provider)
         if snapshots:
             self.backend.observe(snapshots)

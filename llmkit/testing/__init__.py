@@ -19,7 +19,7 @@ host-reported figures; `llmkit bench --demo` runs on such fakes:
     fake = FakeProvider.from_recording("run.jsonl", provider="groq", seed=1)
     fake = FakeProvider(profile="groq")   # the shipped (synthetic) Groq profile
 
-`FaultTransport` (from `llmkit.faults`) goes under any real provider instead:
+`FaultTransport` (from `llmkit.testing.faults`) goes under any real provider instead:
 scripted 429s, 5xx, resets, cuts, stalls, malformed bodies; see docs/testing.md.
 """
 
@@ -46,7 +46,11 @@ from typing import Any
 import anyio
 from attrs import evolve, frozen
 
-from llmkit._fake_profiles import (
+from llmkit.errors import ConfigurationError, LLMError
+from llmkit.providers._base import ModelInfo, SyncTwins
+from llmkit.providers._stream import ResponseStream
+from llmkit.testing.faults import Fault, FaultTransport, httpx_fault_transport
+from llmkit.testing.profiles import (
     Picker,
     RecordedRequest,
     Recording,
@@ -56,10 +60,6 @@ from llmkit._fake_profiles import (
     requests_of,
     retimed,
 )
-from llmkit.errors import ConfigurationError, LLMError
-from llmkit.faults import Fault, FaultTransport, httpx_fault_transport
-from llmkit.providers._base import ModelInfo, SyncTwins
-from llmkit.providers._stream import ResponseStream
 from llmkit.types import (
     FinishReason,
     Latency,
