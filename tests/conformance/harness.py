@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +38,71 @@ ERROR_KINDS: dict[type[errors.LLMError], str] = {
 
 
 def case_files(api: str) -> list[Path]:
-    """The case files of one wire API, or a single skip marker when the corpus is absent."""
+    """The case files of one wire API (none when the corpus is absent)."""
     if not CASES_DIR.is_dir():
         return []
     return sorted(CASES_DIR.glob(f"{api}__*.json"))
 
 
-def params(api: str) -> list[Any]:
-    """pytest parameters for every case of `api` (a skipped one when the corpus is absent)."""
+def missing_reason(api: str) -> str:
+    """Why `api` has no case to run: the corpus is absent, or holds none of that API yet."""
+    if not CASES_DIR.is_dir():
+        return (
+            f"no conformance corpus at {CASES_DIR} (clone ../shared beside the checkout "
+            "or set LLMKIT_CONFORMANCE to its path)"
+        )
+    return f"the conformance corpus at {CORPUS} has no {api} case yet"
+
+
+@dataclass(frozen=True)
+class Mode:
+    """How one case is replayed: the body whole or cut in `chunk_size`-byte pieces, through
+    which kind of caller client (`httpx2` or `httpx`), and by which sender (`direct`: llmkit
+    sends; `sdk`: the vendor SDK sends, the codec reads)."""
+
+    chunk_size: int | None = None
+    client: str = "httpx2"
+    sender: str = "direct"
+
+    @property
+    def id(self) -> str:
+        parts = ["whole" if self.chunk_size is None else str(self.chunk_size)]
+        parts += [p for p in (self.client, self.sender) if p not in ("httpx2", "direct")]
+        return "-".join(parts)
+
+
+#: The argument names every conformance test parametrizes over: `(path, mode)`.
+ARGS = ("path", "mode")
+#: The default modes: every case whole, and streamed cases also cut in 7-byte pieces.
+DEFAULT_MODES = (Mode(), Mode(7))
+
+
+def cases(api: str, modes: Iterable[Mode] = DEFAULT_MODES) -> list[Any]:
+    """pytest parameters (`ARGS`) for every case of `api` in every mode.
+
+    A mode with a `chunk_size` applies to streamed cases only (a whole body is one
+    piece). With no case to run, a single parameter skipped with the reason (see
+    `missing_reason`), so collection never fails and `-rs` shows why.
+    """
     files = case_files(api)
     if not files:
-        return [
-            pytest.param(
-                None, marks=pytest.mark.skip(reason=f"no conformance corpus at {CASES_DIR}")
-            )
-        ]
+        skip = pytest.mark.skip(reason=missing_reason(api))
+        return [pytest.param(None, None, marks=skip, id="no-corpus")]
+    out = []
+    for path in files:
+        streamed = load(path)["stream"]
+        for mode in modes:
+            if mode.chunk_size and not streamed:
+                continue
+            out.append(pytest.param(path, mode, id=f"{path.stem}-{mode.id}"))
+    return out
+
+
+def params(api: str) -> list[Any]:
+    """pytest parameters (one value: the path) for every case of `api`; see `cases`."""
+    files = case_files(api)
+    if not files:
+        return [pytest.param(None, marks=pytest.mark.skip(reason=missing_reason(api)))]
     return [pytest.param(path, id=path.stem) for path in files]
 
 
@@ -102,6 +153,22 @@ class _AsyncBytes:
     async def __aiter__(self) -> Any:
         for chunk in self._chunks:
             yield chunk
+
+
+def client(case: dict[str, Any], mode: Mode, sent: list[Any] | None = None) -> Any:
+    """A caller client of `mode.client`'s kind serving the case in `mode`; each request's
+    JSON body is appended to `sent` when given."""
+    serve = handler(case, mode.chunk_size)
+
+    def record(request: Any) -> Any:
+        if sent is not None:
+            sent.append(json.loads(request.content) if request.content else None)
+        return serve(request)
+
+    if mode.client == "httpx":
+        httpx = _httpx()
+        return httpx.AsyncClient(transport=httpx.MockTransport(record))
+    return httpx2.AsyncClient(transport=httpx2.MockTransport(record))
 
 
 def httpx2_client(case: dict[str, Any], chunk_size: int | None = None) -> httpx2.AsyncClient:

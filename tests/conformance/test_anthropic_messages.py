@@ -105,24 +105,11 @@ def _expected_count(count: int) -> dict[str, Any]:
     }
 
 
-def _cases() -> list[Any]:
-    out = []
-    for param in harness.params(API):
-        path = param.values[0]
-        if path is None:
-            out.append(pytest.param(None, None, None, marks=param.marks, id="no-corpus"))
-            continue
-        out.append(pytest.param(path, None, "httpx2", id=f"{path.stem}-whole"))
-        if harness.load(path)["stream"]:
-            out.append(pytest.param(path, 7, "httpx2", id=f"{path.stem}-7"))
-            out.append(pytest.param(path, 7, "httpx", id=f"{path.stem}-7-httpx"))
-    return out
+MODES = (harness.Mode(), harness.Mode(7), harness.Mode(7, "httpx"))
 
 
-@pytest.mark.parametrize(("path", "chunk_size", "client_kind"), _cases())
-async def test_anthropic_messages_case(
-    path: Path, chunk_size: int | None, client_kind: str
-) -> None:
+@pytest.mark.parametrize(harness.ARGS, harness.cases(API, MODES))
+async def test_anthropic_messages_case(path: Path, mode: harness.Mode) -> None:
     case = harness.load(path)
     counting = "/count_tokens" in case["request"]["url"]
     suffix = "/v1/messages/count_tokens" if counting else "/v1/messages"
@@ -132,8 +119,7 @@ async def test_anthropic_messages_case(
     assert {t["name"] for t in sent.get("tools", [])} == {
         t["name"] for t in case["request"]["json"].get("tools", [])
     }
-    make_client = harness.httpx_client if client_kind == "httpx" else harness.httpx2_client
-    async with make_client(case, chunk_size) as client:
+    async with harness.client(case, mode) as client:
         provider = AnthropicProvider(
             api_key="test-key",
             base_url=harness.base_url(case, suffix),

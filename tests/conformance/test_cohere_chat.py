@@ -71,32 +71,18 @@ def request_from_case(body: dict[str, Any]) -> Request:
     )
 
 
-def _recording_client(case: dict[str, Any], kind: str, sent: list[Any]) -> Any:
-    serve = harness.handler(case)
-
-    def record(request: Any) -> Any:
-        sent.append(json.loads(request.content))
-        return serve(request)
-
-    if kind == "httpx2":
-        import httpx2
-
-        return httpx2.AsyncClient(transport=httpx2.MockTransport(record))
-    import httpx
-
-    return httpx.AsyncClient(transport=httpx.MockTransport(record))
+MODES = (harness.Mode(), harness.Mode(client="httpx"))
 
 
-@pytest.mark.parametrize("client_kind", ["httpx2", "httpx"])
-@pytest.mark.parametrize("path", harness.params(API))
-async def test_case(path: Path, client_kind: str) -> None:
+@pytest.mark.parametrize(harness.ARGS, harness.cases(API, MODES))
+async def test_case(path: Path, mode: harness.Mode) -> None:
     case = harness.load(path)
     recorded = case["request"]["json"]
     sent: list[Any] = []
     provider = CohereProvider(
         api_key="test-key",
         base_url=harness.base_url(case, "/v2/chat"),
-        http_client=_recording_client(case, client_kind, sent),
+        http_client=harness.client(case, mode, sent),
         retry=None,
     )
     request = request_from_case(recorded)
@@ -126,5 +112,5 @@ def test_every_case_is_covered() -> None:
     """The corpus README counts 5 cohere-chat cases; all of them run above."""
     files = harness.case_files(API)
     if not files:
-        pytest.skip(f"no conformance corpus at {harness.CASES_DIR}")
+        pytest.skip(harness.missing_reason(API))
     assert len(files) >= 5

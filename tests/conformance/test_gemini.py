@@ -124,22 +124,11 @@ def _unmint(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def _cases() -> list[Any]:
-    out = []
-    for param in harness.params(API):
-        path = param.values[0]
-        if path is None:
-            out.append(pytest.param(None, None, None, marks=param.marks, id="no-corpus"))
-            continue
-        out.append(pytest.param(path, None, "httpx2", id=f"{path.stem}-whole"))
-        if harness.load(path)["stream"]:
-            out.append(pytest.param(path, 7, "httpx2", id=f"{path.stem}-7"))
-            out.append(pytest.param(path, 7, "httpx", id=f"{path.stem}-7-httpx"))
-    return out
+MODES = (harness.Mode(), harness.Mode(7), harness.Mode(7, "httpx"))
 
 
-@pytest.mark.parametrize(("path", "chunk_size", "client_kind"), _cases())
-async def test_gemini_case(path: Path, chunk_size: int | None, client_kind: str) -> None:
+@pytest.mark.parametrize(harness.ARGS, harness.cases(API, MODES))
+async def test_gemini_case(path: Path, mode: harness.Mode) -> None:
     case = harness.load(path)
     method = case["request"]["url"].split("?")[0].rsplit(":", 1)[1]
     request = request_from_case(case)
@@ -149,8 +138,7 @@ async def test_gemini_case(path: Path, chunk_size: int | None, client_kind: str)
         1 if "systemInstruction" in case["request"]["json"] else 0
     )
     root = case["request"]["url"].split("/v1beta/")[0]
-    make_client = harness.httpx_client if client_kind == "httpx" else harness.httpx2_client
-    async with make_client(case, chunk_size) as client:
+    async with harness.client(case, mode) as client:
         provider = GeminiProvider(api_key="test-key", base_url=root, http_client=client, retry=None)
         try:
             if method == "countTokens":

@@ -71,31 +71,16 @@ def request_from_case(body: dict[str, Any]) -> Request:
     )
 
 
-def params() -> list[Any]:
-    files = harness.case_files(API)
-    if files:
-        return [pytest.param(path, id=path.stem) for path in files]
-    reason = (
-        f"the conformance corpus has no {API} (native /api/chat) case yet"
-        if harness.CASES_DIR.is_dir()
-        else f"no conformance corpus at {harness.CASES_DIR}"
-    )
-    return [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
-
-
 def _normalise_error(error: errors.LLMError) -> dict[str, Any]:
     return harness.normalise_error(error)
 
 
-@pytest.mark.parametrize("chunk_size", [None, 7])
-@pytest.mark.parametrize("path", params())
-async def test_case(path: Path, chunk_size: int | None) -> None:
+@pytest.mark.parametrize(harness.ARGS, harness.cases(API))
+async def test_case(path: Path, mode: harness.Mode) -> None:
     case = harness.load(path)
-    if chunk_size and not case["stream"]:
-        pytest.skip("only streams are re-chunked")
     provider = OllamaProvider(
         base_url=harness.base_url(case, "/api/chat"),
-        http_client=harness.httpx2_client(case, chunk_size),
+        http_client=harness.client(case, mode),
         retry=None,
     )
     request = request_from_case(case["request"]["json"])
