@@ -19,7 +19,9 @@ a prompt, a reply's text, or a key (error messages pass through
 Provider code (retries live in `llmkit.providers._calls`) reaches the hooks
 of the client that made the call through `retrying(...)`: the client puts its
 hooks in a context variable around each provider call, so a provider shared
-by many clients reports each retry to the right one.
+by many clients reports each retry to the right one. The same variable says
+whether a fallback provider is waiting (`rate_limit_falls_back()`), so
+provider code never imports `llmkit.fallback`.
 """
 
 from __future__ import annotations
@@ -48,8 +50,10 @@ __all__ = [
     "emit",
     "iterate_using_hooks",
     "logger",
+    "rate_limit_falls_back",
     "retrying",
     "using_hooks",
+    "waiting_fallback",
 ]
 
 logger = logging.getLogger("llmkit")
@@ -134,7 +138,7 @@ _LEVELS: dict[str, int] = {
     "request": logging.DEBUG,
     "response": logging.DEBUG,
     "retry": logging.INFO,
-    "fallback": logging.INFO,
+    "fallback": logging.WARNING,  # a hand-over to another host is worth seeing
     "error": logging.WARNING,
 }
 
@@ -182,19 +186,42 @@ def emit(hooks: Hooks | None, event: Event) -> None:
 
 # -- the hooks of the call under way -------------------------------------------
 
-_current: contextvars.ContextVar[tuple[Hooks | None, str | None]] = contextvars.ContextVar(
-    "llmkit_hooks", default=(None, None)
+_current: contextvars.ContextVar[tuple[Hooks | None, str | None, bool]] = contextvars.ContextVar(
+    "llmkit_hooks", default=(None, None, False)
 )
+"""The call under way: its client's hooks, the client's name, and whether a fallback waits."""
 
 
 @contextlib.contextmanager
-def using_hooks(hooks: Hooks | None, *, client: str | None = None) -> Iterator[None]:
-    """Within the block, `retrying` reports to `hooks` on behalf of `client`."""
-    token = _current.set((hooks, client))
+def using_hooks(
+    hooks: Hooks | None, *, client: str | None = None, fallback_waiting: bool = False
+) -> Iterator[None]:
+    """Within the block, `retrying` reports to `hooks` on behalf of `client`, and
+    `rate_limit_falls_back()` is `fallback_waiting` (one context switch for both)."""
+    token = _current.set((hooks, client, fallback_waiting))
     try:
         yield
     finally:
         _current.reset(token)
+
+
+@contextlib.contextmanager
+def waiting_fallback(waiting: bool) -> Iterator[None]:
+    """Within the block, `rate_limit_falls_back()` is `waiting` (the hooks are kept)."""
+    hooks, client, _ = _current.get()
+    token = _current.set((hooks, client, waiting))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def rate_limit_falls_back() -> bool:
+    """Whether a rate-limited call should give up at once because a fallback is waiting.
+
+    Retry loops (`llmkit.providers._calls`) ask this before sleeping on a 429.
+    """
+    return _current.get()[2]
 
 
 async def iterate_using_hooks(
@@ -235,7 +262,7 @@ def retrying(
     the retry and calls the `on_retry` hooks of the client whose call this is.
     Safe to call from any provider code; with no client around, it only logs.
     """
-    hooks, client = _current.get()
+    hooks, client, _ = _current.get()
     emit(
         hooks,
         Event(

@@ -20,22 +20,21 @@ with a reason, not sent to fail. A stream falls back only before its first
 event. The reply's `provider` says who served it; `on_fallback` events
 record each provider left or skipped, and why.
 
-Retry loops ask `rate_limit_falls_back()`: while a fallback is waiting, a
+Retry loops ask `llmkit.events.rate_limit_falls_back()`: while a fallback is waiting, a
 rate-limited provider is left at once instead of sleeping through its retries.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import datetime as dt
 import time
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from llmkit import events
 from llmkit.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -52,7 +51,9 @@ if TYPE_CHECKING:
     from llmkit.catalog import Catalog, CatalogEntry
 
 __all__ = [
+    "AllProvidersFailedError",
     "CircuitBreaker",
+    "all_failed",
     "breaker_for",
     "fallback_entry",
     "falls_back",
@@ -84,6 +85,41 @@ def falls_back(error: LLMError) -> bool:
     stream that already delivered events.
     """
     return error.retryable or isinstance(error, _UNAVAILABLE)
+
+
+class AllProvidersFailedError(LLMError):
+    """Every provider of a fallback chain failed (or was skipped); `failures` says why, each.
+
+    `failures` holds `(provider, error)` in the order the providers came, skipped
+    ones included; the first provider's error is also the `__cause__`. The message
+    names every provider and its cause, so the missing key of the primary is not
+    hidden behind the fallback's.
+    """
+
+    def __init__(self, failures: Sequence[tuple[str, LLMError]]) -> None:
+        """Args: failures: `(provider name, its error)`, in chain order (at least one)."""
+        self.failures: tuple[tuple[str, LLMError], ...] = tuple(failures)
+        causes = "; ".join(
+            f"{name}: {type(error).__name__}: {error.message}" for name, error in self.failures
+        )
+        last = self.failures[-1][1]
+        super().__init__(
+            f"Every provider failed ({len(self.failures)}): {causes}",
+            model=last.model,
+            retryable=any(error.retryable for _, error in self.failures),
+        )
+
+    @property
+    def errors(self) -> tuple[LLMError, ...]:
+        """The errors alone, in chain order."""
+        return tuple(error for _, error in self.failures)
+
+
+def all_failed(failures: Sequence[tuple[str, LLMError]]) -> AllProvidersFailedError:
+    """The error for a chain that ran out of providers, its `__cause__` the first failure."""
+    error = AllProvidersFailedError(failures)
+    error.__cause__ = error.failures[0][1]
+    return error
 
 
 def fallback_entry(
@@ -173,22 +209,7 @@ def breaker_for(provider: object) -> CircuitBreaker:
         return _breakers_by_id.setdefault(id(provider), CircuitBreaker())
 
 
-_waiting: contextvars.ContextVar[bool] = contextvars.ContextVar("llmkit_fallback", default=False)
-
-
-def rate_limit_falls_back() -> bool:
-    """Whether a rate-limited call should give up at once because a fallback is waiting.
-
-    Retry loops (`llmkit.providers._calls`) ask this before sleeping on a 429.
-    """
-    return _waiting.get()
-
-
-@contextlib.contextmanager
-def waiting_fallback(waiting: bool) -> Iterator[None]:
-    """Within the block, `rate_limit_falls_back()` is `waiting`."""
-    token = _waiting.set(waiting)
-    try:
-        yield
-    finally:
-        _waiting.reset(token)
+# The "a fallback is waiting" flag lives beside the hooks in `llmkit.events` (provider code
+# reads it there); these names stay importable from here.
+rate_limit_falls_back = events.rate_limit_falls_back
+waiting_fallback = events.waiting_fallback

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -22,6 +23,7 @@ from llmkit.errors import (
 )
 from llmkit.events import Event, Hooks
 from llmkit.fallback import (
+    AllProvidersFailedError,
     CircuitBreaker,
     breaker_for,
     fallback_entry,
@@ -186,13 +188,66 @@ async def test_an_error_every_host_would_give_does_not_fall_back() -> None:
     assert backup.calls == 0
 
 
-async def test_when_every_provider_fails_the_last_error_is_raised() -> None:
+async def test_when_every_provider_fails_the_error_names_each_one_and_its_cause() -> None:
     client = DeepSeekClient(
-        provider=FakeProvider([ServerError("one")], name="deepseek"),
+        provider=FakeProvider(
+            [ConfigurationError("No API key: set DEEPSEEK_API_KEY")], name="deepseek"
+        ),
         fallbacks=[FakeProvider([APIConnectionError("two")], name="openrouter")],
     )
-    with pytest.raises(APIConnectionError, match="two"):
+    with pytest.raises(AllProvidersFailedError) as info:
         await client.generate("hi")
+    error = info.value
+    assert [(name, type(e).__name__) for name, e in error.failures] == [
+        ("deepseek", "ConfigurationError"),
+        ("openrouter", "APIConnectionError"),
+    ]
+    assert isinstance(error.__cause__, ConfigurationError)
+    assert "DEEPSEEK_API_KEY" in str(error) and "openrouter: APIConnectionError: two" in str(error)
+    assert isinstance(error, LLMError)
+
+
+async def test_a_stream_whose_every_provider_fails_raises_every_failure() -> None:
+    client = DeepSeekClient(
+        provider=FakeProvider([ServerError("one")], name="deepseek"),
+        fallbacks=[FakeProvider([RateLimitError("two")], name="openrouter")],
+    )
+    with pytest.raises(AllProvidersFailedError) as info:
+        async for _ in client.stream("hi"):
+            pass
+    assert [name for name, _ in info.value.failures] == ["deepseek", "openrouter"]
+    assert isinstance(info.value.__cause__, ServerError)
+
+
+async def test_a_skipped_fallback_is_one_of_the_failures() -> None:
+    client = DeepSeekClient(
+        provider=FakeProvider([ServerError("down")], name="deepseek"),
+        fallbacks=[FakeProvider(name="groq")],  # groq serves no deepseek model: skipped
+    )
+    with pytest.raises(AllProvidersFailedError) as info:
+        await client.generate("hi")
+    (first, why_first), (second, why_second) = info.value.failures
+    assert (first, type(why_first)) == ("deepseek", ServerError)
+    assert second == "groq" and "no longer serves" in why_second.message
+
+
+async def test_one_provider_alone_raises_its_own_error() -> None:
+    client = DeepSeekClient(provider=FakeProvider([ServerError("one")], name="deepseek"))
+    with pytest.raises(ServerError, match="one"):
+        await client.generate("hi")
+
+
+async def test_each_hand_over_is_logged_at_warning(caplog: pytest.LogCaptureFixture) -> None:
+    client = DeepSeekClient(
+        provider=FakeProvider([ServerError("down")], name="deepseek"),
+        fallbacks=[FakeProvider(["served"], name="openrouter")],
+    )
+    with caplog.at_level(logging.WARNING, logger="llmkit"):
+        assert (await client.generate("hi")).text == "served"
+    handovers = [r for r in caplog.records if "llmkit fallback" in r.getMessage()]
+    assert len(handovers) == 1 and handovers[0].levelno == logging.WARNING
+    assert "provider=deepseek" in handovers[0].getMessage()
+    assert "next_provider=openrouter" in handovers[0].getMessage()
 
 
 async def test_a_fallback_that_does_not_serve_the_family_is_skipped_with_a_reason() -> None:
@@ -224,8 +279,9 @@ async def test_an_explicit_model_is_served_as_the_same_model_or_skipped() -> Non
         model="deepseek-flash",
         fallbacks=[FakeProvider(name="openrouter")],
     )
-    with pytest.raises(ServerError):
+    with pytest.raises(AllProvidersFailedError) as info:
         await flash.generate("hi")
+    assert isinstance(info.value.__cause__, ServerError)
 
 
 def window_catalog() -> Catalog:

@@ -1,14 +1,18 @@
 """The policies around one client call: context window, budget, cost, events, fallback.
 
-`ModelClient.generate` and `.stream` hand their request here. For each of
-the client's providers in turn (the current one, then `fallbacks`), one
+`ModelClient.generate` and `.stream` hand their request here, with what
+this module needs and nothing else: the request, the `Route` it was resolved
+for, the client's `Policies` (a frozen value the client builds once and
+swaps whole when a setting changes) and the client's `send` / `send_stream`.
+Calls go one way: nothing here reaches back into the client object. For each
+of the providers in turn (the route's, then `Policies.fallbacks`), one
 attempt:
 
 1. resolve the model id that provider knows (`Plan`), skipping a provider
    that does not serve the model, whose circuit is open, or whose window or
    output limit the request cannot fit (`llmkit.context`);
 2. reserve the worst case on the `budget` (`llmkit.budget.Budget`);
-3. emit `on_request`, send through the client's `_send` / `_send_stream`
+3. emit `on_request`, call `send` / `send_stream` with the plan's route
    (the family's rewrites and the provider's retries and rate limits);
 4. on success: price the reply from the catalog (a host-reported cost wins),
    settle the budget, record it on the `cost_tracker`, emit `on_response`;
@@ -22,7 +26,7 @@ This module decides nothing itself: the decisions are in `llmkit.context`,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -30,27 +34,64 @@ from attrs import evolve, frozen
 
 from llmkit import events as ev
 from llmkit.budget import Reservation
-from llmkit.context import Truncation, fit_request
+from llmkit.catalog import Catalog, CatalogEntry
+from llmkit.context import ContextStrategy, Truncation, fit_request
 from llmkit.cost import price_response, worst_case
 from llmkit.errors import ConfigurationError, InvalidRequestError, LLMError
-from llmkit.fallback import breaker_for, fallback_entry, falls_back, waiting_fallback
+from llmkit.fallback import all_failed, breaker_for, fallback_entry, falls_back
 from llmkit.providers._stream import ResponseStream
 from llmkit.tokens import count_messages
 from llmkit.types import Message, Request, Response, StreamEvent
 
 if TYPE_CHECKING:
-    from llmkit.catalog import CatalogEntry
-    from llmkit.clients._base import ModelClient, _Route
+    from llmkit.budget import Budget
+    from llmkit.cost import CostTracker
     from llmkit.providers._base import Provider
 
-__all__ = ["Plan", "complete", "plans", "stream"]
+__all__ = ["Plan", "Policies", "Route", "Send", "SendStream", "complete", "plans", "stream"]
+
+
+@frozen
+class Route:
+    """A provider and the catalog entry resolved for it: swapped together, read once per request."""
+
+    provider: Provider
+    entry: CatalogEntry
+    unserved: ConfigurationError | None = None
+    """Why `provider` cannot serve this family (then only the fallbacks are tried)."""
+
+
+@frozen
+class Policies:
+    """A client's shared policies, as one frozen value the client builds once.
+
+    The client replaces it whole (`attrs.evolve`) when one of its settings is
+    assigned, so a call under way keeps the value it started with.
+    """
+
+    catalog: Catalog
+    family: str
+    client: str
+    """The client's name in events and on the cost tracker."""
+    fallbacks: tuple[Provider, ...] = ()
+    cost_tracker: CostTracker | None = None
+    budget: Budget | None = None
+    hooks: ev.Hooks | None = None
+    context_strategy: ContextStrategy | None = None
+    tokenizer: Any = None
+
+
+Send = Callable[[Route, Request], Awaitable[Response]]
+"""Sends one request on one route and returns the family's reply (the client's `_send`)."""
+SendStream = Callable[[Route, Request], ResponseStream]
+"""The streaming twin of `Send` (the client's `_send_stream`)."""
 
 
 @frozen
 class Plan:
     """One provider's turn at a request: what to send, or why it is skipped."""
 
-    route: _Route
+    route: Route
     request: Request | None = None
     truncation: Truncation | None = None
     skip: LLMError | None = None
@@ -62,43 +103,28 @@ class Plan:
         return self.route.provider
 
 
-def _client_name(client: ModelClient) -> str:
-    return str(getattr(client, "name", None) or type(client).__name__)
-
-
-def _entry_for(client: ModelClient, route: _Route, request: Request) -> CatalogEntry:
-    if request.model == route.entry.id:
-        return route.entry
-    return client.entry_for(request.model, route.provider)
-
-
-def _routes(client: ModelClient, route: _Route, request: Request) -> list[_Route | Plan]:
+def _routes(policies: Policies, route: Route, request: Request) -> list[Route | Plan]:
     """The primary route, then each fallback's route (or a skipped plan saying why not)."""
-    from llmkit.catalog import CatalogEntry
-    from llmkit.clients._base import _Route
-
-    if route.unserved is not None:
-        entry = route.entry
-        out: list[_Route | Plan] = [Plan(route, skip=route.unserved)]
-    else:
-        entry = _entry_for(client, route, request)
-        out = [_Route(route.provider, entry)]
-    explicit = entry.source == "explicit" or request.model != route.entry.id
-    for provider in client.fallbacks:
+    entry = route.entry
+    out: list[Route | Plan] = [Plan(route, skip=route.unserved) if route.unserved else route]
+    explicit = entry.source == "explicit"
+    for provider in policies.fallbacks:
         try:
             found = fallback_entry(
-                client.catalog, client.family, provider.name, entry, explicit=explicit
+                policies.catalog, policies.family, provider.name, entry, explicit=explicit
             )
         except ConfigurationError as exc:
-            bare = CatalogEntry(client.family, entry.model, provider.name, entry.model, known=False)
-            out.append(Plan(_Route(provider, bare), skip=exc))
+            bare = CatalogEntry(
+                policies.family, entry.model, provider.name, entry.model, known=False
+            )
+            out.append(Plan(Route(provider, bare), skip=exc))
             continue
-        out.append(_Route(provider, found))
+        out.append(Route(provider, found))
     return out
 
 
-def _counter(client: ModelClient, request: Request) -> Any:
-    tokenizer = client.tokenizer
+def _counter(policies: Policies, request: Request) -> Any:
+    tokenizer = policies.tokenizer
 
     def count(messages: Sequence[Message]) -> Any:
         return count_messages(messages, request.model, tools=request.tools, tokenizer=tokenizer)
@@ -106,7 +132,7 @@ def _counter(client: ModelClient, request: Request) -> Any:
     return count
 
 
-def _plan(client: ModelClient, route: _Route, request: Request, *, fallback: bool) -> Plan:
+def _plan(policies: Policies, route: Route, request: Request, *, fallback: bool) -> Plan:
     entry = route.entry
     name = route.provider.name
     candidate = evolve(request, model=entry.id)
@@ -124,8 +150,8 @@ def _plan(client: ModelClient, route: _Route, request: Request, *, fallback: boo
         fitted, truncation = fit_request(
             candidate,
             context_window=entry.context_window,
-            count=_counter(client, candidate),
-            strategy=client.context_strategy,
+            count=_counter(policies, candidate),
+            strategy=policies.context_strategy,
             provider=name,
         )
     except LLMError as exc:
@@ -133,14 +159,18 @@ def _plan(client: ModelClient, route: _Route, request: Request, *, fallback: boo
     return Plan(route, request=fitted, truncation=truncation)
 
 
-def plans(client: ModelClient, route: _Route, request: Request) -> list[Plan]:
-    """Each provider's turn at `request`, in order, with skips decided (circuits included)."""
+def plans(policies: Policies, route: Route, request: Request) -> list[Plan]:
+    """Each provider's turn at `request`, in order, with skips decided (circuits included).
+
+    `route.entry` is the entry `request.model` was resolved to (the client's, or
+    the call's own `model=`); it is read, never searched for again.
+    """
     out: list[Plan] = []
-    for index, item in enumerate(_routes(client, route, request)):
+    for index, item in enumerate(_routes(policies, route, request)):
         if isinstance(item, Plan):
             out.append(item)
         else:
-            out.append(_plan(client, item, request, fallback=index > 0))
+            out.append(_plan(policies, item, request, fallback=index > 0))
     tried = [p for p in out if p.skip is None]
     if len(tried) > 1:
         closed = [p for p in tried if not breaker_for(p.provider).is_open()]
@@ -163,14 +193,14 @@ def _skip_open(plan: Plan) -> Plan:
 class _Attempt:
     """The bookkeeping of one provider's turn: budget, events, pricing, tracking."""
 
-    def __init__(self, client: ModelClient, plan: Plan, *, has_next: bool) -> None:
+    def __init__(self, policies: Policies, plan: Plan, *, has_next: bool) -> None:
         assert plan.request is not None
-        self.client = client
+        self.policies = policies
         self.plan = plan
         self.request: Request = plan.request
         self.has_next = has_next
-        self.hooks: ev.Hooks | None = client.hooks
-        self.name = _client_name(client)
+        self.hooks: ev.Hooks | None = policies.hooks
+        self.name = policies.client
         self.sent_at = dt.datetime.now(dt.UTC)
         self.reservation: Reservation | None = None
 
@@ -186,10 +216,10 @@ class _Attempt:
 
     async def start(self) -> None:
         """Reserve the budget and announce the request."""
-        budget = self.client.budget
+        budget = self.policies.budget
         if budget is not None:
             entry = self.plan.route.entry
-            prompt = _counter(self.client, self.request)(self.request.messages)
+            prompt = _counter(self.policies, self.request)(self.request.messages)
             limit = entry.max_output if isinstance(entry.max_output, int) else None
             output = self.request.max_tokens or limit
             estimate = worst_case(int(prompt), output, entry.prices)
@@ -201,7 +231,7 @@ class _Attempt:
 
     def scope(self) -> Any:
         """The context the provider call runs in (hooks for retries, fallback waiting)."""
-        return _Scope(self.hooks, self.name, self.has_next)
+        return ev.using_hooks(self.hooks, client=self.name, fallback_waiting=self.has_next)
 
     async def succeed(self, response: Response) -> Response:
         """Price, settle, record and announce a reply; returns the priced reply."""
@@ -210,7 +240,7 @@ class _Attempt:
             response = evolve(response, provider=self.plan.provider.name)
         response = price_response(response, self.plan.route.entry.prices, when=self.sent_at)
         await self._settle(response.cost.total if response.cost is not None else None)
-        tracker = self.client.cost_tracker
+        tracker = self.policies.cost_tracker
         if tracker is not None:
             tracker.record(response, client=self.name)
         ev.emit(self.hooks, self._event("response", response=response))
@@ -230,7 +260,7 @@ class _Attempt:
         return fall and self.has_next
 
     async def _settle(self, cost: float | None, *, failed: bool = False) -> None:
-        budget = self.client.budget
+        budget = self.policies.budget
         reservation, self.reservation = self.reservation, None
         if budget is None or reservation is None:
             return
@@ -244,29 +274,15 @@ class _Attempt:
         await self._settle(None)
 
 
-class _Scope:
-    def __init__(self, hooks: ev.Hooks | None, client: str, has_next: bool) -> None:
-        self._hooks = ev.using_hooks(hooks, client=client)
-        self._waiting = waiting_fallback(has_next)
-
-    def __enter__(self) -> None:
-        self._hooks.__enter__()
-        self._waiting.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._waiting.__exit__(*exc)
-        self._hooks.__exit__(*exc)
-
-
-def _announce_skip(client: ModelClient, plan: Plan, next_plan: Plan | None) -> None:
+def _announce_skip(policies: Policies, plan: Plan, next_plan: Plan | None) -> None:
     assert plan.skip is not None
     ev.emit(
-        client.hooks,
+        policies.hooks,
         ev.Event(
             "fallback",
             provider=plan.provider.name,
             model=plan.route.entry.id,
-            client=_client_name(client),
+            client=policies.client,
             error=plan.skip,
             next_provider=next_plan.provider.name if next_plan else None,
             reason=f"skipped: {plan.skip.message}",
@@ -274,7 +290,7 @@ def _announce_skip(client: ModelClient, plan: Plan, next_plan: Plan | None) -> N
     )
 
 
-def _announce_fallback(client: ModelClient, attempt: _Attempt, error: LLMError, nxt: Plan) -> None:
+def _announce_fallback(attempt: _Attempt, error: LLMError, nxt: Plan) -> None:
     ev.emit(
         attempt.hooks,
         attempt._event(
@@ -290,34 +306,59 @@ def _next_tried(items: list[Plan], index: int) -> Plan | None:
     return next((p for p in items[index + 1 :] if p.skip is None), None)
 
 
-async def complete(client: ModelClient, route: _Route, request: Request) -> Response:
-    """Send `request` on the client's providers in turn; the first reply wins."""
-    items = plans(client, route, request)
-    first_error: LLMError | None = None
+async def complete(policies: Policies, send: Send, route: Route, request: Request) -> Response:
+    """Send `request` on the route's provider, then the fallbacks, in turn; the first reply wins."""
+    items = plans(policies, route, request)
+    failed: dict[int, LLMError] = {}
     for index, plan in enumerate(items):
         nxt = _next_tried(items, index)
         if plan.skip is not None:
-            first_error = first_error or plan.skip
             if len(items) > 1:
-                _announce_skip(client, plan, nxt)
+                _announce_skip(policies, plan, nxt)
             continue
-        attempt = _Attempt(client, plan, has_next=nxt is not None)
+        attempt = _Attempt(policies, plan, has_next=nxt is not None)
         await attempt.start()
         try:
             with attempt.scope():
-                response = await client._send(plan.route, attempt.request)
+                response = await send(plan.route, attempt.request)
         except LLMError as error:
+            failed[index] = error
             if not await attempt.fail(error) or nxt is None:
+                _raise_exhausted(items, failed, error)
                 raise
-            _announce_fallback(client, attempt, error, nxt)
+            _announce_fallback(attempt, error, nxt)
             continue
         except BaseException:  # cancelled, or a bug: never leave the budget's hold behind
             with anyio.CancelScope(shield=True):
                 await attempt.abandon()
             raise
         return await attempt.succeed(response)
-    assert first_error is not None
-    raise first_error
+    _raise_exhausted(items, failed, None)
+    raise AssertionError("unreachable: every plan was skipped")  # pragma: no cover
+
+
+def _raise_exhausted(
+    items: list[Plan],
+    failed: dict[int, LLMError],
+    error: LLMError | None,
+    *,
+    delivered: bool = False,
+) -> None:
+    """Raise the chain's error when it ran out of providers: with more than one provider,
+    one error carrying every provider's failure (`llmkit.fallback.all_failed`); with one,
+    its own error. Returns (the caller re-raises `error` as is) when `error` would not
+    have fallen back anyway (a bad request, a stream already under way)."""
+    if error is not None and (delivered or not falls_back(error)):
+        return
+    failures = [
+        (plan.provider.name, plan.skip if plan.skip is not None else failed[i])
+        for i, plan in enumerate(items)
+        if plan.skip is not None or i in failed
+    ]
+    if len(failures) > 1:
+        raise all_failed(failures)
+    if error is None:
+        raise failures[0][1]
 
 
 class _StreamState:
@@ -325,8 +366,11 @@ class _StreamState:
         self.response: Response | None = None
 
 
-def stream(client: ModelClient, route: _Route, request: Request) -> ResponseStream:
-    """Stream `request` from the client's providers in turn; fall back only before an event."""
+def stream(
+    policies: Policies, send_stream: SendStream, route: Route, request: Request
+) -> ResponseStream:
+    """Stream `request` from the route's provider, then the fallbacks; fall back only
+    before an event."""
     state = _StreamState()
 
     def finish(timed: Response) -> Response:
@@ -335,7 +379,7 @@ def stream(client: ModelClient, route: _Route, request: Request) -> ResponseStre
         return evolve(state.response, latency=timed.latency)
 
     return ResponseStream(
-        lambda: _stream_events(client, route, request, state),
+        lambda: _stream_events(policies, send_stream, route, request, state),
         provider=route.provider.name,
         finish=finish,
         fold=False,
@@ -343,18 +387,21 @@ def stream(client: ModelClient, route: _Route, request: Request) -> ResponseStre
 
 
 async def _stream_events(
-    client: ModelClient, route: _Route, request: Request, state: _StreamState
+    policies: Policies,
+    send_stream: SendStream,
+    route: Route,
+    request: Request,
+    state: _StreamState,
 ) -> AsyncIterator[StreamEvent]:
-    items = plans(client, route, request)
-    first_error: LLMError | None = None
+    items = plans(policies, route, request)
+    failed: dict[int, LLMError] = {}
     for index, plan in enumerate(items):
         nxt = _next_tried(items, index)
         if plan.skip is not None:
-            first_error = first_error or plan.skip
             if len(items) > 1:
-                _announce_skip(client, plan, nxt)
+                _announce_skip(policies, plan, nxt)
             continue
-        attempt = _Attempt(client, plan, has_next=nxt is not None)
+        attempt = _Attempt(policies, plan, has_next=nxt is not None)
         await attempt.start()
         inner: ResponseStream | None = None
         delivered = False
@@ -362,7 +409,7 @@ async def _stream_events(
         try:
             # inside the try: the family's `prepare` may refuse the request, which must
             # release the budget's hold like any other failure
-            inner = client._send_stream(plan.route, attempt.request)
+            inner = send_stream(plan.route, attempt.request)
             event = await _first_event(inner, attempt)
             if event is not None:
                 delivered = event.has_content
@@ -375,17 +422,18 @@ async def _stream_events(
             return
         except LLMError as error:
             done = True
+            failed[index] = error
             if not await attempt.fail(error, delivered=delivered) or nxt is None:
+                _raise_exhausted(items, failed, error, delivered=delivered)
                 raise
-            _announce_fallback(client, attempt, error, nxt)
+            _announce_fallback(attempt, error, nxt)
         finally:
             if inner is not None:
                 await inner.aclose()
             if not done:
                 with anyio.CancelScope(shield=True):
                     await attempt.abandon()
-    assert first_error is not None
-    raise first_error
+    _raise_exhausted(items, failed, None)
 
 
 async def _first_event(inner: ResponseStream, attempt: _Attempt) -> StreamEvent | None:
