@@ -13,9 +13,9 @@ import asyncio
 import logging
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 from attrs import frozen
 
@@ -25,16 +25,18 @@ from llmkit.errors import ConfigurationError
 from llmkit.providers._stream import ResponseStream
 from llmkit.retry import RetryPolicy
 from llmkit.timeouts import Timeouts
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator
 
     from llmkit.ratelimit import RateLimit
 
-__all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider", "SyncTwins"]
+__all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider", "Sender", "SyncTwins"]
 
 T = TypeVar("T")
+Sender = Literal["httpx2", "sdk"]
+"""Who sends a provider's requests: llmkit itself over `httpx2`, or the host's SDK."""
 _log = logging.getLogger("llmkit")
 
 
@@ -122,6 +124,10 @@ class SyncTwins:
         """Blocking twin of `aclose`."""
         _sync.run(self.aclose)
 
+    def embed_sync(self, inputs: str | Sequence[str], **options: Any) -> Embeddings:
+        """Blocking twin of `embed` (where the provider has one)."""
+        return _sync.run(partial(self.embed, inputs, **options))  # type: ignore[attr-defined,no-any-return]
+
 
 class BaseProvider(SyncTwins):
     """Shared machinery for llmkit's providers: key, pools per loop, policies, sync twins.
@@ -136,10 +142,14 @@ class BaseProvider(SyncTwins):
     """The environment variable the host's own tools read the key from."""
     requires_api_key: ClassVar[bool] = True
     sdk_module: ClassVar[str | None] = None
-    """The vendor SDK this provider sends with, imported when the provider is built."""
+    """The vendor SDK that sends for `sender="sdk"`, imported when such a provider is built."""
     sdk_extra: ClassVar[str] = ""
     """The pip extra that installs `sdk_module` (`llmkit[<extra>]`)."""
+    default_sender: ClassVar[Sender | None] = None
+    """The sender when none is given; None: `"sdk"` if the class has an SDK, else `"httpx2"`."""
     default_timeout: ClassVar[float] = 600.0
+    cache: Any = None
+    """A `llmkit.cache` backend serving repeated requests and embeddings (None: off)."""
 
     def __init__(
         self,
@@ -150,8 +160,9 @@ class BaseProvider(SyncTwins):
         timeout: float | Timeouts | None = DEFAULT,
         retry: RetryPolicy | None = DEFAULT,
         rate_limit: RateLimit | None = DEFAULT,
+        sender: Sender | None = None,
     ) -> None:
-        """Configure the provider; nothing is sent and no SDK is imported yet.
+        """Configure the provider; nothing is sent yet.
 
         Args:
             api_key: the key; by default read from the host's usual environment variable.
@@ -164,6 +175,10 @@ class BaseProvider(SyncTwins):
             rate_limit: a `RateLimit` shared by every client of this provider. By default
                 one with no limits of its own that still paces by the host's rate-limit
                 headers and pauses everybody after a 429; `None` turns it off.
+            sender: `"httpx2"`: llmkit builds the request and sends it itself (no vendor
+                SDK is imported); `"sdk"`: the host's SDK sends it (imported here, so a
+                missing one fails now, naming the extra to install). The codec reads the
+                reply either way.
         """
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
@@ -177,10 +192,11 @@ class BaseProvider(SyncTwins):
 
             rate_limit = RateLimit()
         self.rate_limit: RateLimit | None = rate_limit
-        if self.sdk_module is not None:
-            # DESIGN: the SDK is imported when a provider is first built (never by
-            # `import llmkit`), so a missing one fails here, naming the extra, and the
-            # first request's latency does not include the import.
+        self.sender: Sender = self._check_sender(sender)
+        if self.sender == "sdk" and self.sdk_module is not None:
+            # DESIGN: the SDK is imported only for `sender="sdk"` (never by `import llmkit`),
+            # when the provider is built, so a missing one fails here, naming the extra, and
+            # the first request's latency does not include the import.
             require(self.sdk_module, extra=self.sdk_extra or self.sdk_module)
         self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
             weakref.WeakKeyDictionary()
@@ -188,6 +204,20 @@ class BaseProvider(SyncTwins):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    @classmethod
+    def _check_sender(cls, sender: str | None) -> Sender:
+        """The sender to use; `ConfigurationError` for a value this class does not offer."""
+        if sender is None:
+            return cls.default_sender or ("sdk" if cls.sdk_module else "httpx2")
+        offered = ("httpx2", "sdk") if cls.sdk_module else ("httpx2",)
+        if sender not in offered:
+            choices = " or ".join(repr(s) for s in offered)
+            raise ConfigurationError(
+                f"{cls.__name__}(sender={sender!r}) is not a sender it has; use {choices}",
+                provider=cls.name,
+            )
+        return sender  # type: ignore[return-value]
 
     # -- keys ---------------------------------------------------------------
 
@@ -277,13 +307,38 @@ class BaseProvider(SyncTwins):
         """Send `request` under this provider's retry and rate-limit policies."""
         from llmkit.providers import _calls
 
+        if self.cache is not None:  # llmkit.cache: a hit never reaches the policies
+            from llmkit.cache import cached_complete
+
+            return await cached_complete(self.cache, self.name, request, partial(_calls.complete, self, request))  # fmt: skip
         return await _calls.complete(self, request)
 
     def stream(self, request: Request) -> ResponseStream:
         """Stream the reply to `request`; retried only before its first event."""
         from llmkit.providers import _calls
 
-        return ResponseStream(partial(_calls.stream, self, request), provider=self.name)
+        stream = ResponseStream(partial(_calls.stream, self, request), provider=self.name)
+        if self.cache is not None:
+            from llmkit.cache import cached_stream
+
+            return cached_stream(self.cache, self.name, request, stream)
+        return stream
+
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Vectors for `inputs`, one per input (see `llmkit.embeddings`); hosts with an
+        embeddings endpoint override this."""
+        raise ConfigurationError(
+            f"{self.name} has no embeddings endpoint in llmkit; embed with OpenAI, Azure, "
+            "Gemini, Cohere, Mistral, Ollama, OpenRouter, Voyage or an OpenAI-compatible server",
+            provider=self.name,
+        )
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the host serves now."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmkit import errors
-from llmkit.providers._codecs._errors_common import excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt
 from llmkit.retry import parse_retry_after
 
 __all__ = ["error_from_body", "error_parts", "is_context_overflow"]
@@ -28,20 +28,6 @@ _CONTEXT_MARKERS = (
     "too many tokens",
     "reduce the length",
 )
-
-_BY_STATUS: dict[int, type[errors.LLMError]] = {
-    400: errors.InvalidRequestError,
-    401: errors.AuthenticationError,
-    403: errors.PermissionDeniedError,
-    404: errors.NotFoundError,
-    408: errors.APITimeoutError,
-    413: errors.InvalidRequestError,
-    422: errors.InvalidRequestError,
-    429: errors.RateLimitError,
-    503: errors.OverloadedError,
-    504: errors.APITimeoutError,
-    529: errors.OverloadedError,
-}
 
 _BY_TYPE: dict[str, type[errors.LLMError]] = {
     "invalid_request_error": errors.InvalidRequestError,
@@ -147,11 +133,7 @@ def _classify(
     ):
         return errors.ContextLengthExceededError
     if status is not None and status >= 400:
-        if status in _BY_STATUS:
-            return _BY_STATUS[status]
-        if status >= 500:
-            return errors.ServerError
-        return errors.APIError
+        return error_class(status)
     # In a 200 stream (Groq `event: error`, OpenRouter error chunks) with no status: by the
     # error's type, else its string code (OpenRouter: `"code": "server_error"`).
     for name in (kind, code):
