@@ -16,6 +16,7 @@ from attrs import field, frozen
 
 __all__ = [
     "Cost",
+    "Embeddings",
     "FinishReason",
     "Latency",
     "Message",
@@ -225,6 +226,9 @@ class Response:
 
     text: str = ""
     reasoning: str | None = None
+    refusal: str | None = None
+    """The model's refusal to answer, where the host reports one apart from the text
+    (OpenAI's `message.refusal`); a reply that is only a refusal ends with `content_filter`."""
     tool_calls: tuple[ToolCall, ...] = field(default=(), converter=_tuple)
     finish_reason: FinishReason = field(default=FinishReason.OTHER, converter=FinishReason)
     raw_finish_reason: str | None = None
@@ -239,6 +243,8 @@ class Response:
     """Opaque data to send back with this turn, keyed by provider name."""
     raw: Any = field(default=None, eq=False, repr=False)
     """The host's payload (a dict, or the list of stream chunks)."""
+    cached: bool = False
+    """Whether the reply came from a response cache (`llmkit.cache`): cost zero, usage as first."""
 
     def to_message(self) -> Message:
         """This reply as an assistant turn to append to the conversation."""
@@ -257,6 +263,8 @@ class StreamEvent:
 
     text: str = ""
     reasoning: str = ""
+    refusal: str = ""
+    """A piece of the model's refusal (OpenAI's `delta.refusal`)."""
     tool_call: ToolCallDelta | None = None
     finish_reason: FinishReason | None = None
     raw_finish_reason: str | None = None
@@ -270,8 +278,42 @@ class StreamEvent:
 
     @property
     def has_content(self) -> bool:
-        """Whether the event carries text, reasoning or a tool-call piece (not only metadata)."""
-        return bool(self.text or self.reasoning or self.tool_call is not None)
+        """Whether the event carries text, reasoning, a refusal or a tool-call piece (not only metadata)."""
+        return bool(self.text or self.reasoning or self.refusal or self.tool_call is not None)
+
+
+@frozen
+class Embeddings:
+    """Vectors for a list of inputs, one per input, in input order."""
+
+    vectors: tuple[tuple[float, ...], ...] = field(
+        converter=lambda v: tuple(tuple(x) for x in v)
+    )
+    """One vector per input (integers for int8/binary types, as the host sent them)."""
+    model: str | None = None
+    """The model the host says answered (the requested id when it names none)."""
+    provider: str | None = None
+    usage: Usage = field(factory=Usage)
+    """`input_tokens` as the host reported them (None when it did not)."""
+    cost: Cost | None = None
+    cached: int = 0
+    """How many of the vectors came from a response cache."""
+
+    @property
+    def dimensions(self) -> int | None:
+        """The length of the vectors (None when there are none)."""
+        return len(self.vectors[0]) if self.vectors else None
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def to_numpy(self) -> Any:
+        """The vectors as a 2-D `numpy` array (float32 for float vectors); needs numpy."""
+        from llmkit._imports import require
+
+        numpy = require("numpy", extra="numpy")
+        dtype = "float32" if any(isinstance(x, float) for v in self.vectors[:1] for x in v) else None
+        return numpy.asarray(self.vectors, dtype=dtype)
 
 
 _converter: Any = None
