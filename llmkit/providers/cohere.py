@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -24,7 +24,7 @@ from llmkit.providers._http import as_httpx_client
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import transport_error
 from llmkit.retry import parse_retry_after
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 if TYPE_CHECKING:
     from cohere import AsyncClientV2
@@ -103,6 +103,19 @@ class CohereProvider(BaseProvider):
                 # The raw bytes go to llmkit's decoder; the SDK's typed events are never built.
                 async for event in pump(reply, decoder):
                     yield event
+
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Vectors for `inputs` from `POST /v2/embed`, one per input (`llmkit.embeddings`)."""
+        from llmkit.providers import _embed
+
+        return await _embed.cohere(self, inputs, model=model, kind=kind, dimensions=dimensions)
 
     async def list_models(self) -> list[ModelInfo]:
         """The models this key may use (`GET /v1/models`, every page)."""

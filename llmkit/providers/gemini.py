@@ -14,7 +14,7 @@ this API) and `llmkit.providers._codecs.gemini_generate` builds and reads every 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import Any, ClassVar
@@ -31,7 +31,7 @@ from llmkit.providers._codecs import gemini_generate as codec
 from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import transport_error
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 __all__ = ["GeminiProvider"]
 
@@ -141,6 +141,19 @@ class GeminiProvider(BaseProvider):
                 model=request.model,
                 retryable=True,
             )
+
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Vectors for `inputs` from `:batchEmbedContents`, one per input (`llmkit.embeddings`)."""
+        from llmkit.providers import _embed
+
+        return await _embed.gemini(self, inputs, model=model, kind=kind, dimensions=dimensions)
 
     async def count_tokens(self, request: Request) -> int:
         """Input tokens of `request`, counted by Gemini's `countTokens`."""

@@ -8,7 +8,7 @@ token, for Ollama behind an authenticating proxy or on ollama.com.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -21,7 +21,7 @@ from llmkit.providers._codecs._errors_common import json_object, parse_json_or_t
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import transport_error
 from llmkit.retry import parse_retry_after
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 __all__ = ["OllamaProvider", "parse_host"]
 
@@ -104,6 +104,19 @@ class OllamaProvider(BaseProvider):
                     raise self._error(reply.status_code, reply.headers, body, request.model)
                 async for event in pump(reply, decoder):
                     yield event
+
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Vectors for `inputs` from `POST /api/embed`, one per input (`llmkit.embeddings`)."""
+        from llmkit.providers import _embed
+
+        return await _embed.ollama(self, inputs, model=model, kind=kind, dimensions=dimensions)
 
     async def list_models(self) -> list[ModelInfo]:
         """The models pulled into this Ollama (`GET /api/tags`)."""

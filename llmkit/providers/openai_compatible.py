@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
@@ -37,7 +37,7 @@ from llmkit.providers._codecs.openai_chat_errors import error_from_body
 from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.providers._transport import no_answer
-from llmkit.types import Request, Response, StreamEvent
+from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 if TYPE_CHECKING:
     from llmkit.ratelimit import RateLimit
@@ -178,6 +178,19 @@ class OpenAICompatibleProvider(BaseProvider):
                 yield event
         finally:
             await response.aclose()
+
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Vectors for `inputs` from `POST /embeddings`, one per input (`llmkit.embeddings`)."""
+        from llmkit.providers import _embed
+
+        return await _embed.openai_style(self, inputs, model=model, kind=kind, dimensions=dimensions)
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the host lists at `GET /models`."""
