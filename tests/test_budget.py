@@ -175,7 +175,7 @@ async def test_a_request_the_family_refuses_releases_its_hold_in_a_stream() -> N
     from llmkit.types import Request
 
     class Refusing(DeepSeekClient):
-        def prepare(self, request: Request, provider: object) -> Request:  # type: ignore[override]
+        def prepare(self, request: Request, provider: object, entry: object) -> Request:  # type: ignore[override]
             raise InvalidRequestError("refused before sending")
 
     backend = MemoryBudgetBackend()

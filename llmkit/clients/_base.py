@@ -5,9 +5,12 @@ A client turns a prompt into a `Request` for the model its catalog entry names
 it (`_send` / `_send_stream`, the only places that touch the provider), and
 rewrites the reply (`finish`, or a streaming rewriter on the events). Around
 `_send`, `llmkit.clients._policies` applies the shared policies: context
-window, budget, cost, events and fallback providers. The
-family's knowledge lives in module-level pure functions in each family's
-module; subclasses only compose them. No HTTP and no vendor SDK here.
+window, budget, cost, events and fallback providers. Calls go one way: the
+client hands `_policies` its frozen `Policies` value (built once, replaced
+whole when a setting is assigned) and its `_send` / `_send_stream`, and
+`_policies` never reaches back into the client. The family's knowledge lives
+in module-level pure functions in each family's module; subclasses only
+compose them. No HTTP and no vendor SDK here.
 """
 
 from __future__ import annotations
@@ -17,12 +20,14 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, Unpack
 
-from attrs import frozen
+from attrs import evolve
 
 from llmkit import _sync, tokens
+from llmkit._hints import did_you_mean
 from llmkit.batch import ProgressCallback, run_many
 from llmkit.catalog import Catalog, CatalogEntry, default_catalog
 from llmkit.clients import _policies
+from llmkit.clients._policies import Policies, Route
 from llmkit.context import ContextStrategy, resolve_strategy
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.providers._stream import ResponseStream
@@ -35,18 +40,35 @@ if TYPE_CHECKING:
     from llmkit.events import Hooks
     from llmkit.providers._base import Provider
 
-__all__ = ["ClientOptions", "EventRewriter", "ModelClient", "to_messages", "with_system"]
+__all__ = [
+    "CallOptions",
+    "ClientOptions",
+    "EventRewriter",
+    "ModelClient",
+    "Route",
+    "to_messages",
+    "with_system",
+]
 
 
 class ClientOptions(TypedDict, total=False):
-    """The shared-policy arguments every client takes (family clients pass them through)."""
+    """The arguments every client takes besides its provider, declared once here
+    (`ModelClient.__init__` documents each; family clients pass them through)."""
 
+    model: str | None
+    system: str | None
+    temperature: float | None
+    max_tokens: int | None
+    catalog: Catalog | None
     fallbacks: Sequence[Provider]
     cost_tracker: CostTracker | None
     budget: Budget | None
     hooks: Hooks | None
     context_strategy: str | ContextStrategy | None
     tokenizer: Any
+
+
+_CLIENT_OPTIONS = frozenset(ClientOptions.__annotations__)
 
 
 class CallOptions(TypedDict, total=False):
@@ -92,16 +114,6 @@ class EventRewriter(Protocol):
 _log = logging.getLogger("llmkit")
 
 
-@frozen
-class _Route:
-    """A provider and the catalog entry resolved for it: swapped together, read once per request."""
-
-    provider: Provider
-    entry: CatalogEntry
-    unserved: ConfigurationError | None = None
-    """Why `provider` cannot serve this family (then only the fallbacks are tried)."""
-
-
 def to_messages(prompt: Prompt) -> tuple[Message, ...]:
     """A prompt (text, one message, or a conversation) as a tuple of messages."""
     if isinstance(prompt, str):
@@ -142,22 +154,7 @@ class ModelClient:
     default_max_tokens: ClassVar[int | None] = None
     """Sent when neither the call nor the client sets `max_tokens` (Claude requires one)."""
 
-    def __init__(
-        self,
-        provider: Provider,
-        *,
-        model: str | None = None,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
-        catalog: Catalog | None = None,
-        fallbacks: Sequence[Provider] = (),
-        cost_tracker: CostTracker | None = None,
-        budget: Budget | None = None,
-        hooks: Hooks | None = None,
-        context_strategy: str | ContextStrategy | None = None,
-        tokenizer: Any = None,
-    ) -> None:
+    def __init__(self, provider: Provider, **options: Unpack[ClientOptions]) -> None:
         """Pick the model `provider` serves for this family (or `model`, which always wins).
 
         Args:
@@ -185,26 +182,103 @@ class ModelClient:
             ConfigurationError: the provider serves no current model of this family, and
                 no fallback does either (with a fallback that does, the provider is skipped
                 with that reason on every call).
+            TypeError: an argument that is not one of the above.
         """
-        self.catalog = catalog or default_catalog()
-        self.requested_model = model
-        self.system = system
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.fallbacks: tuple[Provider, ...] = tuple(fallbacks)
-        self.cost_tracker = cost_tracker
-        self.budget = budget
-        self.hooks = hooks
-        self.context_strategy = resolve_strategy(context_strategy)
-        self.tokenizer = tokenizer
+        unknown = options.keys() - _CLIENT_OPTIONS
+        if unknown:  # `**options` must not swallow a typo silently
+            name = sorted(unknown)[0]
+            raise TypeError(
+                f"{type(self).__name__}() got an unexpected keyword argument "
+                f"{name!r}{did_you_mean(name, _CLIENT_OPTIONS)}"
+            )
+        self.requested_model = options.get("model")
+        self.system = options.get("system")
+        self.temperature = options.get("temperature")
+        self.max_tokens = options.get("max_tokens")
+        self._policies = Policies(
+            catalog=options.get("catalog") or default_catalog(),
+            family=self.family,
+            client=str(getattr(self, "name", None) or type(self).__name__),
+            fallbacks=tuple(options.get("fallbacks", ())),
+            cost_tracker=options.get("cost_tracker"),
+            budget=options.get("budget"),
+            hooks=options.get("hooks"),
+            context_strategy=resolve_strategy(options.get("context_strategy")),
+            tokenizer=options.get("tokenizer"),
+        )
         self._route = self._resolve(provider)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.provider.name!r}, model={self.model!r})"
 
+    # -- the shared policies (one frozen value, replaced whole on assignment) -------
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog models are resolved with."""
+        return self._policies.catalog
+
+    @catalog.setter
+    def catalog(self, value: Catalog) -> None:
+        self._policies = evolve(self._policies, catalog=value)
+
+    @property
+    def fallbacks(self) -> tuple[Provider, ...]:
+        """The providers tried, in order, when the current one fails or cannot serve."""
+        return self._policies.fallbacks
+
+    @fallbacks.setter
+    def fallbacks(self, value: Sequence[Provider]) -> None:
+        self._policies = evolve(self._policies, fallbacks=tuple(value))
+
+    @property
+    def cost_tracker(self) -> CostTracker | None:
+        """The `CostTracker` every reply's cost is recorded on, if any."""
+        return self._policies.cost_tracker
+
+    @cost_tracker.setter
+    def cost_tracker(self, value: CostTracker | None) -> None:
+        self._policies = evolve(self._policies, cost_tracker=value)
+
+    @property
+    def budget(self) -> Budget | None:
+        """The `Budget` requests are reserved on, if any."""
+        return self._policies.budget
+
+    @budget.setter
+    def budget(self, value: Budget | None) -> None:
+        self._policies = evolve(self._policies, budget=value)
+
+    @property
+    def hooks(self) -> Hooks | None:
+        """The `Hooks` this client's events go to, if any."""
+        return self._policies.hooks
+
+    @hooks.setter
+    def hooks(self, value: Hooks | None) -> None:
+        self._policies = evolve(self._policies, hooks=value)
+
+    @property
+    def context_strategy(self) -> ContextStrategy | None:
+        """What a prompt too long for the window becomes (None: refused)."""
+        return self._policies.context_strategy
+
+    @context_strategy.setter
+    def context_strategy(self, value: str | ContextStrategy | None) -> None:
+        self._policies = evolve(self._policies, context_strategy=resolve_strategy(value))
+
+    @property
+    def tokenizer(self) -> Any:
+        """The local tokenizer for exact counts (None: the best estimate)."""
+        return self._policies.tokenizer
+
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        self._policies = evolve(self._policies, tokenizer=value)
+
     # -- provider and model ------------------------------------------------------
 
-    def _resolve(self, provider: Provider) -> _Route:
+    def _resolve(self, provider: Provider) -> Route:
         try:
             entry = self.catalog.resolve(self.family, provider.name, self.requested_model)
         except ConfigurationError as exc:
@@ -218,8 +292,8 @@ class ModelClient:
             bare = CatalogEntry(
                 self.family, model, provider.name, model, known=False, source=source
             )
-            return _Route(provider, bare, unserved=exc)
-        return _Route(provider, entry)
+            return Route(provider, bare, unserved=exc)
+        return Route(provider, entry)
 
     def _serves(self, provider: Provider) -> bool:
         try:
@@ -263,8 +337,12 @@ class ModelClient:
 
     # -- family hooks -----------------------------------------------------------
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
-        """The request as this family wants it on `provider` (pure; default: unchanged)."""
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
+        """The request as this family wants it on `provider` (pure; default: unchanged).
+
+        `entry` is the catalog entry already resolved for `request.model` on
+        `provider` (read it; never search the catalog again here).
+        """
         return request
 
     def finish(self, response: Response) -> Response:
@@ -277,20 +355,21 @@ class ModelClient:
 
     # -- the request path ---------------------------------------------------------
 
-    def _build_request(self, route: _Route, prompt: Prompt, options: CallOptions) -> Request:
-        """The one place a prompt and the call's options become a `Request`."""
+    def _build_request(
+        self, route: Route, prompt: Prompt, options: CallOptions
+    ) -> tuple[Route, Request]:
+        """The one place a prompt and the call's options become a `Request`, with the
+        route whose entry is the request's model (the call's own `model=` resolved once)."""
         unknown = options.keys() - _CALL_OPTIONS
         if unknown:  # `**options` must not swallow a typo silently
             name = sorted(unknown)[0]
-            import difflib  # only for this message
-
-            close = difflib.get_close_matches(name, _CALL_OPTIONS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise TypeError(f"unexpected keyword argument {name!r}{hint}")
-        model_id = route.entry.id
+            raise TypeError(
+                f"unexpected keyword argument {name!r}{did_you_mean(name, _CALL_OPTIONS)}"
+            )
         model = options.get("model")
         if model is not None:
-            model_id = self.catalog.resolve(self.family, route.provider.name, model).id
+            entry = self.catalog.resolve(self.family, route.provider.name, model)
+            route = evolve(route, entry=entry)
         messages = to_messages(prompt)
         system = options.get("system")
         if system is not None:
@@ -298,8 +377,8 @@ class ModelClient:
         else:
             messages = with_system(messages, self.system, replace=False)
         response_format = options.get("response_format")
-        return Request(
-            model=model_id,
+        return route, Request(
+            model=route.entry.id,
             messages=messages,
             temperature=_first(options.get("temperature"), self.temperature),
             max_tokens=_first(options.get("max_tokens"), self.max_tokens, self.default_max_tokens),
@@ -312,15 +391,15 @@ class ModelClient:
             extra=dict(options.get("extra") or {}),
         )
 
-    async def _send(self, route: _Route, request: Request) -> Response:
+    async def _send(self, route: Route, request: Request) -> Response:
         """The one place a request goes to a provider and its reply comes back."""
-        prepared = self.prepare(request, route.provider)
+        prepared = self.prepare(request, route.provider, route.entry)
         response = await route.provider.complete(prepared)
         return self.finish(response)
 
-    def _send_stream(self, route: _Route, request: Request) -> ResponseStream:
+    def _send_stream(self, route: Route, request: Request) -> ResponseStream:
         """The streaming twin of `_send`: the provider's events through the family's rewrite."""
-        prepared = self.prepare(request, route.provider)
+        prepared = self.prepare(request, route.provider, route.entry)
         rewriter = self.stream_rewriter(prepared, route.provider)
         if rewriter is None:
             return route.provider.stream(prepared).with_finish(self.finish)
@@ -349,17 +428,15 @@ class ModelClient:
         Raises:
             LLMError: a subclass saying what went wrong; see `llmkit.errors`.
         """
-        route = self._route
-        request = self._build_request(route, prompt, options)
-        return await _policies.complete(self, route, request)
+        route, request = self._build_request(self._route, prompt, options)
+        return await _policies.complete(self._policies, self._send, route, request)
 
     def stream(self, prompt: Prompt, **options: Unpack[CallOptions]) -> ResponseStream:
         """Stream the reply to `prompt`: `async for event in client.stream(...)`, then
         `stream.response`. Takes the same arguments as `generate`; the request is sent
         when iteration starts."""
-        route = self._route
-        request = self._build_request(route, prompt, options)
-        return _policies.stream(self, route, request)
+        route, request = self._build_request(self._route, prompt, options)
+        return _policies.stream(self._policies, self._send_stream, route, request)
 
     def generate_sync(self, prompt: Prompt, **options: Unpack[CallOptions]) -> Response:
         """Blocking twin of `generate`: same arguments, same result."""
@@ -392,9 +469,8 @@ class ModelClient:
         rewrites) and sent to the provider's count-tokens endpoint (Anthropic,
         Gemini). Other providers get the best local count (check `.exact`).
         """
-        route = self._route
-        request = self._build_request(route, prompt, {"model": model})
-        prepared = self.prepare(request, route.provider)
+        route, request = self._build_request(self._route, prompt, {"model": model})
+        prepared = self.prepare(request, route.provider, route.entry)
         return await tokens.count_with_provider(route.provider, prepared, tokenizer=self.tokenizer)
 
     def count_tokens_exact_sync(self, prompt: Prompt, *, model: str | None = None) -> TokenCount:

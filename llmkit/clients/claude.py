@@ -17,6 +17,7 @@ from llmkit.clients._rewrites import ensure_user_first, merge_consecutive_turns
 from llmkit.types import Request
 
 if TYPE_CHECKING:
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = ["DEFAULT_MAX_TOKENS", "ClaudeClient", "alternate_turns"]
@@ -36,6 +37,6 @@ class ClaudeClient(ModelClient):
     family: ClassVar[str] = "claude"
     default_max_tokens: ClassVar[int | None] = DEFAULT_MAX_TOKENS
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """Turns merged so they alternate, starting with the user."""
         return alternate_turns(request)

@@ -18,7 +18,7 @@ from llmkit.errors import ConfigurationError
 from llmkit.types import Request, Response
 
 if TYPE_CHECKING:
-    from llmkit.catalog import Catalog
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = [
@@ -115,13 +115,8 @@ class DeepSeekClient(ModelClient):
         self,
         provider: Provider,
         *,
-        model: str | None = None,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
         thinking: bool | None = None,
         reasoning_effort: Effort | None = None,
-        catalog: Catalog | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
         """A DeepSeek client; see `ModelClient` for the shared arguments.
@@ -137,12 +132,9 @@ class DeepSeekClient(ModelClient):
             )
         self.thinking = thinking
         self.reasoning_effort = reasoning_effort
-        super().__init__(
-            provider, model=model, system=system, temperature=temperature,
-            max_tokens=max_tokens, catalog=catalog, **options,
-        )  # fmt: skip
+        super().__init__(provider, **options)
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """Thinking options for the host; R1's system prompt folded into the user turn.
 
         Temperature and top_p go as given: DeepSeek's thinking mode ignores them

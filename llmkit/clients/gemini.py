@@ -17,6 +17,7 @@ from llmkit.clients._rewrites import ensure_user_first, merge_consecutive_turns,
 from llmkit.types import Request, Response
 
 if TYPE_CHECKING:
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = ["GeminiClient"]
@@ -27,7 +28,7 @@ class GeminiClient(ModelClient):
 
     family: ClassVar[str] = "gemini"
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """Same-role turns merged; the user first."""
         return evolve(
             request, messages=ensure_user_first(merge_consecutive_turns(request.messages))

@@ -1,5 +1,6 @@
-"""OpenAI's GPT models: the GPT-4 family (gpt-4o, gpt-4.1) and the reasoning models
-(o3, o4-mini, gpt-5.x).
+"""OpenAI's GPT models: the GPT-4 family (gpt-4o, gpt-4.1), the reasoning models
+(o3, o4-mini, gpt-5.x), and the open-weight gpt-oss models (gpt-oss-120b,
+gpt-oss-20b) that Groq, OpenRouter, Ollama and OpenAI-compatible servers serve.
 
 Reasoning models reject `temperature` and `top_p` other than the default 1, and
 `stop` (`Unsupported value: 'temperature' does not support 0.5 with this model`,
@@ -8,6 +9,15 @@ https://github.com/openai/openai-python/issues/2104), unless gpt-5.x runs with
 prompt in the `developer` role. The client refuses such a request before it is
 sent, with the fix in the message, rather than dropping a parameter silently.
 Classic GPT-4 models keep every parameter.
+
+gpt-oss always reasons and takes a graded effort, `low|medium|high` only (no
+`none`): `minimal` folds into `low` and `xhigh` into `high`, as pydantic-ai's
+`GROQ_GPT_OSS_REASONING_EFFORT_MAP` does. Each host names it its own way
+(`reasoning_effort` on Groq and OpenAI-compatible servers, `reasoning.effort`
+on OpenRouter, `think` on Ollama's native API), and returns the reasoning in
+`reasoning` (Groq, OpenRouter, Ollama's `/v1`) or `thinking` (Ollama's native
+API), which the codecs read into `Response.reasoning`. The hosts that serve it
+accept sampling parameters, so they are sent as given.
 """
 
 from __future__ import annotations
@@ -23,13 +33,15 @@ from llmkit.errors import ConfigurationError, InvalidRequestError
 from llmkit.types import Request, Role
 
 if TYPE_CHECKING:
-    from llmkit.catalog import Catalog, CatalogEntry
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = [
     "GPT4Client",
     "ReasoningEffort",
     "check_sampling_params",
+    "gpt_oss_effort",
+    "is_gpt_oss",
     "is_reasoning_model",
     "mark_developer_role",
 ]
@@ -37,7 +49,49 @@ __all__ = [
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
 EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")
 
-_REASONING_ID = re.compile(r"^(?:openai/)?(?:o\d|gpt-5|gpt-6)")
+_REASONING_ID = re.compile(r"^(?:openai/)?(?:o\d|gpt-5|gpt-6|gpt-oss)")
+_GPT_OSS = re.compile(r"(?:^|/)gpt-oss")
+
+# gpt-oss takes low|medium|high: https://console.groq.com/docs/reasoning#reasoning-effort
+_GPT_OSS_EFFORT = {
+    "minimal": "low",
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "xhigh": "high",
+}
+
+
+def is_gpt_oss(model_id: str) -> bool:
+    """Whether `model_id` names OpenAI's open-weight gpt-oss (`openai/gpt-oss-120b`, `gpt-oss:20b`)."""
+    return bool(_GPT_OSS.search(model_id))
+
+
+def gpt_oss_effort(request: Request, host: str, effort: str | None) -> Request:
+    """gpt-oss's reasoning effort in the host's own terms (None leaves the host's default,
+    `medium`).
+
+    - groq, openai_compatible (vLLM and the like), fake: `reasoning_effort`;
+    - openrouter: `reasoning: {effort}` (https://openrouter.ai/docs/use-cases/reasoning-tokens);
+    - ollama (native `/api/chat`): `think: "low"|"medium"|"high"`.
+
+    Raises:
+        InvalidRequestError: `effort` is `none`: gpt-oss always reasons.
+    """
+    if effort is None:
+        return request
+    if effort not in _GPT_OSS_EFFORT:
+        raise InvalidRequestError(
+            f"{request.model} always reasons, so reasoning_effort={effort!r} is not possible; "
+            "use low, medium or high (or a model without reasoning, e.g. qwen with thinking=False)",
+            model=request.model,
+        )
+    level = _GPT_OSS_EFFORT[effort]
+    if host == "openrouter":
+        return with_extra(request, reasoning={"effort": level})
+    if host == "ollama":
+        return with_extra(request, think=level)
+    return with_extra(request, reasoning_effort=level)
 
 
 def is_reasoning_model(model_id: str, entry: CatalogEntry | None = None) -> bool:
@@ -112,7 +166,7 @@ def apply_effort(request: Request, *, reasoning: bool, effort: str | None) -> Re
 
 
 class GPT4Client(ModelClient):
-    """OpenAI's GPT-4 family and reasoning models, on OpenAI or any host that serves them."""
+    """OpenAI's GPT-4 family, reasoning models and open-weight gpt-oss, on any host that serves them."""
 
     family: ClassVar[str] = "gpt4"
 
@@ -120,33 +174,26 @@ class GPT4Client(ModelClient):
         self,
         provider: Provider,
         *,
-        model: str | None = None,
-        system: str | None = None,
-        temperature: float | None = None,
-        max_tokens: int | None = None,
         reasoning_effort: ReasoningEffort | None = None,
-        catalog: Catalog | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
         """A GPT client; see `ModelClient` for the shared arguments.
 
         Args:
             reasoning_effort: for reasoning models: `none` (gpt-5.x; sampling
-                parameters allowed again) … `xhigh`.
+                parameters allowed again) … `xhigh`; gpt-oss takes `low`,
+                `medium` (its default) or `high`.
         """
         if reasoning_effort is not None and reasoning_effort not in EFFORTS:
             raise ConfigurationError(
                 f"reasoning_effort={reasoning_effort!r} is not one of {', '.join(EFFORTS)}"
             )
         self.reasoning_effort = reasoning_effort
-        super().__init__(
-            provider, model=model, system=system, temperature=temperature,
-            max_tokens=max_tokens, catalog=catalog, **options,
-        )  # fmt: skip
+        super().__init__(provider, **options)
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """Reasoning models: sampling parameters checked, effort added, `developer` role."""
-        reasoning = is_reasoning_model(request.model, self.entry_for(request.model, provider))
+        reasoning = is_reasoning_model(request.model, entry)
         effort = self.reasoning_effort
         request = check_sampling_params(request, reasoning=reasoning, effort=effort)
         request = apply_effort(request, reasoning=reasoning, effort=effort)

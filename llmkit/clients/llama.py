@@ -16,6 +16,7 @@ from llmkit.clients._rewrites import merge_consecutive_turns
 from llmkit.types import Request
 
 if TYPE_CHECKING:
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = ["LlamaClient"]
@@ -26,6 +27,6 @@ class LlamaClient(ModelClient):
 
     family: ClassVar[str] = "llama"
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """Consecutive same-role turns merged."""
         return evolve(request, messages=merge_consecutive_turns(request.messages))

@@ -18,6 +18,7 @@ from llmkit.clients._rewrites import ensure_user_first, fold_system_prompt, merg
 from llmkit.types import Request
 
 if TYPE_CHECKING:
+    from llmkit.catalog import CatalogEntry
     from llmkit.providers._base import Provider
 
 __all__ = ["HOSTS_WITH_SYSTEM_ROLE", "MixtralClient", "fit_mixtral_template"]
@@ -41,6 +42,6 @@ class MixtralClient(ModelClient):
 
     family: ClassVar[str] = "mixtral"
 
-    def prepare(self, request: Request, provider: Provider) -> Request:
+    def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
         """The conversation reshaped to fit Mixtral's chat template on `provider`."""
         return fit_mixtral_template(request, provider.name)

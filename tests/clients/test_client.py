@@ -266,3 +266,53 @@ async def test_an_unknown_call_option_is_refused_not_ignored() -> None:
         await client.generate("hi", temprature=0.2)  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="'nonsense'"):
         client.stream("hi", nonsense=1)  # type: ignore[call-arg]
+
+
+# -- calls go one way: the policy shell gets a frozen value and `send`, never the client --
+
+
+def test_a_misspelt_client_argument_is_refused_with_a_suggestion() -> None:
+    with pytest.raises(TypeError, match=r"'max_token'.*did you mean 'max_tokens'"):
+        DeepSeekClient(FakeProvider(), max_token=64)  # type: ignore[call-arg]
+
+
+async def test_assigning_a_policy_replaces_the_frozen_value_the_next_call_reads() -> None:
+    from llmkit.events import Hooks
+
+    client = DeepSeekClient(FakeProvider())
+    before = client._policies
+    seen: list[str | None] = []
+    hooks = Hooks()
+    hooks.on_response(lambda event: seen.append(event.client))
+    client.hooks = hooks
+    assert client._policies is not before and before.hooks is None  # never mutated in place
+    assert client.hooks is hooks
+    await client.generate("Hi")
+    assert seen == ["DeepSeekClient"]
+
+
+async def test_prepare_gets_the_entry_the_call_resolved_without_searching_again() -> None:
+    from llmkit.catalog import CatalogEntry
+    from llmkit.providers._base import Provider
+    from llmkit.types import Request
+
+    got: list[tuple[str, str]] = []
+
+    class Recording(GPT4Client):
+        def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
+            got.append((request.model, entry.id))
+            return super().prepare(request, provider, entry)
+
+    client = Recording(FakeProvider())
+    searched: list[str] = []
+    find = client.catalog.find
+
+    def counting_find(provider: str, model_id: str) -> CatalogEntry | None:
+        searched.append(model_id)
+        return find(provider, model_id)
+
+    client.catalog.find = counting_find  # type: ignore[method-assign]
+    await client.generate("Hi")
+    await client.generate("Hi", model="my-own-model")
+    assert got == [(client.model, client.model), ("my-own-model", "my-own-model")]
+    assert searched == ["my-own-model"]  # once, when the call named it; never in prepare
