@@ -166,7 +166,7 @@ def apply_effort(request: Request, *, reasoning: bool, effort: str | None) -> Re
 
 
 class GPT4Client(ModelClient):
-    """OpenAI's GPT-4 family, reasoning models and open-weight gpt-oss, on any host that serves them."""
+    """OpenAI's GPT-4 family, reasoning models and open-weight gpt-oss, on any host."""
 
     family: ClassVar[str] = "gpt4"
 
@@ -192,7 +192,10 @@ class GPT4Client(ModelClient):
         super().__init__(provider, **options)
 
     def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
-        """Reasoning models: sampling parameters checked, effort added, `developer` role."""
+        """Reasoning models: sampling parameters checked, effort added, `developer` role;
+        gpt-oss: the effort in the host's terms, everything else as given."""
+        if is_gpt_oss(request.model):
+            return gpt_oss_effort(request, provider.name, self.reasoning_effort)
         reasoning = is_reasoning_model(request.model, entry)
         effort = self.reasoning_effort
         request = check_sampling_params(request, reasoning=reasoning, effort=effort)
