@@ -79,6 +79,7 @@ BUILTIN_CLIENTS = {
     "gpt4": "llmkit.clients:GPT4Client",
     "llama": "llmkit.clients:LlamaClient",
     "mixtral": "llmkit.clients:MixtralClient",
+    "qwen": "llmkit.clients:QwenClient",
 }
 """Model family name → `module:attribute` of its client class."""
 

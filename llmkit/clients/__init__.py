@@ -19,6 +19,7 @@ from llmkit.clients.gemini import GeminiClient
 from llmkit.clients.gpt4 import GPT4Client
 from llmkit.clients.llama import LlamaClient
 from llmkit.clients.mixtral import MixtralClient
+from llmkit.clients.qwen import QwenClient
 
 __all__ = [
     "CallOptions",
@@ -30,4 +31,5 @@ __all__ = [
     "LlamaClient",
     "MixtralClient",
     "ModelClient",
+    "QwenClient",
 ]
