@@ -207,7 +207,9 @@ async def openai_style(
     prefix = codec.kind_prefix(model, kind)
 
     def mapper(status: int, body: object, reply_headers: Any) -> LLMError:
-        return codec.error_from_body(status, body, reply_headers, provider=provider.name, model=model)
+        return codec.error_from_body(
+            status, body, reply_headers, provider=provider.name, model=model
+        )
 
     async def send(texts: list[str]) -> Embeddings:
         params = codec.to_params(
@@ -217,11 +219,17 @@ async def openai_style(
         body = await post_json(provider, target, params, headers=headers, model=model, error=mapper)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
-    return await embed_with(provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send)
+    return await embed_with(
+        provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send
+    )
 
 
 async def voyage(
-    provider: Any, inputs: str | Sequence[str], *, model: str, kind: str | None,
+    provider: Any,
+    inputs: str | Sequence[str],
+    *,
+    model: str,
+    kind: str | None,
     dimensions: int | None,
 ) -> Embeddings:
     """`POST /v1/embeddings` on Voyage AI."""
@@ -230,7 +238,9 @@ async def voyage(
     headers = {"authorization": f"Bearer {provider.api_key()}"}
 
     def mapper(status: int, body: object, reply_headers: Any) -> LLMError:
-        return codec.error_from_body(status, body, reply_headers, provider=provider.name, model=model)
+        return codec.error_from_body(
+            status, body, reply_headers, provider=provider.name, model=model
+        )
 
     async def send(texts: list[str]) -> Embeddings:
         params = codec.to_params(texts, model=model, kind=kind, dimensions=dimensions)
@@ -238,11 +248,17 @@ async def voyage(
         body = await post_json(provider, url, params, headers=headers, model=model, error=mapper)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
-    return await embed_with(provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send)
+    return await embed_with(
+        provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send
+    )
 
 
 async def gemini(
-    provider: Any, inputs: str | Sequence[str], *, model: str, kind: str | None,
+    provider: Any,
+    inputs: str | Sequence[str],
+    *,
+    model: str,
+    kind: str | None,
     dimensions: int | None,
 ) -> Embeddings:
     """`models/{model}:batchEmbedContents`, sent with the Gemini provider's own `_json`."""
@@ -254,11 +270,17 @@ async def gemini(
         body = await provider._json("POST", url, params, model=model)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
-    return await embed_with(provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send)
+    return await embed_with(
+        provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send
+    )
 
 
 async def cohere(
-    provider: Any, inputs: str | Sequence[str], *, model: str, kind: str | None,
+    provider: Any,
+    inputs: str | Sequence[str],
+    *,
+    model: str,
+    kind: str | None,
     dimensions: int | None,
 ) -> Embeddings:
     """`POST /v2/embed` on Cohere."""
@@ -278,11 +300,17 @@ async def cohere(
         body = await post_json(provider, url, params, headers=headers, model=model, error=mapper)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
-    return await embed_with(provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send)
+    return await embed_with(
+        provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send
+    )
 
 
 async def ollama(
-    provider: Any, inputs: str | Sequence[str], *, model: str, kind: str | None,
+    provider: Any,
+    inputs: str | Sequence[str],
+    *,
+    model: str,
+    kind: str | None,
     dimensions: int | None,
 ) -> Embeddings:
     """`POST /api/embed` on Ollama (a kind becomes the prefix the model wants, if any)."""
@@ -305,4 +333,6 @@ async def ollama(
         )
         return codec.parse_reply(body, provider=provider.name, model=model)
 
-    return await embed_with(provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send)
+    return await embed_with(
+        provider, inputs, model=model, kind=kind, dimensions=dimensions, send=send
+    )

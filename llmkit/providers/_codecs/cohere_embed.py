@@ -54,7 +54,9 @@ def parse_reply(
     """`Embeddings` from a `/v2/embed` (or `/v1/embed`) reply; Cohere names no model."""
     found = body.get("embeddings")
     if isinstance(found, Mapping):
-        key = "float" if "float" in found else next((t for t in embedding_types if t in found), None)
+        key = (
+            "float" if "float" in found else next((t for t in embedding_types if t in found), None)
+        )
         found = found.get(key) if key is not None else None
         dtype = key or "float"
     else:

@@ -48,7 +48,10 @@ def to_params(
 
 
 def parse_reply(
-    body: Mapping[str, Any], *, provider: str = "voyage", model: str | None = None,
+    body: Mapping[str, Any],
+    *,
+    provider: str = "voyage",
+    model: str | None = None,
     output_dtype: str | None = None,
 ) -> Embeddings:
     """`Embeddings` from Voyage's reply (usage is `total_tokens`)."""
@@ -56,7 +59,11 @@ def parse_reply(
 
 
 def error_from_body(
-    status: int, body: object, headers: Any = None, *, provider: str = "voyage",
+    status: int,
+    body: object,
+    headers: Any = None,
+    *,
+    provider: str = "voyage",
     model: str | None = None,
 ) -> LLMError:
     """The llmkit error for a Voyage error reply (`{"detail": "..."}`)."""
