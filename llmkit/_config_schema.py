@@ -162,9 +162,28 @@ class Config:
     clients: dict[str, ClientConfig] = field(factory=dict)
     source: str | None = None
     """Where the file was read from (set by the loader, not a key)."""
+    unset: dict[str, tuple[str, ...]] = field(factory=dict)
+    """Per entry (`providers.groq`, `clients.coder`), the `${VAR}`s it names that were not
+    set, as messages (set by the loader, not a key). The entry's settings that use them
+    are left out; building that provider or client raises (`check_resolved`), nothing else does."""
+
+    def check_resolved(self, section: str, name: str) -> None:
+        """Raise when entry `name` of `section` (`providers`, `clients`) names unset variables.
+
+        Raises:
+            ConfigurationError: listing each unset variable, and how to set it.
+        """
+        missing = self.unset.get(f"{section}.{name}")
+        if missing:
+            from llmkit.errors import ConfigurationError
+
+            where = f" in {self.source}" if self.source else ""
+            raise ConfigurationError(
+                f"{section}.{name}{where} cannot be used: " + "; ".join(missing)
+            )
 
 
-_NOT_KEYS = {"source"}
+_NOT_KEYS = {"source", "unset"}
 _REFERENCES = {"type", "base_url", "provider", "family", "fallbacks"}
 _FREE_FORM = {"options", "extra"}
 

@@ -267,7 +267,8 @@ def check_references(
                 or " (set `type:` to one of: " + ", ".join(provider_types) + ")"
             )
             found.append((where, f"unknown provider type '{kind}'{hint}"))
-        if kind == "openai_compatible" and not provider.base_url:
+        deferred = f"providers.{name}" in config.unset  # its base_url may be an unset ${VAR}
+        if kind == "openai_compatible" and not provider.base_url and not deferred:
             found.append((f"providers.{name}.base_url", "required for type openai_compatible"))
     for name, client in config.clients.items():
         family = client.family or name
@@ -334,6 +335,7 @@ def validate_text(
     env: Mapping[str, str] | None = None,
     provider_types: Iterable[str] | None = None,
     families: Iterable[str] | None = None,
+    lazy: bool = False,
 ) -> Validation:
     """Check a configuration's text and report every problem and warning at once.
 
@@ -343,6 +345,11 @@ def validate_text(
         env: where `${VAR}` is read from (default `os.environ`).
         provider_types: names a provider's `type` may take (default: the registry's).
         families: names a client's `family` may take (default: the registry's).
+        lazy: an unset `${VAR}` inside a provider or client entry is not a problem of
+            the file but of that entry: the settings using it are left out and
+            `Config.unset` remembers it, so only building that provider or client
+            fails (`llmkit run deepseek@fake` works with `GROQ_API_KEY` unset).
+            `config validate` reads with `lazy=False` and reports each one.
     """
     from llmkit import registry
 
@@ -351,8 +358,11 @@ def validate_text(
     if yaml_problems:
         return Validation(None, _problems(yaml_problems, source))
     resolved, env_problems = interpolate(raw, env)
+    unset: dict[str, tuple[str, ...]] = {}
+    if lazy:
+        resolved, env_problems, unset = _defer_unset(resolved, env_problems)
     config, shape_problems = structure(resolved)
-    config = evolve(config, source=source)
+    config = evolve(config, source=source, unset=unset)
     problems = env_problems + shape_problems
     problems += check_references(
         config,
@@ -364,20 +374,56 @@ def validate_text(
     return Validation(config if not problems else None, _problems(problems, source), found, raw)
 
 
+def _defer_unset(
+    resolved: Any, problems: list[tuple[str, str]]
+) -> tuple[Any, list[tuple[str, str]], dict[str, tuple[str, ...]]]:
+    """Move the unset-variable problems of provider and client entries out of `problems`.
+
+    Returns the data without the settings that used them (`providers.groq.api_key`
+    is dropped, so the entry still parses), the problems left (those outside an
+    entry), and the deferred messages by entry (`providers.groq`).
+    """
+    kept: list[tuple[str, str]] = []
+    deferred: dict[str, list[str]] = {}
+    drop: dict[tuple[str, str], set[str]] = {}
+    for path, message in problems:
+        section, _, rest = path.partition(".")
+        name, _, key = rest.partition(".")
+        key = re.split(r"[.\[]", key, maxsplit=1)[0]
+        if section in {"providers", "clients"} and name and key:
+            deferred.setdefault(f"{section}.{name}", []).append(f"{key}: {message}")
+            drop.setdefault((section, name), set()).add(key)
+        else:
+            kept.append((path, message))
+    if drop and isinstance(resolved, Mapping):
+        resolved = dict(resolved)
+        for (section, name), keys in drop.items():
+            entries = resolved.get(section)
+            if isinstance(entries, Mapping) and isinstance(entries.get(name), Mapping):
+                entry = {k: v for k, v in entries[name].items() if k not in keys}
+                resolved[section] = {**entries, name: entry}
+    return resolved, kept, {k: tuple(v) for k, v in deferred.items()}
+
+
 def _problems(found: list[tuple[str, str]], source: str | None) -> tuple[Problem, ...]:
     return tuple(
         Problem(hide_secrets(path), hide_secrets(message), source) for path, message in found
     )
 
 
-def read(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Validation:
-    """Read and check the file at `path` (never raises for what is inside it)."""
+def read(
+    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, lazy: bool = False
+) -> Validation:
+    """Read and check the file at `path` (never raises for what is inside it).
+
+    `lazy`: leave an entry's unset `${VAR}`s to when it is built (see `validate_text`).
+    """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"Cannot read {file}: {exc.strerror or exc}") from exc
-    return validate_text(text, source=str(file), env=env)
+    return validate_text(text, source=str(file), env=env, lazy=lazy)
 
 
 def load_config(
@@ -388,7 +434,8 @@ def load_config(
 ) -> Config | None:
     """The checked configuration found by `find`, or None when there is no file.
 
-    Unknown keys are reported as `ConfigWarning`s.
+    Unknown keys are reported as `ConfigWarning`s. An unset `${VAR}` in a provider or
+    client entry is not raised here: building that entry raises (`Config.unset`).
 
     Raises:
         ConfigFileError: the file has problems (all of them are listed).
@@ -396,7 +443,7 @@ def load_config(
     file = find(path, name=name, env=env)
     if file is None:
         return None
-    result = read(file, env=env)
+    result = read(file, env=env, lazy=True)
     for warning in result.warnings:
         warnings.warn(str(warning), ConfigWarning, stacklevel=3)
     if not result.ok:

@@ -303,6 +303,8 @@ class Registry:
                     f"'{name}' is not a provider{did_you_mean(name, known)}; "
                     f"known: {', '.join(known)}"
                 ) from None
+            if entry is not None and self.config is not None:
+                self.config.check_resolved("providers", name)
             options = _provider_options(entry, name) if entry else {}
             self._providers[name] = _build(factory, options, f"provider '{name}'")
         return self._providers[name]
@@ -373,6 +375,8 @@ class Registry:
         provider: str | None,
         options: dict[str, Any],
     ) -> Any:
+        if self.config is not None:
+            self.config.check_resolved("clients", name)
         kwargs = _client_options(entry, name, model=model)
         kwargs["provider"] = self.provider(provider or entry.provider)
         if entry.fallbacks:

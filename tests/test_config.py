@@ -13,6 +13,7 @@ from llmkit import config
 from llmkit._config_schema import BudgetConfig, TimeoutsConfig
 from llmkit.config import ConfigFileError, ConfigWarning, Problem, interpolate, validate_text
 from llmkit.errors import ConfigurationError
+from llmkit.registry import Registry
 
 PROVIDER_TYPES = ["anthropic", "fake", "groq", "openai_compatible", "openrouter"]
 FAMILIES = ["claude", "deepseek", "llama"]
@@ -292,17 +293,51 @@ def test_a_missing_variable_names_the_file_the_key_and_the_variable(tmp_path: Pa
     file.write_text(
         "clients:\n  c:\n    family: llama\n    provider: fake\n    model: ${MODEL_NAME}\n"
     )
-    with pytest.raises(ConfigFileError) as caught:
-        config.load_config(file, env={})
-    text = str(caught.value)
-    assert str(file) in text and "clients.c.model" in text and "MODEL_NAME" in text
-    assert caught.value.problems == [
+    result = config.read(file, env={})  # what `llmkit config validate` reads: strict
+    assert list(result.problems) == [
         Problem(
             "clients.c.model",
             "environment variable MODEL_NAME is not set (set it, or write ${MODEL_NAME:-default})",
             str(file),
         )
     ]
+    loaded = config.load_config(file, env={})  # loading defers it to building client c
+    assert loaded is not None
+    with pytest.raises(ConfigurationError) as caught:
+        Registry(loaded).client("c")
+    text = str(caught.value)
+    assert str(file) in text and "clients.c" in text and "model" in text and "MODEL_NAME" in text
+
+
+LAZY = """
+providers:
+  groq: {api_key: "${GROQ_KEY}", timeout: 30}
+  local: {type: openai_compatible, base_url: "${LOCAL_URL}"}
+clients:
+  coder: {family: deepseek, provider: fake}
+  fast: {family: llama, provider: groq}
+"""
+
+
+def test_an_unset_variable_blocks_only_the_provider_that_uses_it(tmp_path: Path) -> None:
+    file = tmp_path / "llmkit.yaml"
+    file.write_text(LAZY)
+    loaded = config.load_config(file, env={})
+    assert loaded is not None and loaded.providers["groq"].timeout == 30
+    registry = Registry(loaded)
+    assert registry.client("deepseek@fake").generate_sync("hi").text  # unaffected
+    assert registry.client("coder").generate_sync("hi").text
+    with pytest.raises(ConfigurationError, match=r"providers\.groq.*GROQ_KEY is not set"):
+        registry.provider("groq")
+    with pytest.raises(ConfigurationError, match="GROQ_KEY"):
+        registry.client("fast")  # its provider is groq
+    with pytest.raises(ConfigurationError, match=r"base_url: environment variable LOCAL_URL"):
+        registry.provider("local")
+    strict = config.read(file, env={})
+    assert {p.path for p in strict.problems} == {
+        "providers.groq.api_key",
+        "providers.local.base_url",
+    }
 
 
 # -- secrets --------------------------------------------------------------------
