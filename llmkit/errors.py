@@ -21,17 +21,24 @@
 
 Every error carries `provider`, `model`, `status_code`, `request_id` and
 `retryable` where known. Messages never contain a secret: see `redact()`.
+
+An error keeps at most `ERROR_BODY_LIMIT` characters of the host's error body
+(the prefix; a 50 MB error page is not held, nor scanned for keys, whole).
+Under an error, its `__cause__` / `__context__` chain holds llmkit errors and
+`UnderlyingError`s: redacted, bounded summaries of the library exceptions
+llmkit translated, never those exceptions themselves (`scrub_chain`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from llmkit.types import Response
 
 __all__ = [
+    "ERROR_BODY_LIMIT",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
@@ -50,9 +57,16 @@ __all__ = [
     "RateLimitError",
     "ServerError",
     "StreamError",
+    "UnderlyingError",
     "redact",
     "redact_data",
+    "scrub_chain",
 ]
+
+ERROR_BODY_LIMIT = 16 * 1024
+"""Characters of a host's error body (and of a message) an error keeps: the prefix."""
+
+LLMErrorT = TypeVar("LLMErrorT", bound="LLMError")
 
 # Key shapes of the hosts llmkit knows, and bearer tokens in general; compiled
 # on first use (by `re`'s own cache) rather than at import.
@@ -90,6 +104,115 @@ def redact_data(value: Any) -> Any:
     return value
 
 
+_CUT = "…[cut]"
+_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_\-.]+$")
+
+
+def bounded(text: str, limit: int = ERROR_BODY_LIMIT) -> str:
+    """The first `limit` characters of `text`, marked `…[cut]` if longer.
+
+    A word cut in two is dropped whole, so the start of a key cut at the
+    limit is not left behind too short to look like a key.
+    """
+    if len(text) <= limit:
+        return text
+    return _PARTIAL_WORD.sub("", text[:limit]) + _CUT
+
+
+def _bounded_body(value: Any, budget: list[int]) -> Any:
+    """`value` with its strings cut to what is left of `budget` (characters), redacted."""
+    if budget[0] <= 0:
+        return _CUT
+    if isinstance(value, bytes | bytearray | memoryview):
+        # 4 bytes per character at most: decode no more than the budget can keep
+        value = bytes(value[: budget[0] * 4]).decode("utf-8", "replace")
+    if isinstance(value, str):
+        kept = bounded(value, budget[0])
+        budget[0] -= len(kept)
+        return redact(kept)
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if budget[0] <= 0:
+                out[_CUT] = _CUT
+                break
+            name = _bounded_body(key, budget) if isinstance(key, str) else key
+            out[name] = _bounded_body(item, budget)
+        return out
+    if isinstance(value, list | tuple):
+        items = []
+        for item in value:
+            if budget[0] <= 0:
+                items.append(_CUT)
+                break
+            items.append(_bounded_body(item, budget))
+        return items
+    budget[0] -= 1
+    return value
+
+
+class UnderlyingError(Exception):
+    """A redacted summary of a non-llmkit exception found under an llmkit error.
+
+    llmkit translates library exceptions (an `httpx2.ReadTimeout`, an SDK's
+    `APIStatusError` whose message echoes the request's key) into its own
+    errors; the chain below an `LLMError` keeps this stand-in instead: the
+    original's `type_name` (`module.QualName`), its message bounded and redacted,
+    and its traceback, for debugging. Never raised by llmkit itself.
+    """
+
+    def __init__(self, type_name: str, message: str) -> None:
+        self.type_name = type_name
+        self.message = message
+        super().__init__(f"{type_name}: {message}" if message else type_name)
+
+
+def _summary(exc: BaseException, seen: dict[int, BaseException], depth: int) -> BaseException:
+    """`exc` as it may appear under an llmkit error (memoised by identity in `seen`)."""
+    if id(exc) in seen:
+        return seen[id(exc)]
+    if isinstance(exc, LLMError | UnderlyingError):
+        seen[id(exc)] = exc
+        _scrub_links(exc, seen, depth)
+        return exc
+    cls = type(exc)
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ must not hide the error above it
+        text = ""
+    stand_in = UnderlyingError(f"{cls.__module__}.{cls.__qualname__}", redact(bounded(text, 1024)))
+    stand_in.__traceback__ = exc.__traceback__
+    seen[id(exc)] = stand_in
+    stand_in.__cause__ = exc.__cause__
+    stand_in.__context__ = exc.__context__
+    stand_in.__suppress_context__ = exc.__suppress_context__
+    _scrub_links(stand_in, seen, depth)
+    return stand_in
+
+
+def _scrub_links(exc: BaseException, seen: dict[int, BaseException], depth: int) -> None:
+    for name in ("__cause__", "__context__"):
+        linked = getattr(exc, name)
+        if linked is None:
+            continue
+        if linked is exc or depth >= 16:
+            setattr(exc, name, None)  # never its own cause; a chain of bounded length
+        else:
+            setattr(exc, name, _summary(linked, seen, depth + 1))
+
+
+def scrub_chain(error: LLMErrorT) -> LLMErrorT:
+    """`error`, its chain made safe to show: returns the same object, changed in place.
+
+    Every exception under `error` (`__cause__`, `__context__`, and theirs) that
+    is not an llmkit error becomes an `UnderlyingError` (type name, redacted
+    and bounded message, original traceback); a link from an error to itself
+    is removed; the chain is cut after 16 links. Idempotent and cheap.
+    """
+    _scrub_links(error, {id(error): error}, 0)
+    return error
+
+
 class LLMError(Exception):
     """Root of every error llmkit raises."""
 
@@ -107,14 +230,17 @@ class LLMError(Exception):
         body: Any = None,
         partial: Response | None = None,
     ) -> None:
-        self.message = redact(message)
+        self.message = redact(bounded(message))
         self.provider = provider
         self.model = model
         self.status_code = status_code
         self.request_id = request_id
         self.retryable = self.retryable_default if retryable is None else retryable
-        self.body = redact_data(body)
-        """The host's error body, parsed where it was JSON (key-shaped strings redacted)."""
+        self.body = None if body is None else _bounded_body(body, [ERROR_BODY_LIMIT])
+        """The host's error body, parsed where it was JSON, key-shaped strings redacted.
+
+        At most `ERROR_BODY_LIMIT` characters of it (bytes are decoded): a longer
+        text is cut to its prefix and ends in `…[cut]`."""
         self.partial = partial
         """For an error that ended a stream: the response assembled from what did arrive."""
         super().__init__(self.message)

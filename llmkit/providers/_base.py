@@ -310,14 +310,15 @@ class BaseProvider(SyncTwins):
         if self.cache is not None:  # llmkit.cache: a hit never reaches the policies
             from llmkit.cache import cached_complete
 
-            return await cached_complete(self.cache, self.name, request, partial(_calls.complete, self, request))  # fmt: skip
-        return await _calls.complete(self, request)
+            return await cached_complete(self.cache, self.name, request, partial(_calls.complete, self._complete, _calls.Policy.of(self), request))  # fmt: skip
+        return await _calls.complete(self._complete, _calls.Policy.of(self), request)
 
     def stream(self, request: Request) -> ResponseStream:
         """Stream the reply to `request`; retried only before its first event."""
         from llmkit.providers import _calls
 
-        stream = ResponseStream(partial(_calls.stream, self, request), provider=self.name)
+        events = partial(_calls.stream, self._stream, _calls.Policy.of(self), request)
+        stream = ResponseStream(events, provider=self.name)
         if self.cache is not None:
             from llmkit.cache import cached_stream
 
