@@ -71,7 +71,7 @@ def gpt_oss_effort(request: Request, host: str, effort: str | None) -> Request:
     """gpt-oss's reasoning effort in the host's own terms (None leaves the host's default,
     `medium`).
 
-    - groq, openai_compatible (vLLM and the like), fake: `reasoning_effort`;
+    - groq, openai-compatible (vLLM and the like), fake: `reasoning_effort`;
     - openrouter: `reasoning: {effort}` (https://openrouter.ai/docs/use-cases/reasoning-tokens);
     - ollama (native `/api/chat`): `think: "low"|"medium"|"high"`.
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import httpx2
 import pytest
 
 from llmkit.clients import GPT4Client
-from llmkit.clients.gpt4 import check_sampling_params, is_reasoning_model, mark_developer_role
+from llmkit.clients.gpt4 import (
+    check_sampling_params,
+    gpt_oss_effort,
+    is_gpt_oss,
+    is_reasoning_model,
+    mark_developer_role,
+)
 from llmkit.errors import InvalidRequestError
+from llmkit.providers import GroqProvider
 from llmkit.testing import FakeProvider
 from llmkit.types import Message, Request
 
@@ -99,3 +110,122 @@ async def test_unknown_model_id_is_judged_by_its_shape() -> None:
     assert client.model == "o9-preview" and not client.entry.known
     with pytest.raises(InvalidRequestError):
         await client.generate("x", top_p=0.1)
+
+
+# -- gpt-oss: OpenAI's open-weight models on Groq, OpenRouter, Ollama, OpenAI-compatible hosts --
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("openai/gpt-oss-120b", True),
+        ("gpt-oss:20b", True),
+        ("gpt-oss-120b", True),
+        ("gpt-5.6", False),
+        ("openai/gpt-4o", False),
+    ],
+)
+def test_is_gpt_oss(model: str, expected: bool) -> None:
+    assert is_gpt_oss(model) is expected
+    assert is_reasoning_model(model) is (expected or model == "gpt-5.6")
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("groq", {"reasoning_effort": "high"}),
+        ("openai-compatible", {"reasoning_effort": "high"}),
+        ("openrouter", {"reasoning": {"effort": "high"}}),
+        ("ollama", {"think": "high"}),
+    ],
+)
+async def test_gpt_oss_effort_in_each_hosts_terms(host: str, expected: dict[str, object]) -> None:
+    fake = FakeProvider(name=host)
+    await GPT4Client(fake, model="gpt-oss-20b", reasoning_effort="xhigh").generate("x")
+    assert fake.requests[0].extra == expected
+
+
+@pytest.mark.parametrize(("effort", "level"), [("minimal", "low"), ("medium", "medium")])
+def test_gpt_oss_effort_folds_to_low_medium_high(effort: str, level: str) -> None:
+    out = gpt_oss_effort(Request("openai/gpt-oss-120b", [Message.user("u")]), "groq", effort)
+    assert out.extra == {"reasoning_effort": level}
+
+
+async def test_gpt_oss_refuses_effort_none_before_sending() -> None:
+    fake = FakeProvider(name="groq")
+    client = GPT4Client(fake, reasoning_effort="none")
+    with pytest.raises(InvalidRequestError, match="always reasons"):
+        await client.generate("x")
+    assert fake.requests == []
+
+
+async def test_gpt_oss_keeps_sampling_parameters_and_system_role() -> None:
+    fake = FakeProvider(name="groq")
+    client = GPT4Client(fake, system="be brief")
+    await client.generate("x", temperature=0.2, top_p=0.5, stop="END")
+    sent = fake.requests[0]
+    assert (sent.model, sent.temperature, sent.top_p, sent.stop) == (
+        "openai/gpt-oss-120b",
+        0.2,
+        0.5,
+        ("END",),
+    )
+    assert sent.extra == {}  # no effort asked: the host's default (medium)
+    assert sent.messages[0].provider_data == {}  # `system`, not `developer`
+
+
+def test_groq_resolves_gpt_oss_with_no_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROQ_API_KEY", "test-key")
+    client = GPT4Client(provider=GroqProvider())
+    assert client.model == "openai/gpt-oss-120b"
+    assert client.entry.context_window == 131072
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("groq", "openai/gpt-oss-120b"),
+        ("openrouter", "openai/gpt-oss-120b"),
+        ("ollama", "gpt-oss:120b"),
+    ],
+)
+def test_canonical_gpt_oss_name_resolves_on_each_host(host: str, expected: str) -> None:
+    assert GPT4Client(FakeProvider(name=host), model="gpt-oss-120b").model == expected
+
+
+def recorded(name: str) -> dict[str, Any]:
+    """A conformance-corpus case (the test skips, saying why, when the corpus is absent)."""
+    from tests.conformance.harness import CASES_DIR
+
+    path = CASES_DIR / f"{name}.json"
+    if not path.is_file():
+        pytest.skip(f"no conformance corpus case at {path}")
+    case: dict[str, Any] = json.loads(path.read_text())
+    return case
+
+
+async def test_gpt_oss_on_groq_replays_the_recorded_reply() -> None:
+    """The conformance corpus' Groq gpt-oss recording: our body asks what it asked, and
+    the reply's `reasoning` field lands in `Response.reasoning`."""
+    case = recorded("openai-chat__groq__reasoning-wire-contract-groq-gpt-oss-thinking-medium")
+    bodies: list[dict[str, object]] = []
+
+    def host(request: httpx2.Request) -> httpx2.Response:
+        bodies.append(json.loads(request.content))
+        return httpx2.Response(
+            200, text=case["response"]["body"], headers=case["response"]["headers"]
+        )
+
+    provider = GroqProvider(
+        api_key="test-key",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(host)),
+        retry=None,
+    )
+    reply = await GPT4Client(provider, reasoning_effort="medium").generate(
+        case["request"]["json"]["messages"][0]["content"]
+    )
+    assert bodies[0]["model"] == case["request"]["json"]["model"] == "openai/gpt-oss-120b"
+    assert bodies[0]["reasoning_effort"] == case["request"]["json"]["reasoning_effort"]
+    assert "temperature" not in bodies[0]
+    assert reply.text == case["expect"]["text"]
+    assert reply.reasoning == case["expect"]["reasoning"]
