@@ -165,8 +165,8 @@ def price_response(
     response: Response, prices: Prices | None, *, when: dt.datetime | None = None
 ) -> Response:
     """`response` with its `cost` set from `prices`, unless the host already reported one."""
-    if response.cost is not None and response.cost.source == "host":
-        return response
+    if response.cost is not None and response.cost.source in ("host", "cache"):
+        return response  # the host's own figure, or a cached reply's zero
     cost = price_usage(response.usage, prices, when=when)
     if cost == response.cost:
         return response

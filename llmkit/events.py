@@ -45,6 +45,7 @@ __all__ = [
     "EventKind",
     "Hook",
     "Hooks",
+    "caching",
     "current_client",
     "describe",
     "emit",
@@ -59,7 +60,7 @@ __all__ = [
 logger = logging.getLogger("llmkit")
 logger.addHandler(logging.NullHandler())  # a library logs only where the application asks
 
-EventKind = Literal["request", "response", "retry", "error", "fallback"]
+EventKind = Literal["request", "response", "retry", "error", "fallback", "cache"]
 T = TypeVar("T")
 
 
@@ -85,6 +86,8 @@ class Event:
     """For `fallback`: the provider that is tried next."""
     reason: str | None = None
     """For `fallback`: why the provider was left (or skipped); for `request`: what was truncated."""
+    size: int | None = None
+    """For `cache`: bytes read (a hit) or stored (a store)."""
     time: float = field(factory=time.time)
     """Unix time of the moment."""
 
@@ -129,6 +132,10 @@ class Hooks:
         """Call `hook` when a provider is left for the next one (or skipped)."""
         return self.add("fallback", hook)
 
+    def on_cache(self, hook: Hook) -> Hook:
+        """Call `hook` on each response-cache lookup and store (`reason`: hit, miss, store)."""
+        return self.add("cache", hook)
+
     def hooks(self, kind: EventKind) -> tuple[Hook, ...]:
         """The callbacks registered for `kind`."""
         return tuple(self._hooks.get(kind, ()))
@@ -140,6 +147,7 @@ _LEVELS: dict[str, int] = {
     "retry": logging.INFO,
     "fallback": logging.WARNING,  # a hand-over to another host is worth seeing
     "error": logging.WARNING,
+    "cache": logging.DEBUG,
 }
 
 
@@ -164,6 +172,8 @@ def describe(event: Event) -> str:
         parts.append(f"error={type(event.error).__name__}: {redact(event.error.message)}")
     if event.reason:
         parts.append(f"reason={redact(event.reason)}")
+    if event.size is not None:
+        parts.append(f"bytes={event.size}")
     return " ".join(parts)
 
 
@@ -276,6 +286,14 @@ def retrying(
             request=request,
         ),
     )
+
+
+def caching(reason: str, *, provider: str | None, model: str | None, size: int | None) -> None:
+    """Report a response-cache `hit`, `miss` or `store` to the hooks of the call under way."""
+    hooks, client, _ = _current.get()
+    if hooks is None and not logger.isEnabledFor(logging.DEBUG):
+        return  # the common case costs one context-variable read
+    emit(hooks, Event("cache", provider=provider, model=model, client=client, reason=reason, size=size))
 
 
 def current_client() -> str | None:

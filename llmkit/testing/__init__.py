@@ -61,6 +61,7 @@ from llmkit.testing.profiles import (
     retimed,
 )
 from llmkit.types import (
+    Embeddings,
     FinishReason,
     Latency,
     Request,
@@ -255,6 +256,8 @@ class FakeProvider(SyncTwins):
         self._models = list(models) if models is not None else None
         self.requests: list[Request] = []
         """Every request received, in order."""
+        self.embedded: list[list[str]] = []
+        """The inputs of every `embed` call, in order."""
         self.closed = False
 
     @classmethod
@@ -415,6 +418,30 @@ class FakeProvider(SyncTwins):
             self._models = ids
         return [ModelInfo(id=model, provider=self.name) for model in self._models]
 
+    async def embed(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str = "fake-embed",
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Deterministic unit vectors (from a hash of model, kind and text), 16 long by default.
+
+        Every call's inputs are appended to `embedded`; the same text always gets the
+        same vector, so similarity tests and caches behave as with a real host.
+        """
+        from llmkit.providers._embed import check_inputs
+
+        texts = check_inputs(inputs, kind=kind, dimensions=dimensions, provider=self.name)
+        self.embedded.append(texts)
+        return Embeddings(
+            [fake_vector(f"{model}\0{kind}\0{text}", dimensions or 16) for text in texts],
+            model=model,
+            provider=self.name,
+            usage=Usage(input_tokens=sum(len(t.split()) + 1 for t in texts)),
+        )
+
     async def aclose(self) -> None:
         """Nothing to release; marks the fake closed."""
         self.closed = True
@@ -426,6 +453,22 @@ class FakeProvider(SyncTwins):
         await self.aclose()
 
     # -- sync twins ---------------------------------------------------------------
+
+
+def fake_vector(seed: str, dimensions: int) -> list[float]:
+    """A unit vector of `dimensions` floats drawn from SHA-256 of `seed` (stable everywhere)."""
+    import hashlib
+    import math
+
+    numbers: list[float] = []
+    block = 0
+    while len(numbers) < dimensions:
+        digest = hashlib.sha256(f"{block}:{seed}".encode()).digest()
+        numbers.extend(b / 127.5 - 1.0 for b in digest)
+        block += 1
+    vector = numbers[:dimensions]
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
 
 
 def _profile(

@@ -1,0 +1,199 @@
+"""Calls through a cache: complete, stream and embed, with per-call settings and events.
+
+`cached_complete` and `cached_stream` serve a stored reply, or send and
+store the new one; `embed_cached` does the same per input. What is stored:
+a reply's plain data (`llmkit.types.to_dict`, without `raw`), and for a
+stream every event as well, so a hit replays the same events in the same
+order (text, reasoning, tool-call deltas, the final usage). A stream is
+stored only once it ended cleanly: a stream that failed or that the caller
+left early is not, and errors never are. Concurrent identical requests wait
+for the first (`Cache.single_flight`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from llmkit import events
+from llmkit.cache._key import embedding_keys, request_key
+from llmkit.providers._stream import ResponseStream
+from llmkit.types import (
+    Cost,
+    Embeddings,
+    Latency,
+    Request,
+    Response,
+    StreamEvent,
+    Usage,
+    from_dict,
+    to_dict,
+)
+
+if TYPE_CHECKING:
+    from llmkit.cache._base import Cache
+
+__all__ = ["cached_complete", "cached_stream", "embed_cached", "settings", "using"]
+
+ZERO = Cost(total=0.0, source="cache")
+"""The cost of a reply served from the cache."""
+
+_settings: contextvars.ContextVar[tuple[bool, float | None]] = contextvars.ContextVar(
+    "llmkit_cache", default=(True, None)
+)
+
+
+def settings() -> tuple[bool, float | None]:
+    """This call's cache settings: `(enabled, ttl)` (ttl None: the cache's default)."""
+    return _settings.get()
+
+
+@contextlib.contextmanager
+def using(*, cache: bool = True, cache_ttl: float | None = None) -> Iterator[None]:
+    """Within the block, calls bypass the cache (`cache=False`) or store for `cache_ttl` s."""
+    token = _settings.set((cache, cache_ttl))
+    try:
+        yield
+    finally:
+        _settings.reset(token)
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _event_data(event: StreamEvent) -> dict[str, Any]:
+    data: dict[str, Any] = to_dict(event)
+    data.pop("raw", None)
+    return {k: v for k, v in data.items() if v not in (None, "", {})}
+
+
+def _hit(stored: Response, started: float) -> Response:
+    elapsed = time.perf_counter() - started
+    return attrs.evolve(
+        stored, cached=True, cost=ZERO, latency=Latency(first_token=elapsed, total=elapsed)
+    )
+
+
+async def cached_complete(
+    cache: Cache, provider: str, request: Request, send: Callable[[], Awaitable[Response]]
+) -> Response:
+    """`send()`'s reply to `request`, from `cache` when it holds one (then `cached=True`)."""
+    enabled, ttl = _settings.get()
+    if not enabled:
+        return await send()
+    started = time.perf_counter()
+    key = request_key(provider, request)
+    data = await cache.get(key)
+    if data is None:
+        async with cache.single_flight(key) as waited:
+            if waited:
+                data = await cache.get(key)
+            if data is None:
+                events.caching("miss", provider=provider, model=request.model, size=None)
+                response = await send()
+                blob = _dump({"response": to_dict(response)})
+                await cache.set(key, blob, ttl)
+                events.caching("store", provider=provider, model=request.model, size=len(blob))
+                return response
+    events.caching("hit", provider=provider, model=request.model, size=len(data))
+    stored = from_dict(json.loads(data)["response"], Response)
+    return _hit(stored, started)
+
+
+def cached_stream(
+    cache: Cache, provider: str, request: Request, stream: ResponseStream
+) -> ResponseStream:
+    """`stream`, or the events of the same stream stored earlier, replayed in order."""
+    enabled, ttl = _settings.get()
+    if not enabled:
+        return stream
+    key = request_key(provider, request, kind="stream")
+    result: list[Response] = []
+
+    async def replay() -> AsyncIterator[StreamEvent]:
+        started = time.perf_counter()
+        data = await cache.get(key)
+        if data is None:
+            async with cache.single_flight(key) as waited:
+                if waited:
+                    data = await cache.get(key)
+                if data is None:
+                    events.caching("miss", provider=provider, model=request.model, size=None)
+                    recorded: list[dict[str, Any]] = []
+                    try:
+                        async for event in stream:
+                            recorded.append(_event_data(event))
+                            yield event
+                    finally:
+                        await stream.aclose()
+                    response = stream.response  # only a stream that ended cleanly gets here
+                    result.append(response)
+                    blob = _dump({"response": to_dict(response), "events": recorded})
+                    await cache.set(key, blob, ttl)
+                    events.caching("store", provider=provider, model=request.model, size=len(blob))
+                    return
+        await stream.aclose()  # never started: nothing was sent
+        events.caching("hit", provider=provider, model=request.model, size=len(data))
+        entry = json.loads(data)
+        result.append(_hit(from_dict(entry["response"], Response), started))
+        for item in entry["events"]:
+            yield from_dict(item, StreamEvent)
+
+    def finish(timed: Response) -> Response:
+        response = result[-1]
+        if response.cached:  # the time of this replay, not of the first stream
+            return attrs.evolve(response, latency=timed.latency)
+        return response
+
+    return ResponseStream(replay, provider=provider, finish=finish, fold=False)
+
+
+async def embed_cached(
+    cache: Cache,
+    provider: str,
+    texts: Sequence[str],
+    *,
+    model: str,
+    kind: str | None,
+    dimensions: int | None,
+    send: Callable[[list[str]], Awaitable[Embeddings]],
+) -> Embeddings:
+    """Vectors for `texts`: stored ones from `cache`, the rest from `send` (then stored)."""
+    enabled, ttl = _settings.get()
+    if not enabled:
+        return await send(list(texts))
+    keys = embedding_keys(provider, texts, model=model, kind=kind, dimensions=dimensions)
+    vectors: list[Any] = [None] * len(texts)
+    named = model
+    hits = 0
+    for index, key in enumerate(keys):
+        data = await cache.get(key)
+        if data is not None:
+            entry = json.loads(data)
+            vectors[index], named = entry["v"], entry.get("m") or named
+            hits += 1
+            events.caching("hit", provider=provider, model=model, size=len(data))
+    missing = list(dict.fromkeys(t for t, v in zip(texts, vectors, strict=True) if v is None))
+    usage = Usage(input_tokens=0)
+    if missing:
+        events.caching("miss", provider=provider, model=model, size=None)
+        fresh = await send(missing)
+        usage, named = fresh.usage, fresh.model or named
+        by_text = dict(zip(missing, fresh.vectors, strict=True))
+        stored: set[str] = set()
+        for index, (text, key) in enumerate(zip(texts, keys, strict=True)):
+            if vectors[index] is None:
+                vectors[index] = by_text[text]
+                if key not in stored:
+                    stored.add(key)
+                    blob = _dump({"v": list(by_text[text]), "m": fresh.model})
+                    await cache.set(key, blob, ttl)
+                    events.caching("store", provider=provider, model=model, size=len(blob))
+    return Embeddings(vectors, model=named, provider=provider, usage=usage, cached=hits)
