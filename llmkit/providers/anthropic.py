@@ -1,8 +1,12 @@
-"""Anthropic's own API (Claude), reached through the `anthropic` SDK.
+"""Anthropic's Messages API (Claude), spoken by llmkit itself or sent through the SDK.
 
-The SDK sends (auth, `anthropic-version`, base URL, its error classes) with its
-retries off; `llmkit.providers._codecs.anthropic_messages` builds the body and
-reads the raw reply, so no typed SDK object is built per reply or per chunk.
+By default llmkit builds the URL, the headers (`x-api-key`, `anthropic-version`,
+`anthropic-beta` when a request asks for betas, its `user-agent`) and the body,
+and sends them with its `httpx2` pool (or the caller's `httpx2` / `httpx`
+client): no SDK is imported. `sender="sdk"` and the cloud platforms (Bedrock,
+Vertex) send through the `anthropic` SDK instead (`_anthropic_sdk`). Either way
+`llmkit.providers._codecs.anthropic_messages` builds the body and reads the raw
+reply, so no typed SDK object is built per reply or per chunk.
 """
 
 from __future__ import annotations
@@ -10,32 +14,38 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from functools import partial
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar
+from functools import cached_property, partial
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlencode
 
 from llmkit import _sync
-from llmkit._imports import require
-from llmkit.errors import LLMError, StreamError
+from llmkit.errors import ConfigurationError, LLMError, StreamError
+from llmkit.providers._anthropic_sdk import PLATFORM_EXTRAS, AnthropicSDK
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import anthropic_messages as codec
 from llmkit.providers._codecs._errors_common import json_object
-from llmkit.providers._pump import pump
-from llmkit.providers._transport import no_answer, transport_error
+from llmkit.providers._pump import USER_AGENT, open_reply, pump
+from llmkit.providers._transport import transport_error
 from llmkit.types import Request, Response, StreamEvent
 
-if TYPE_CHECKING:
-    from anthropic import AsyncAnthropic
+__all__ = ["AnthropicProvider", "Platform"]
 
-__all__ = ["AnthropicProvider"]
+Platform = Literal["anthropic", "bedrock", "vertex"]
+"""Where Claude is reached: Anthropic's own API, Amazon Bedrock, or Google Vertex AI."""
 
 
 class AnthropicProvider(BaseProvider):
     """Claude on Anthropic's Messages API; key from `ANTHROPIC_API_KEY`.
 
+    llmkit sends the requests itself (`sender="httpx2"`, the default: no SDK is
+    imported); `sender="sdk"` has the `anthropic` SDK send them instead.
+    `platform="bedrock"` / `"vertex"` reach Claude on Amazon Bedrock / Google
+    Vertex AI through the SDK's clients, which carry those clouds' auth.
+
     Extended thinking is asked for through `Request.extra`:
     `{"thinking": {"type": "enabled", "budget_tokens": 2048}}` (the budget must
     be ≥ 1024 and below `max_tokens`) or `{"thinking": {"type": "adaptive"}}`.
+    Beta features: `{"betas": ["<beta-name>"]}` is sent as the `anthropic-beta` header.
     """
 
     name: ClassVar[str] = "anthropic"
@@ -43,75 +53,139 @@ class AnthropicProvider(BaseProvider):
     api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
     sdk_module: ClassVar[str | None] = "anthropic"
     sdk_extra: ClassVar[str] = "anthropic"
+    default_sender: ClassVar[Any] = "httpx2"
+    api_version: ClassVar[str] = "2023-06-01"
+    """The `anthropic-version` header llmkit's requests carry."""
 
-    # -- the SDK ------------------------------------------------------------------
+    def __init__(
+        self,
+        *,
+        platform: Platform = "anthropic",
+        platform_options: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Configure the provider; nothing is sent yet.
 
-    def _sdk(self) -> AsyncAnthropic:
-        # Held in a namespace with no close(): BaseProvider.aclose() would otherwise close
-        # the SDK, and with it a caller's http_client, which must stay open.
-        holder = self._loop_resource("anthropic", lambda: SimpleNamespace(sdk=self._make_sdk()))
-        return holder.sdk  # type: ignore[no-any-return]
+        Args:
+            platform: `"anthropic"` (Anthropic's API), `"bedrock"` (the SDK's
+                `AsyncAnthropicBedrock`; extra `anthropic-bedrock`) or `"vertex"`
+                (`AsyncAnthropicVertex`; extra `anthropic-vertex`). The cloud platforms
+                send through the SDK, so `sender` is `"sdk"` for them.
+            platform_options: arguments for the platform's SDK client, e.g.
+                `{"aws_region": "us-east-1"}` (Bedrock: also `aws_access_key`,
+                `aws_secret_key`, `aws_session_token`, `aws_profile`) or
+                `{"region": "us-east5", "project_id": "my-project"}` (Vertex: also
+                `access_token`, `credentials`).
+            **kwargs: `BaseProvider`'s (`api_key`, `base_url`, `http_client`, `timeout`,
+                `retry`, `rate_limit`, `sender`).
 
-    def _make_sdk(self) -> AsyncAnthropic:
-        anthropic = require("anthropic", extra="anthropic")
-        return anthropic.AsyncAnthropic(  # type: ignore[no-any-return]
-            api_key=self.api_key(),
-            base_url=self.base_url,
-            http_client=_as_httpx2(self.http_client()),
-            max_retries=0,
-            timeout=self.timeout,
-        )
+        Raises:
+            ConfigurationError: an unknown platform, `sender="httpx2"` with a cloud
+                platform, or the platform's extra is not installed.
+        """
+        if platform not in PLATFORM_EXTRAS:
+            raise ConfigurationError(
+                f"AnthropicProvider(platform={platform!r}) is not a platform; "
+                "use 'anthropic', 'bedrock' or 'vertex'",
+                provider=self.name,
+            )
+        if platform != "anthropic":
+            if kwargs.get("sender") not in (None, "sdk"):
+                raise ConfigurationError(
+                    f"AnthropicProvider(platform={platform!r}) sends through the anthropic "
+                    "SDK's client (it signs the requests); leave `sender` unset or pass 'sdk'",
+                    provider=self.name,
+                )
+            kwargs["sender"] = "sdk"
+        self.platform: Platform = platform
+        self.platform_options: dict[str, Any] = dict(platform_options or {})
+        super().__init__(**kwargs)
+        if self.sender == "sdk":
+            self._sdk  # noqa: B018 - checks the SDK (and the platform's extra) is installed now
+
+    def __repr__(self) -> str:
+        where = "" if self.platform == "anthropic" else f", platform={self.platform!r}"
+        return f"{type(self).__name__}(base_url={self.base_url!r}{where}, sender={self.sender!r})"
+
+    @property
+    def has_api_key(self) -> bool:
+        """Whether a key was given or is set; the cloud platforms authenticate their own way."""
+        return self.platform != "anthropic" or super().has_api_key
+
+    @cached_property
+    def _sdk(self) -> AnthropicSDK:
+        return AnthropicSDK(self)
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _headers(self, betas: list[str]) -> dict[str, str]:
+        """The headers of a direct request (the SDK sets its own, plus `anthropic-beta`)."""
+        headers = {
+            "x-api-key": self.api_key(),
+            "anthropic-version": self.api_version,
+            "content-type": "application/json",
+            "accept": "application/json",
+            "user-agent": USER_AGENT,
+        }
+        headers.update(_beta_header(betas))
+        return headers
 
     @contextmanager
-    def _map_errors(self, model: str | None) -> Iterator[None]:
-        """Translate the SDK's and the transport's exceptions into llmkit errors, in one place."""
-        anthropic = require("anthropic", extra="anthropic")
+    def _errors(self, model: str | None) -> Iterator[None]:
+        """Translate the sender's exceptions (transport, SDK) into llmkit errors."""
+        if self.sender == "sdk":
+            with self._sdk.errors(model):
+                yield
+            return
         try:
             yield
         except LLMError:
             raise
-        except anthropic.APIStatusError as exc:
-            self._observe_headers(exc.response.headers)
-            raise codec.error_from_body(
-                exc.status_code,
-                exc.response.content,
-                exc.response.headers,
-                provider=self.name,
-                model=model,
-            ) from exc
-        except anthropic.APIConnectionError as exc:  # APITimeoutError is one too
-            timeout = isinstance(exc, anthropic.APITimeoutError)
-            raise no_answer(
-                exc, timeout=timeout, provider=self.name, model=model, where="Anthropic"
-            ) from exc
-        except Exception as exc:  # an HTTP library's, raised while a stream's body is read
+        except Exception as exc:
             error = transport_error(exc, provider=self.name, model=model, where="Anthropic")
             if error is None:
                 raise
             raise error from exc
 
-    async def _post(self, path: str, body: dict[str, Any], *, stream: bool = False) -> Any:
-        """POST through the SDK and hand back the raw `httpx2.Response` (headers observed)."""
-        import httpx2
+    async def _open(
+        self, path: str, params: dict[str, Any], *, model: str | None, stream: bool = False
+    ) -> Any:
+        """POST `params` (their `betas` become the header) and return the open reply."""
+        betas = codec.pop_betas(params)
+        if self.sender == "sdk":
+            return await self._sdk.post(path, params, headers=_beta_header(betas), stream=stream)
+        return await open_reply(
+            self,
+            "POST",
+            self.base_url + path,
+            json=params,
+            headers=self._headers(betas),
+            model=model,
+            error_from_body=codec.error_from_body,
+        )
 
-        response = await self._sdk().post(path, body=body, cast_to=httpx2.Response, stream=stream)
-        self._observe_headers(response.headers)
-        return response
+    async def _read(self, response: Any, model: str | None) -> Mapping[str, Any]:
+        """The whole body of an open reply as a JSON object (`InvalidResponseError` if not)."""
+        try:
+            content = await response.aread()
+        finally:
+            await response.aclose()
+        return json_object(content, provider=self.name, model=model, status=response.status_code)
 
     # -- the protocol ---------------------------------------------------------------
 
     async def _complete(self, request: Request) -> Response:
         params = codec.to_params(request, provider=self.name)
-        with self._map_errors(request.model):
-            response = await self._post("/v1/messages", params)
-        body = _json_object(response, provider=self.name, model=request.model)
-        return codec.parse_message(body, provider=self.name)
+        with self._errors(request.model):
+            response = await self._open("/v1/messages", params, model=request.model)
+            body = await self._read(response, request.model)
+        return codec.parse_reply(body, provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        params = {**codec.to_params(request, provider=self.name), "stream": True}
-        parser = codec.MessageStreamParser(provider=self.name, model=request.model)
-        with self._map_errors(request.model):
-            response = await self._post("/v1/messages", params, stream=True)
+        params = codec.to_params(request, stream=True, provider=self.name)
+        parser = codec.StreamParser(provider=self.name, model=request.model)
+        with self._errors(request.model):
+            response = await self._open("/v1/messages", params, model=request.model, stream=True)
             async for event in pump(response, parser):
                 yield event
         if not parser.done:
@@ -124,10 +198,11 @@ class AnthropicProvider(BaseProvider):
 
     async def count_tokens(self, request: Request) -> int:
         """Input tokens of `request`, counted by Anthropic's `/v1/messages/count_tokens`."""
+        self._first_party_only("count_tokens")
         params = codec.to_count_tokens_params(request, provider=self.name)
-        with self._map_errors(request.model):
-            response = await self._post("/v1/messages/count_tokens", params)
-        body = _json_object(response, provider=self.name, model=request.model)
+        with self._errors(request.model):
+            response = await self._open("/v1/messages/count_tokens", params, model=request.model)
+            body = await self._read(response, request.model)
         return codec.parse_count_tokens(body, provider=self.name)
 
     def count_tokens_sync(self, request: Request) -> int:
@@ -136,22 +211,40 @@ class AnthropicProvider(BaseProvider):
 
     async def list_models(self) -> list[ModelInfo]:
         """The models `GET /v1/models` lists, every page."""
-        import httpx2
-
+        self._first_party_only("list_models")
         models: list[ModelInfo] = []
         after: str | None = None
-        with self._map_errors(None):
+        with self._errors(None):
             while True:
-                query = {"limit": 1000, **({"after_id": after} if after else {})}
-                response = await self._sdk().get(
-                    "/v1/models", cast_to=httpx2.Response, options={"params": query}
-                )
-                self._observe_headers(response.headers)
-                page = _json_object(response, provider=self.name, model=None)
+                query: dict[str, Any] = {"limit": 1000, **({"after_id": after} if after else {})}
+                if self.sender == "sdk":
+                    response = await self._sdk.get("/v1/models", query)
+                else:
+                    response = await open_reply(
+                        self,
+                        "GET",
+                        f"{self.base_url}/v1/models?{urlencode(query)}",
+                        headers=self._headers([]),
+                        model=None,
+                        error_from_body=codec.error_from_body,
+                    )
+                page = await self._read(response, None)
                 models.extend(_model_info(item, self.name) for item in page.get("data", []))
                 after = page.get("last_id")
                 if not page.get("has_more") or not after:
                     return models
+
+    def _first_party_only(self, what: str) -> None:
+        if self.platform != "anthropic":
+            raise ConfigurationError(
+                f"AnthropicProvider.{what}() uses Anthropic's own API; it is not available "
+                f"with platform={self.platform!r} (use the cloud's console or SDK)",
+                provider=self.name,
+            )
+
+
+def _beta_header(betas: list[str]) -> dict[str, str]:
+    return {"anthropic-beta": ",".join(betas)} if betas else {}
 
 
 def _model_info(item: dict[str, Any], provider: str) -> ModelInfo:
@@ -168,17 +261,3 @@ def _model_info(item: dict[str, Any], provider: str) -> ModelInfo:
         context_window=item.get("max_input_tokens"),
         created=created,
     )
-
-
-def _json_object(response: Any, *, provider: str, model: str | None) -> Mapping[str, Any]:
-    """The reply's JSON object; an empty, malformed or HTML body raises `InvalidResponseError`."""
-    return json_object(
-        response.content, provider=provider, model=model, status=response.status_code
-    )
-
-
-def _as_httpx2(client: Any) -> Any:
-    """The client as an `httpx2.AsyncClient`: anthropic 2 refuses `httpx` ones, so bridge them."""
-    from llmkit.providers import _http
-
-    return _http.as_httpx2_client(client)

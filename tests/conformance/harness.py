@@ -57,17 +57,17 @@ def missing_reason(api: str) -> str:
 @dataclass(frozen=True)
 class Mode:
     """How one case is replayed: the body whole or cut in `chunk_size`-byte pieces, through
-    which kind of caller client (`httpx2` or `httpx`), and by which sender (`direct`: llmkit
+    which kind of caller client (`httpx2` or `httpx`), and by which sender (`httpx2`: llmkit
     sends; `sdk`: the vendor SDK sends, the codec reads)."""
 
     chunk_size: int | None = None
     client: str = "httpx2"
-    sender: str = "direct"
+    sender: str = "httpx2"
 
     @property
     def id(self) -> str:
         parts = ["whole" if self.chunk_size is None else str(self.chunk_size)]
-        parts += [p for p in (self.client, self.sender) if p not in ("httpx2", "direct")]
+        parts += [p for p in (self.client, self.sender) if p != "httpx2"]
         return "-".join(parts)
 
 

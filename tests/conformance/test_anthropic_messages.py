@@ -3,7 +3,8 @@
 The request is rebuilt from the case's recorded body (so the codec's request side
 runs too), sent to a MockTransport serving the recorded reply, complete or
 streamed as the case says (streams also cut in 7-byte chunks), and the result
-is compared with the case's `expect`.
+is compared with the case's `expect`. Every case runs through both senders
+(llmkit's own `httpx2` one and the `anthropic` SDK), which must agree.
 """
 
 from __future__ import annotations
@@ -105,7 +106,14 @@ def _expected_count(count: int) -> dict[str, Any]:
     }
 
 
-MODES = (harness.Mode(), harness.Mode(7), harness.Mode(7, "httpx"))
+MODES = (
+    harness.Mode(),
+    harness.Mode(7),
+    harness.Mode(7, "httpx"),
+    harness.Mode(sender="sdk"),
+    harness.Mode(7, sender="sdk"),
+    harness.Mode(7, "httpx", sender="sdk"),
+)
 
 
 @pytest.mark.parametrize(harness.ARGS, harness.cases(API, MODES))
@@ -114,17 +122,19 @@ async def test_anthropic_messages_case(path: Path, mode: harness.Mode) -> None:
     counting = "/count_tokens" in case["request"]["url"]
     suffix = "/v1/messages/count_tokens" if counting else "/v1/messages"
     request = request_from_case(case["request"]["json"])
-    sent = codec.to_params(request)
-    assert sent["messages"][0]["role"] == "user"
-    assert {t["name"] for t in sent.get("tools", [])} == {
+    params = codec.to_params(request)
+    assert params["messages"][0]["role"] == "user"
+    assert {t["name"] for t in params.get("tools", [])} == {
         t["name"] for t in case["request"]["json"].get("tools", [])
     }
-    async with harness.client(case, mode) as client:
+    sent: list[Any] = []
+    async with harness.client(case, mode, sent) as client:
         provider = AnthropicProvider(
             api_key="test-key",
             base_url=harness.base_url(case, suffix),
             http_client=client,
             retry=None,
+            sender=mode.sender,
         )
         try:
             if counting:
@@ -136,3 +146,8 @@ async def test_anthropic_messages_case(path: Path, mode: harness.Mode) -> None:
         except errors.LLMError as error:
             result = harness.normalise_error(error)
     assert result == case["expect"], json.dumps(case["expect"])[:500]
+    # The request side, on either sender: one body, for the recorded model, streamed as recorded.
+    assert len(sent) == 1
+    assert sent[0]["model"] == case["request"]["json"]["model"]
+    assert sent[0].get("stream", False) == (case["stream"] and not counting)
+    assert sent[0]["messages"] == codec.to_params(request)["messages"]

@@ -184,7 +184,7 @@ REPLY = {
 
 
 def test_parse_message() -> None:
-    response = codec.parse_message(REPLY)
+    response = codec.parse_reply(REPLY)
     assert response.text == "I'll check."
     assert response.reasoning == "Check the weather."
     assert response.tool_calls == (ToolCall("toolu_1", "get_weather", {"city": "Paris"}),)
@@ -194,7 +194,7 @@ def test_parse_message() -> None:
 
 
 def test_reply_round_trips_its_thinking_blocks_unchanged() -> None:
-    turn = codec.parse_message(REPLY).to_message()
+    turn = codec.parse_reply(REPLY).to_message()
     sent = codec.to_params(
         req(Message.user("Weather?"), turn, Message.tool("18C", tool_call_id="toolu_1"))
     )
@@ -222,7 +222,7 @@ def test_stop_reasons(raw: str | None, calls: bool, finish: FinishReason) -> Non
 
 def test_unparseable_reply() -> None:
     with pytest.raises(errors.InvalidResponseError):
-        codec.parse_message({"type": "message"})
+        codec.parse_reply({"type": "message"})
 
 
 # -- streams -------------------------------------------------------------------------
@@ -299,8 +299,8 @@ STREAM = _sse(
 )
 
 
-def _collect(parts: list[bytes]) -> tuple[Any, codec.MessageStreamParser]:
-    parser = codec.MessageStreamParser()
+def _collect(parts: list[bytes]) -> tuple[Any, codec.StreamParser]:
+    parser = codec.StreamParser()
     builder = ResponseBuilder(provider="anthropic")
     for part in parts:
         for event in parser.feed(part):
@@ -340,7 +340,7 @@ def test_stream_error_event_stops_the_parser_keeping_what_came_before() -> None:
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
         {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "lo"}},
     )
-    parser = codec.MessageStreamParser()
+    parser = codec.StreamParser()
     events = parser.feed(body)
     assert "".join(e.text for e in events) == "Hel"
     assert isinstance(parser.error, errors.OverloadedError)

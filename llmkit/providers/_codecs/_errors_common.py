@@ -32,11 +32,13 @@ from llmkit.errors import (
 )
 
 __all__ = [
+    "CONTEXT_OVERFLOW_WORDS",
     "EXCERPT_LENGTH",
     "HTTP_ERRORS",
     "body_text",
     "error_class",
     "excerpt",
+    "is_context_overflow",
     "json_object",
     "not_json_error",
     "parse_json_or_text",
@@ -59,6 +61,20 @@ HTTP_ERRORS: Mapping[int, type[LLMError]] = {
     529: OverloadedError,
 }
 """The error class of each HTTP status every host means the same way."""
+
+CONTEXT_OVERFLOW_WORDS: tuple[str, ...] = (
+    "context_length_exceeded",
+    "context length",
+    "context_length",
+    "context window",
+    "context_window",
+    "maximum context",
+    "prompt is too long",
+    "too many tokens",
+    "reduce the length",
+)
+"""Words, in any host's error message, type or code, that say the prompt does not fit the
+model's context window (a host adds its own wording: `is_context_overflow(text, extra)`)."""
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.IGNORECASE | re.DOTALL)
 _SPACE = re.compile(r"\s+")
@@ -167,3 +183,18 @@ def error_class(status: int, host: Mapping[int, type[LLMError]] | None = None) -
     if found is not None:
         return found
     return ServerError if status >= 500 else APIError
+
+
+def is_context_overflow(text: str, extra: tuple[str, ...] = ()) -> bool:
+    """Whether an error's `text` says the prompt does not fit the context window.
+
+    Args:
+        text: the message (with the error's type and code, where a host has them).
+        extra: the host's own wording, on top of `CONTEXT_OVERFLOW_WORDS`.
+
+    Example:
+        >>> is_context_overflow("input exceeds the maximum number of tokens", ("maximum number",))
+        True
+    """
+    lowered = text.lower()
+    return any(word in lowered for word in CONTEXT_OVERFLOW_WORDS + extra)

@@ -19,24 +19,9 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from llmkit.errors import (
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    ContextLengthExceededError,
-    InvalidRequestError,
-    InvalidResponseError,
-    LLMError,
-    ModelNotFoundError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-)
-from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
+from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError
+from llmkit.providers._codecs.anthropic_messages_errors import error_from_body
 from llmkit.providers._codecs.sse import SSEDecoder
-from llmkit.retry import parse_retry_after, quota_exhausted
 from llmkit.types import (
     FinishReason,
     Message,
@@ -53,13 +38,14 @@ __all__ = [
     "COUNT_TOKENS_FIELDS",
     "DEFAULT_MAX_TOKENS",
     "MIN_THINKING_BUDGET",
-    "MessageStreamParser",
+    "StreamParser",
     "check_thinking",
     "error_from_body",
     "finish_reason",
     "parse_count_tokens",
-    "parse_message",
+    "parse_reply",
     "parse_usage",
+    "pop_betas",
     "thinking_blocks",
     "to_count_tokens_params",
     "to_params",
@@ -70,9 +56,12 @@ DEFAULT_MAX_TOKENS = 4096
 MIN_THINKING_BUDGET = 1024
 """Anthropic's floor for `thinking.budget_tokens` (extended-thinking docs)."""
 COUNT_TOKENS_FIELDS = frozenset(
-    {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers"}
+    {"model", "messages", "system", "tools", "tool_choice", "thinking", "mcp_servers", "betas"}
 )
-"""The body fields `/v1/messages/count_tokens` accepts (no max_tokens, no sampling)."""
+"""The body fields `/v1/messages/count_tokens` accepts (no max_tokens, no sampling), and
+`betas`, which the provider turns into the `anthropic-beta` header (`pop_betas`)."""
+REFUSAL = "Claude declined to answer this request (stop_reason: refusal)"
+"""`Response.refusal` for a `refusal` stop whose `stop_details` gives no explanation."""
 
 _STOP_REASONS = {
     "end_turn": FinishReason.STOP,
@@ -85,36 +74,19 @@ _STOP_REASONS = {
 }
 _TOOL_CHOICES = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 _THINKING_BLOCKS = ("thinking", "redacted_thinking")
-_CONTEXT_WORDS = (
-    "prompt is too long",
-    "context length",
-    "context window",
-    "maximum context",
-    "context_length_exceeded",
-    "too many tokens",
-)
-_ERROR_TYPES: dict[str, type[LLMError]] = {
-    "invalid_request_error": InvalidRequestError,
-    "request_too_large": InvalidRequestError,
-    "authentication_error": AuthenticationError,
-    "permission_error": PermissionDeniedError,
-    "billing_error": PermissionDeniedError,
-    "not_found_error": NotFoundError,
-    "rate_limit_error": RateLimitError,
-    "overloaded_error": OverloadedError,
-    "api_error": ServerError,
-    "timeout_error": APITimeoutError,
-}
-
-
 # -- request ---------------------------------------------------------------------
 
 
-def to_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any]:
-    """The JSON body of `POST /v1/messages` for `request` (without `stream`).
+def to_params(
+    request: Request, dialect: None = None, *, stream: bool = False, provider: str = "anthropic"
+) -> dict[str, Any]:
+    """The JSON body of `POST /v1/messages` for `request`.
 
     Args:
-        request: the request; `extra` fields are merged last and win.
+        request: the request; `extra` fields are merged last and win (`extra["betas"]`
+            stays in the body until the provider moves it to a header: `pop_betas`).
+        dialect: none: the Messages API has no dialects (the codec contract's slot).
+        stream: add `"stream": true`.
         provider: whose `provider_data` may be echoed back (thinking blocks).
 
     Raises:
@@ -155,9 +127,24 @@ def to_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any
         )
     if request.response_format is not None:
         params["output_config"] = {"format": _to_output_format(request.response_format)}
+    if stream:
+        params["stream"] = True
     params.update(request.extra)
     check_thinking(params, provider=provider)
     return params
+
+
+def pop_betas(params: dict[str, Any]) -> list[str]:
+    """Remove `betas` (a name or a list of them) from `params`; the `anthropic-beta` values.
+
+    Beta features are switched on by a header, not a body field: the provider sends
+    the names as `anthropic-beta: a,b` (the SDK does the same for its `betas=`).
+    """
+    betas = params.pop("betas", None)
+    if betas is None:
+        return []
+    names = [betas] if isinstance(betas, str) else list(betas)
+    return [str(name) for name in names if name]
 
 
 def to_count_tokens_params(request: Request, *, provider: str = "anthropic") -> dict[str, Any]:
@@ -293,7 +280,7 @@ def parse_usage(usage: Mapping[str, Any] | None) -> Usage:
     )
 
 
-def parse_message(body: Mapping[str, Any], *, provider: str = "anthropic") -> Response:
+def parse_reply(body: Mapping[str, Any], *, provider: str = "anthropic") -> Response:
     """A `Response` from the JSON body of a non-streamed Messages reply.
 
     Raises:
@@ -321,6 +308,7 @@ def parse_message(body: Mapping[str, Any], *, provider: str = "anthropic") -> Re
     raw_stop = body.get("stop_reason") or None
     return Response(
         text="".join(text),
+        refusal=refusal_of(raw_stop, body.get("stop_details")),
         reasoning="".join(reasoning) or None,
         tool_calls=tuple(calls),
         finish_reason=finish_reason(raw_stop, has_tool_calls=bool(calls)),
@@ -332,6 +320,17 @@ def parse_message(body: Mapping[str, Any], *, provider: str = "anthropic") -> Re
         provider_data={provider: {"thinking": thinking}} if thinking else {},
         raw=body,
     )
+
+
+def refusal_of(raw_stop: str | None, details: object) -> str | None:
+    """`Response.refusal` for a `stop_reason`: the `stop_details` explanation of a refusal."""
+    if raw_stop != "refusal":
+        return None
+    if isinstance(details, Mapping):
+        explanation = details.get("explanation") or details.get("category")
+        if explanation:
+            return str(explanation)
+    return REFUSAL
 
 
 def _tool_call(block: Mapping[str, Any]) -> ToolCall:
@@ -357,7 +356,7 @@ def parse_count_tokens(body: Mapping[str, Any], *, provider: str = "anthropic") 
 # -- streams ---------------------------------------------------------------------
 
 
-class MessageStreamParser:
+class StreamParser:
     """Push-style parser for a Messages event stream: feed bytes, get `StreamEvent`s.
 
     Pure: no I/O, so tests can cut the stream anywhere. An in-stream `error`
@@ -425,8 +424,10 @@ class MessageStreamParser:
         if kind == "message_delta":
             # Usage in message_delta is cumulative: its fields replace message_start's.
             self._usage.update(payload.get("usage") or {})
-            raw_stop = (payload.get("delta") or {}).get("stop_reason") or None
+            delta = payload.get("delta") or {}
+            raw_stop = delta.get("stop_reason") or None
             return StreamEvent(
+                refusal=refusal_of(raw_stop, delta.get("stop_details")),
                 finish_reason=finish_reason(raw_stop, has_tool_calls=bool(self._tool_index)),
                 raw_finish_reason=raw_stop,
                 usage=parse_usage(self._usage),
@@ -487,91 +488,3 @@ class MessageStreamParser:
         # The whole list each time: the response builder replaces, it does not append.
         data = {self.provider: {"thinking": list(self._thinking)}}
         return StreamEvent(provider_data=data, raw=payload)
-
-
-# -- errors ----------------------------------------------------------------------
-
-
-def error_from_body(
-    status: int | None,
-    body: object,
-    headers: Any = None,
-    *,
-    provider: str = "anthropic",
-    model: str | None = None,
-) -> LLMError:
-    """The llmkit error for an Anthropic error reply (HTTP status, or an in-stream event).
-
-    Args:
-        status: the HTTP status; a 2xx (or None) means an in-stream error,
-            classified by its `error.type`.
-        body: the error body, parsed or as text.
-        headers: the response headers, for `retry-after` and `request-id`.
-    """
-    parsed = parse_json_or_text(body)
-    error = parsed.get("error") if isinstance(parsed, Mapping) else None
-    error = error if isinstance(error, Mapping) else {}
-    kind = str(error.get("type") or "")
-    message = str(error.get("message") or "") or _fallback_message(status, body)
-    request_id = (parsed.get("request_id") if isinstance(parsed, Mapping) else None) or (
-        headers.get("request-id") if headers is not None else None
-    )
-    common: dict[str, Any] = {
-        "provider": provider,
-        "model": model,
-        "status_code": status,
-        "request_id": request_id,
-        "body": parsed,
-    }
-    cls = _error_class(status, kind, message)
-    hint = _not_retryable_hint(error, parsed)
-    if hint is not None:
-        return cls(f"{message} ({hint})", retryable=False, **common)
-    if cls is RateLimitError:
-        return RateLimitError(message, retry_after=parse_retry_after(headers), **common)
-    if cls is APIError:
-        return APIError(message, retryable=status in (408, 409), **common)
-    return cls(message, **common)
-
-
-def _not_retryable_hint(error: Mapping[str, Any], parsed: object) -> str | None:
-    """What to do about an error that waiting will not fix, or None if a retry may help.
-
-    A monthly spend cap (a 429 whose `error.details.error_code` is
-    `enforced_spend_limit_reached`: "Don't retry", learn.microsoft.com dev-proxy
-    Anthropic page) lifts only when someone raises it; a `billing_error` (402, or
-    in-stream) only when the billing is fixed (platform.claude.com/docs/en/api/errors).
-    """
-    details = error.get("details")
-    if isinstance(details, Mapping) and details.get("error_code") == "enforced_spend_limit_reached":
-        reason = quota_exhausted(429, parsed)
-        return (
-            f"Anthropic: {reason}, https://console.anthropic.com/settings/limits; "
-            "retrying will not help until it is raised"
-        )
-    if error.get("type") == "billing_error":
-        return (
-            "Anthropic: a billing problem (no credits left, or a payment issue); retrying "
-            "will not help: add credits or fix the payment details at "
-            "https://console.anthropic.com/settings/billing"
-        )
-    return None
-
-
-def _error_class(status: int | None, kind: str, message: str) -> type[LLMError]:
-    lowered = message.lower()
-    bad_request = status in (400, 413, 422) or (
-        (status is None or 200 <= status < 300) and kind in ("invalid_request_error", "")
-    )
-    if bad_request and any(word in lowered for word in _CONTEXT_WORDS):
-        return ContextLengthExceededError
-    if status is None or 200 <= status < 300:
-        return _ERROR_TYPES.get(kind, APIError)
-    if status == 404:
-        return ModelNotFoundError if "model" in lowered else NotFoundError
-    # 402 is billing_error: platform.claude.com/docs/en/api/errors
-    return error_class(status, {402: PermissionDeniedError})
-
-
-def _fallback_message(status: int | None, body: object) -> str:
-    return f"Anthropic answered HTTP {status}: {excerpt(body)}".strip()
