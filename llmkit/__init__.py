@@ -91,7 +91,8 @@ _ERRORS = frozenset(name for name in __all__ if name.endswith("Error") or name =
 
 
 def __getattr__(name: str) -> object:
-    """The re-exported types and errors, `llmkit.load` and `llmkit.client`, on first use.
+    """The re-exported types and errors, `llmkit.load`, `llmkit.client` and
+    `llmkit.instrument` / `uninstrument` (OpenTelemetry, `llmkit.otel`), on first use.
 
     `import llmkit` stays nearly free (attrs, cattrs and the rest load when a name is
     first touched); `from llmkit import Message` works as usual.
@@ -112,6 +113,10 @@ def __getattr__(name: str) -> object:
         from llmkit.registry import client
 
         value = client
+    elif name in ("instrument", "uninstrument"):
+        from llmkit import otel
+
+        value = getattr(otel, name)
     else:
         raise AttributeError(f"module 'llmkit' has no attribute {name!r}")
     globals()[name] = value  # later lookups are plain attribute reads
@@ -119,4 +124,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, "client", "load"})
+    return sorted({*globals(), *__all__, "client", "load", "instrument", "uninstrument"})
