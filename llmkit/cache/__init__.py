@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING
 
 from llmkit.cache._base import Cache, CacheStats
 from llmkit.cache._key import embedding_keys, request_key
-from llmkit.cache._through import cached_complete, cached_stream, embed_cached, settings, using
+from llmkit.cache._through import (
+    cached_complete,
+    cached_stream,
+    call_with_settings,
+    embed_cached,
+    settings,
+    stream_with_settings,
+    using,
+)
 from llmkit.cache.disk import DiskCache
 from llmkit.cache.memory import MemoryCache
 
@@ -35,11 +43,13 @@ __all__ = [
     "RedisCache",
     "cached_complete",
     "cached_stream",
+    "call_with_settings",
     "embed_cached",
     "embedding_keys",
     "open_cache",
     "request_key",
     "settings",
+    "stream_with_settings",
     "using",
 ]
 

@@ -16,13 +16,14 @@ import contextlib
 import contextvars
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from llmkit import events
 from llmkit.cache._key import embedding_keys, request_key
+from llmkit.errors import ConfigurationError
 from llmkit.providers._stream import ResponseStream
 from llmkit.types import (
     Cost,
@@ -39,7 +40,17 @@ from llmkit.types import (
 if TYPE_CHECKING:
     from llmkit.cache._base import Cache
 
-__all__ = ["cached_complete", "cached_stream", "embed_cached", "settings", "using"]
+__all__ = [
+    "cached_complete",
+    "cached_stream",
+    "call_with_settings",
+    "embed_cached",
+    "settings",
+    "stream_with_settings",
+    "using",
+]
+
+T = TypeVar("T")
 
 ZERO = Cost(total=0.0, source="cache")
 """The cost of a reply served from the cache."""
@@ -62,6 +73,53 @@ def using(*, cache: bool = True, cache_ttl: float | None = None) -> Iterator[Non
         yield
     finally:
         _settings.reset(token)
+
+
+def _split(options: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[bool, float | None]]:
+    rest = {k: v for k, v in options.items() if k not in ("cache", "cache_ttl")}
+    enabled = options.get("cache", True)
+    if not isinstance(enabled, bool):
+        raise ConfigurationError(
+            f"cache={enabled!r} per call: True or False (the backend is the client's `cache=`)"
+        )
+    return rest, (enabled, options.get("cache_ttl"))
+
+
+async def call_with_settings(call: Callable[..., Awaitable[T]], prompt: Any, options: Any) -> T:
+    """`call(prompt, **options)` with the call's `cache=` / `cache_ttl=` in effect."""
+    rest, chosen = _split(options)
+    token = _settings.set(chosen)
+    try:
+        return await call(prompt, **rest)
+    finally:
+        _settings.reset(token)
+
+
+def stream_with_settings(
+    call: Callable[..., ResponseStream], prompt: Any, options: Any
+) -> ResponseStream:
+    """`call(prompt, **options)`'s stream, each step run with the call's cache settings."""
+    rest, chosen = _split(options)
+    inner = call(prompt, **rest)
+
+    async def steps() -> AsyncIterator[StreamEvent]:
+        try:
+            while True:
+                token = _settings.set(chosen)
+                try:
+                    event = await anext(inner, None)
+                finally:
+                    _settings.reset(token)
+                if event is None:
+                    return
+                yield event
+        finally:
+            await inner.aclose()
+
+    return ResponseStream(
+        steps, provider=None, finish=lambda timed: attrs.evolve(inner.response, latency=timed.latency),
+        fold=False,
+    )  # fmt: skip
 
 
 def _dump(data: Any) -> bytes:

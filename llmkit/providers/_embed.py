@@ -194,29 +194,22 @@ async def openai_style(
     model: str,
     kind: str | None,
     dimensions: int | None,
-    url: str | None = None,
-    headers: Mapping[str, str] | None = None,
 ) -> Embeddings:
-    """`POST {base_url}/embeddings` on an OpenAI-compatible host (bearer key by default)."""
+    """`POST {base_url}/embeddings`, sent by the OpenAI-compatible provider's own `_send`
+    (its URL, auth and error mapping: Azure's deployments and api-key header included)."""
     from llmkit.providers._codecs import openai_embeddings as codec
 
-    target = url or f"{provider.base_url}/embeddings"
-    if headers is None:
-        headers = {"authorization": f"Bearer {provider.api_key()}", **provider.default_headers()}
     encoding = "base64" if provider.name in _BASE64_HOSTS else None
     prefix = codec.kind_prefix(model, kind)
-
-    def mapper(status: int, body: object, reply_headers: Any) -> LLMError:
-        return codec.error_from_body(
-            status, body, reply_headers, provider=provider.name, model=model
-        )
 
     async def send(texts: list[str]) -> Embeddings:
         params = codec.to_params(
             [prefix + t for t in texts], model=model, dimensions=dimensions,
             encoding_format=encoding,
         )  # fmt: skip
-        body = await post_json(provider, target, params, headers=headers, model=model, error=mapper)
+        with provider._map_errors(model):
+            reply = await provider._send("POST", "/embeddings", params, model)
+        body = provider._json(reply, model)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
     return await embed_with(
@@ -283,21 +276,14 @@ async def cohere(
     kind: str | None,
     dimensions: int | None,
 ) -> Embeddings:
-    """`POST /v2/embed` on Cohere."""
+    """`POST /v2/embed`, sent with the Cohere provider's own `_open` and `_read`."""
     from llmkit.providers._codecs import cohere_embed as codec
-    from llmkit.retry import parse_retry_after
-
-    headers = {"authorization": f"Bearer {provider.api_key()}", "accept": "application/json"}
-
-    def mapper(status: int, body: object, reply_headers: Any) -> LLMError:
-        return codec.error_from_body(
-            status, body, model=model, retry_after=parse_retry_after(reply_headers)
-        )
 
     async def send(texts: list[str]) -> Embeddings:
         params = codec.to_params(texts, model=model, kind=kind, dimensions=dimensions)
-        url = f"{provider.base_url}/v2/embed"
-        body = await post_json(provider, url, params, headers=headers, model=model, error=mapper)
+        with provider._errors(model):
+            reply = await provider._open("POST", f"{provider.base_url}/v2/embed", params, model)
+            body = await provider._read(reply, model)
         return codec.parse_reply(body, provider=provider.name, model=model)
 
     return await embed_with(
