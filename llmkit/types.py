@@ -245,6 +245,10 @@ class Response:
     """The host's payload (a dict, or the list of stream chunks)."""
     cached: bool = False
     """Whether the reply came from a response cache (`llmkit.cache`): cost zero, usage as first."""
+    output: Any = field(default=None, eq=False)
+    """The validated typed answer of a call with `output=` (see docs/structured-output.md)."""
+    messages: tuple[Message, ...] = field(default=(), converter=_tuple, eq=False, repr=False)
+    """With `output=` or `run`: the whole conversation, this reply's turn included."""
 
     def to_message(self) -> Message:
         """This reply as an assistant turn to append to the conversation."""
@@ -263,7 +267,7 @@ class StreamEvent:
 
     text: str = ""
     reasoning: str = ""
-    refusal: str = ""
+    refusal: str | None = None
     """A piece of the model's refusal (OpenAI's `delta.refusal`)."""
     tool_call: ToolCallDelta | None = None
     finish_reason: FinishReason | None = None
@@ -275,10 +279,12 @@ class StreamEvent:
     id: str | None = None
     provider_data: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
     raw: Any = field(default=None, eq=False, repr=False)
+    partial_output: Any = field(default=None, eq=False)
+    """With `output=`: the answer's JSON value so far (dicts and lists, not yet validated)."""
 
     @property
     def has_content(self) -> bool:
-        """Whether the event carries text, reasoning, a refusal or a tool-call piece (not only metadata)."""
+        """Whether the event carries text, reasoning, refusal or a tool-call piece, not only metadata."""
         return bool(self.text or self.reasoning or self.refusal or self.tool_call is not None)
 
 
@@ -286,9 +292,7 @@ class StreamEvent:
 class Embeddings:
     """Vectors for a list of inputs, one per input, in input order."""
 
-    vectors: tuple[tuple[float, ...], ...] = field(
-        converter=lambda v: tuple(tuple(x) for x in v)
-    )
+    vectors: tuple[tuple[float, ...], ...] = field(converter=lambda v: tuple(tuple(x) for x in v))
     """One vector per input (integers for int8/binary types, as the host sent them)."""
     model: str | None = None
     """The model the host says answered (the requested id when it names none)."""
@@ -312,7 +316,9 @@ class Embeddings:
         from llmkit._imports import require
 
         numpy = require("numpy", extra="numpy")
-        dtype = "float32" if any(isinstance(x, float) for v in self.vectors[:1] for x in v) else None
+        dtype = (
+            "float32" if any(isinstance(x, float) for v in self.vectors[:1] for x in v) else None
+        )
         return numpy.asarray(self.vectors, dtype=dtype)
 
 

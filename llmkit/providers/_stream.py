@@ -57,6 +57,7 @@ class ResponseBuilder:
         self.provider = provider
         self._text: list[str] = []
         self._reasoning: list[str] = []
+        self._refusal: list[str] = []
         self._calls: dict[int, _ToolCallParts] = {}
         self.finish_reason: FinishReason | None = None
         self.raw_finish_reason: str | None = None
@@ -77,6 +78,8 @@ class ResponseBuilder:
             self._text.append(event.text)
         if event.reasoning:
             self._reasoning.append(event.reasoning)
+        if event.refusal:
+            self._refusal.append(event.refusal)
         if (delta := event.tool_call) is not None:
             parts = self._calls.setdefault(delta.index, _ToolCallParts())
             if delta.id and not parts.id:
@@ -112,9 +115,13 @@ class ResponseBuilder:
         if finish is None or (finish is FinishReason.STOP and calls):
             finish = FinishReason.TOOL_CALLS if calls else FinishReason.OTHER
         reasoning = "".join(self._reasoning)
+        text, refusal = "".join(self._text), "".join(self._refusal) or None
+        if refusal and not (text or calls) and finish is FinishReason.STOP:
+            finish = FinishReason.CONTENT_FILTER  # only a refusal; raw_finish_reason: the host's
         return Response(
-            text="".join(self._text),
+            text=text,
             reasoning=reasoning or None,
+            refusal=refusal,
             tool_calls=tuple(calls),
             finish_reason=finish,
             raw_finish_reason=self.raw_finish_reason,

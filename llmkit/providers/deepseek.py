@@ -1,4 +1,4 @@
-"""DeepSeek's own API, through the `openai` SDK."""
+"""DeepSeek's own API (sent with `httpx2`; `sender="sdk"`: the `openai` SDK)."""
 
 from __future__ import annotations
 

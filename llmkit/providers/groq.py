@@ -1,4 +1,4 @@
-"""Groq's OpenAI-compatible API, through the `groq` SDK (which takes only `httpx` clients)."""
+"""Groq's OpenAI-compatible API (sent with `httpx2`; `sender="sdk"`: the `groq` SDK, which takes only `httpx` clients)."""
 
 from __future__ import annotations
 

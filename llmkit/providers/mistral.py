@@ -1,4 +1,4 @@
-"""Mistral's La Plateforme API, through the `openai` SDK."""
+"""Mistral's La Plateforme API (sent with `httpx2`; `sender="sdk"`: the `openai` SDK)."""
 
 from __future__ import annotations
 

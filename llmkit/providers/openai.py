@@ -1,4 +1,4 @@
-"""OpenAI's Chat Completions API, through the `openai` SDK."""
+"""OpenAI's Chat Completions API (sent with `httpx2`; `sender="sdk"`: the `openai` SDK)."""
 
 from __future__ import annotations
 

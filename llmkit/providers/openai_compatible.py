@@ -1,15 +1,17 @@
 """The base of every OpenAI-compatible provider, and the provider for any such server.
 
-The vendor SDK sends the request (auth, base URL, headers, its error
-classes) through its generic `post(path, body=..., cast_to=<raw response>)`,
-so no typed SDK object is built: the `openai_chat` codec writes the body and
-reads the raw JSON or event stream straight into llmkit types. SDK retries
-are off; llmkit's own policy governs every host.
+llmkit speaks the wire format itself: the provider builds the URL, the headers
+(`Authorization: Bearer`, attribution, `user-agent: llmkit/<version>`, the
+caller's) and the body (the `openai_chat` codec), sends them with its pooled
+`httpx2` client (or the caller's `httpx2` / `httpx` client) and the codec reads
+the raw JSON or event stream straight into llmkit types. No vendor SDK is
+imported. `sender="sdk"` sends through the host's SDK instead (its generic
+`post(path, body=..., cast_to=<raw response>)`, retries off), with the same codec.
 
 `OpenAICompatibleProvider(base_url=...)` reaches any server that speaks
 `/chat/completions` (vLLM, LM Studio, llama.cpp, Together, Ollama's `/v1`).
 Hosts with a class of their own (OpenAI, Groq, OpenRouter, DeepSeek,
-Mistral) only set configuration on it.
+Mistral, Azure OpenAI) only set configuration on it.
 """
 
 from __future__ import annotations
@@ -17,26 +19,27 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from contextlib import aclosing, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import attrs
 
 from llmkit._imports import require
 from llmkit.errors import (
+    APIConnectionError,
+    APITimeoutError,
     ConfigurationError,
     InvalidResponseError,
     LLMError,
     StreamError,
 )
-from llmkit.providers._base import DEFAULT, BaseProvider, ModelInfo
-from llmkit.providers._codecs.openai_chat import Dialect, parse_completion, to_params
-from llmkit.providers._codecs.openai_chat_errors import error_from_body
-from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser
-from llmkit.providers._codecs.sse import SSEDecoder
-from llmkit.providers._transport import no_answer
+from llmkit.providers._base import DEFAULT, BaseProvider, ModelInfo, Sender
+from llmkit.providers._codecs import openai_chat as codec
+from llmkit.providers._codecs.openai_chat import Dialect
+from llmkit.providers._pump import pump
+from llmkit.providers._transport import no_answer, transport_error
 from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 if TYPE_CHECKING:
@@ -44,11 +47,35 @@ if TYPE_CHECKING:
     from llmkit.retry import RetryPolicy
     from llmkit.timeouts import Timeouts
 
-__all__ = ["OpenAICompatibleProvider", "parse_models"]
+__all__ = ["OpenAICompatibleOptions", "OpenAICompatibleProvider", "parse_models", "user_agent"]
+
+
+class OpenAICompatibleOptions(TypedDict, total=False):
+    """The keyword arguments every OpenAI-compatible provider takes, declared once.
+
+    Subclasses that add their own arguments take these as `**options`.
+    """
+
+    api_key: str | None
+    base_url: str | None
+    http_client: Any
+    timeout: float | Timeouts | None
+    retry: RetryPolicy | None
+    rate_limit: RateLimit | None
+    headers: Mapping[str, str] | None
+    dialect: Dialect | None
+    sender: Sender | None
+
+
+def user_agent() -> str:
+    """The `user-agent` llmkit's own requests carry: `llmkit/<version>`."""
+    import llmkit
+
+    return f"llmkit/{llmkit.__version__}"
 
 
 class OpenAICompatibleProvider(BaseProvider):
-    """Any server with an OpenAI-compatible `/chat/completions`, through the `openai` SDK.
+    """Any server with an OpenAI-compatible `/chat/completions`, spoken with `httpx2`.
 
     Example:
         provider = OpenAICompatibleProvider(base_url="http://localhost:8000/v1")  # vLLM
@@ -61,8 +88,10 @@ class OpenAICompatibleProvider(BaseProvider):
     default_dialect: ClassVar[Dialect] = Dialect()
     """How the host differs from OpenAI; `name` is filled in from the provider's."""
     chat_path: ClassVar[str] = "/chat/completions"
+    models_path: ClassVar[str] = "/models"
     sdk_module: ClassVar[str | None] = "openai"
     sdk_extra: ClassVar[str] = "openai"
+    default_sender: ClassVar[Sender | None] = "httpx2"
 
     def __init__(
         self,
@@ -75,19 +104,23 @@ class OpenAICompatibleProvider(BaseProvider):
         rate_limit: RateLimit | None = DEFAULT,
         headers: Mapping[str, str] | None = None,
         dialect: Dialect | None = None,
+        sender: Sender | None = None,
     ) -> None:
-        """Configure the provider; nothing is sent and no SDK is imported yet.
+        """Configure the provider; nothing is sent yet.
 
         Args:
             api_key: the key; by default the host's environment variable.
             base_url: the API root, ending before `/chat/completions`.
             http_client: an `httpx2.AsyncClient` or `httpx.AsyncClient` to send with.
-            timeout: seconds before a request with no answer fails.
+            timeout: seconds before a request with no answer fails, or a `Timeouts`.
             retry: a `RetryPolicy`; `None` turns retries off.
             rate_limit: a `RateLimit` shared by every client of this provider; by default
                 one that paces by the host's rate-limit headers; `None` turns it off.
-            headers: extra HTTP headers sent with every request.
+            headers: extra HTTP headers sent with every request (they win over llmkit's).
             dialect: how this server differs from OpenAI (by default the class's).
+            sender: `"httpx2"` (the default): llmkit sends the request itself and no
+                vendor SDK is imported; `"sdk"`: the host's SDK (`openai`, or `groq` for
+                Groq) sends it, imported now, with `pip install 'llmkit[<extra>]'`.
         """
         super().__init__(
             api_key=api_key,
@@ -96,6 +129,7 @@ class OpenAICompatibleProvider(BaseProvider):
             timeout=timeout,
             retry=retry,
             rate_limit=rate_limit,
+            sender=sender,
         )
         if not self.base_url:
             raise ConfigurationError(
@@ -105,12 +139,95 @@ class OpenAICompatibleProvider(BaseProvider):
             )
         self.dialect = dialect or attrs.evolve(self.default_dialect, name=self.name)
         self._headers = dict(headers or {})
+        self._sent_headers: dict[str, str] | None = None
+        self._call_timeout: tuple[float | None, ...] | None = None
+        if http_client is not None:
+            # a caller's client gets this provider's limits per request, as the SDKs do
+            kwargs = self.timeouts.httpx_kwargs()
+            self._call_timeout = tuple(kwargs[k] for k in ("connect", "read", "write", "pool"))
 
-    # -- the SDK ----------------------------------------------------------------
+    # -- direct sending -----------------------------------------------------------
 
     def default_headers(self) -> dict[str, str]:
         """Headers sent with every request (attribution headers, the caller's own)."""
         return dict(self._headers)
+
+    def url(self, path: str) -> str:
+        """The full URL of an API path (`/chat/completions`, `/models`)."""
+        return self.base_url + path
+
+    def auth_headers(self) -> dict[str, str]:
+        """The authentication headers: `Authorization: Bearer <key>` when there is a key."""
+        if not (self.requires_api_key or self.has_api_key):
+            return {}
+        return {"authorization": f"Bearer {self.api_key()}"}
+
+    async def request_headers(self) -> dict[str, str]:
+        """Every header of a request: auth, `user-agent`, content type, then the caller's.
+
+        Built once (the key is read on the first call); the caller's headers replace
+        llmkit's of the same name, whatever their case.
+        """
+        if self._sent_headers is None:
+            self._sent_headers = self._merge_headers(self.auth_headers())
+        return self._sent_headers
+
+    def _merge_headers(self, auth: Mapping[str, str]) -> dict[str, str]:
+        headers = {
+            "content-type": "application/json",
+            "accept": "application/json",
+            "user-agent": user_agent(),
+            **auth,
+        }
+        for name, value in self.default_headers().items():
+            headers.pop(name.lower(), None)
+            headers[name] = value
+        return headers
+
+    async def _send(self, method: str, path: str, body: Any, model: str | None) -> Any:
+        """One request, its whole reply read (an error status raised as llmkit's error)."""
+        client = self.http_client()
+        content = _dumps(body) if body is not None else None
+        headers = await self.request_headers()
+        if self._call_timeout is None:
+            response = await client.request(
+                method, self.url(path), content=content, headers=headers
+            )
+        else:
+            response = await client.request(
+                method, self.url(path), content=content, headers=headers, timeout=self._call_timeout
+            )
+        self._observe_headers(response.headers)
+        if response.status_code >= 400:
+            raise self._status_error(
+                response.status_code, response.content, response.headers, model
+            )
+        return response
+
+    async def _open_stream(self, body: Any, model: str) -> Any:
+        """The streamed reply to a chat request, open (an error status raised, body read)."""
+        client = self.http_client()
+        headers = await self.request_headers()
+        extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
+        request = client.build_request(
+            "POST", self.url(self.chat_path), content=_dumps(body), headers=headers, **extra
+        )
+        response = await client.send(request, stream=True)
+        self._observe_headers(response.headers)
+        if response.status_code >= 400:
+            try:
+                content = await response.aread()
+            finally:
+                await response.aclose()
+            raise self._status_error(response.status_code, content, response.headers, model)
+        return response
+
+    def _status_error(
+        self, status: int, content: bytes, headers: Any, model: str | None
+    ) -> LLMError:
+        return codec.error_from_body(status, content, headers, provider=self.name, model=model)
+
+    # -- the SDK sender -------------------------------------------------------------
 
     def _sdk(self) -> Any:
         # Held in a namespace: the SDK's close() would close a caller's http_client too.
@@ -138,46 +255,46 @@ class OpenAICompatibleProvider(BaseProvider):
 
         return httpx2.Response
 
+    async def _sdk_post(self, path: str, body: Any, *, stream: bool = False) -> Any:
+        response = await self._sdk().post(
+            path, body=body, cast_to=self._raw_response_type(), stream=stream
+        )
+        self._observe_headers(response.headers)
+        return response
+
     # -- calls ------------------------------------------------------------------
 
     async def _complete(self, request: Request) -> Response:
-        body = to_params(request, self.dialect)
+        body = codec.to_params(request, self.dialect)
         with self._map_errors(request.model):
-            response = await self._sdk().post(
-                self.chat_path, body=body, cast_to=self._raw_response_type()
-            )
-        self._observe_headers(response.headers)
-        return parse_completion(self._json(response, request.model), provider=self.name)
+            if self.sender == "sdk":
+                response = await self._sdk_post(self.chat_path, body)
+            else:
+                response = await self._send("POST", self.chat_path, body, request.model)
+        return codec.parse_reply(self._json(response, request.model), provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        body = to_params(request, self.dialect, stream=True)
+        body = codec.to_params(request, self.dialect, stream=True)
         with self._map_errors(request.model):
-            response = await self._sdk().post(
-                self.chat_path, body=body, cast_to=self._raw_response_type(), stream=True
-            )
-        self._observe_headers(response.headers)
-        parser = ChatStreamParser(
+            if self.sender == "sdk":
+                response = await self._sdk_post(self.chat_path, body, stream=True)
+            else:
+                response = await self._open_stream(body, request.model)
+        parser = codec.StreamParser(
             provider=self.name, model=request.model, status=response.status_code
         )
-        decoder = SSEDecoder()
         try:
             with self._map_errors(request.model, streaming=True):
-                # closed here when [DONE] stops it, not later by a finaliser task per stream
-                async with aclosing(response.aiter_bytes()) as chunks:
-                    async for chunk in chunks:
-                        for sse in decoder.feed(chunk):
-                            for event in parser.feed(sse):
-                                yield event
-                        if parser.error is not None or parser.done:
-                            break
-            if parser.error is None and not parser.done:
-                for sse in decoder.flush():
-                    for event in _unterminated(parser, sse, request.model):
-                        yield event
-            for event in parser.finish():
+                # the body is read to its end after [DONE], so the connection goes back
+                # to the pool (a body closed early takes its connection with it)
+                async for event in pump(response, parser):
+                    yield event
+        except (APIConnectionError, APITimeoutError, StreamError):
+            if not parser.done or parser.error is not None:
+                raise
+            # the reply was complete: a connection lost while draining costs nothing
+            for event in parser.flush():
                 yield event
-        finally:
-            await response.aclose()
 
     async def embed(
         self,
@@ -190,13 +307,20 @@ class OpenAICompatibleProvider(BaseProvider):
         """Vectors for `inputs` from `POST /embeddings`, one per input (`llmkit.embeddings`)."""
         from llmkit.providers import _embed
 
-        return await _embed.openai_style(self, inputs, model=model, kind=kind, dimensions=dimensions)
+        return await _embed.openai_style(
+            self, inputs, model=model, kind=kind, dimensions=dimensions
+        )
 
     async def list_models(self) -> list[ModelInfo]:
         """The models the host lists at `GET /models`."""
         with self._map_errors(None):
-            response = await self._sdk().get("/models", cast_to=self._raw_response_type())
-        self._observe_headers(response.headers)
+            if self.sender == "sdk":
+                response = await self._sdk().get(
+                    self.models_path, cast_to=self._raw_response_type()
+                )
+                self._observe_headers(response.headers)
+            else:
+                response = await self._send("GET", self.models_path, None, None)
         return parse_models(self._json(response, None), provider=self.name)
 
     def _json(self, response: Any, model: str | None) -> Any:
@@ -221,7 +345,7 @@ class OpenAICompatibleProvider(BaseProvider):
         except LLMError:
             raise
         except Exception as exc:
-            sdk = sys.modules.get(self.sdk_module or "")
+            sdk = sys.modules.get(self.sdk_module or "") if self.sender == "sdk" else None
             error = self._translate(exc, sdk, model, streaming)
             if error is None:
                 raise
@@ -234,24 +358,29 @@ class OpenAICompatibleProvider(BaseProvider):
         if sdk is not None and isinstance(exc, sdk.APIStatusError):
             response = exc.response
             self._observe_headers(response.headers)
-            return error_from_body(
+            return codec.error_from_body(
                 response.status_code, _error_body(response), response.headers, **where
             )
-        timeout_sdk = sdk is not None and isinstance(exc, sdk.APITimeoutError)
-        if timeout_sdk or _is_http_error(exc, "TimeoutException"):
+        if sdk is not None and isinstance(exc, sdk.APITimeoutError):
             return self._no_answer(exc, model, timeout=True)
         if sdk is not None and isinstance(exc, sdk.APIConnectionError):
             return self._no_answer(exc.__cause__ or exc.__context__ or exc, model, timeout=False)
-        if _is_http_error(exc, "TransportError"):
-            if streaming:
-                return StreamError(
-                    f"the {self.name} stream broke ({type(exc).__name__}: {exc}); "
-                    "what arrived is in `.partial`",
-                    retryable=True,
-                    **where,
-                )
-            return self._no_answer(exc, model, timeout=False)
-        return None
+        if streaming and _is_http_error(exc, "TransportError"):
+            if _is_http_error(exc, "TimeoutException"):
+                return self._no_answer(exc, model, timeout=True)
+            return StreamError(
+                f"the {self.name} stream broke ({type(exc).__name__}: {exc}); "
+                "what arrived is in `.partial`",
+                retryable=True,
+                **where,
+            )
+        return transport_error(
+            exc,
+            provider=self.name,
+            model=model,
+            where=f"{self.name} at {self.base_url}",
+            timeout_hint=f"no answer within {self.timeout}s: retry, or raise `timeout=`",
+        )
 
     def _no_answer(self, exc: BaseException, model: str | None, *, timeout: bool) -> LLMError:
         return no_answer(
@@ -262,6 +391,11 @@ class OpenAICompatibleProvider(BaseProvider):
             where=f"{self.name} at {self.base_url}",
             timeout_hint=f"no answer within {self.timeout}s: retry, or raise `timeout=`",
         )
+
+
+def _dumps(body: Any) -> bytes:
+    """A request body as compact UTF-8 JSON (what `httpx`'s `json=` sends)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _is_http_error(exc: Exception, name: str) -> bool:
@@ -314,22 +448,3 @@ def _iso_date(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, tz=UTC).date().isoformat()
     return str(value) if value else None
-
-
-def _unterminated(parser: ChatStreamParser, sse: Any, model: str) -> list[StreamEvent]:
-    """The events of a last SSE event that never got its closing blank line.
-
-    SSE counts it (and the corpus does too), but if it does not parse, the body
-    was cut in the middle of that event: a broken stream, worth retrying, not a
-    host that answers garbage.
-    """
-    try:
-        return parser.feed(sse)
-    except InvalidResponseError as exc:
-        raise StreamError(
-            f"the {parser.provider} stream was cut in the middle of an event; "
-            "what arrived is in `.partial`",
-            provider=parser.provider,
-            model=model,
-            retryable=True,
-        ) from exc

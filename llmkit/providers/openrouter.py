@@ -1,19 +1,11 @@
-"""OpenRouter, through the `openai` SDK with OpenRouter's base URL and attribution headers."""
+"""OpenRouter: the OpenAI-compatible provider with OpenRouter's base URL and attribution headers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar, Unpack
 
-from llmkit.providers._base import DEFAULT
 from llmkit.providers._codecs.openai_chat import Dialect
-from llmkit.providers.openai_compatible import OpenAICompatibleProvider
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from llmkit.ratelimit import RateLimit
-    from llmkit.retry import RetryPolicy
-    from llmkit.timeouts import Timeouts
+from llmkit.providers.openai_compatible import OpenAICompatibleOptions, OpenAICompatibleProvider
 
 __all__ = ["OpenRouterProvider"]
 
@@ -36,31 +28,20 @@ class OpenRouterProvider(OpenAICompatibleProvider):
     def __init__(
         self,
         *,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        http_client: Any = None,
-        timeout: float | Timeouts | None = DEFAULT,
-        retry: RetryPolicy | None = DEFAULT,
-        rate_limit: RateLimit | None = DEFAULT,
-        headers: Mapping[str, str] | None = None,
         app_url: str | None = None,
         app_name: str | None = None,
+        **options: Unpack[OpenAICompatibleOptions],
     ) -> None:
         """Configure the provider; `app_url` and `app_name` attribute your app on openrouter.ai.
 
         Args:
             app_url: sent as `HTTP-Referer` (https://openrouter.ai/docs/app-attribution).
             app_name: sent as `X-Title`.
-            **others: as for `OpenAICompatibleProvider`.
+            **options: as for `OpenAICompatibleProvider` (`api_key`, `base_url`,
+                `http_client`, `timeout`, `retry`, `rate_limit`, `headers`, `dialect`,
+                `sender`); `headers` win over the attribution headers.
         """
         attribution = {"HTTP-Referer": app_url, "X-Title": app_name}
-        merged = {k: v for k, v in attribution.items() if v} | dict(headers or {})
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            http_client=http_client,
-            timeout=timeout,
-            retry=retry,
-            rate_limit=rate_limit,
-            headers=merged,
-        )
+        caller = options.get("headers") or {}
+        options["headers"] = {k: v for k, v in attribution.items() if v} | dict(caller)
+        super().__init__(**options)

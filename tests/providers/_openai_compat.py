@@ -86,11 +86,13 @@ def client_of(kind: str, recorder: Recorder) -> Any:
     return httpx.AsyncClient(transport=httpx.MockTransport(recorder))
 
 
-async def check_both_client_kinds(cls: type[OpenAICompatibleProvider], kind: str) -> Recorder:
+async def check_both_client_kinds(
+    cls: type[OpenAICompatibleProvider], kind: str, sender: str = "httpx2"
+) -> Recorder:
     """`complete` and `stream` through an `httpx2` or an `httpx` client with a MockTransport."""
     recorder = Recorder()
     client = client_of(kind, recorder)
-    provider = cls(api_key="test-key", http_client=client, retry=None)
+    provider = cls(api_key="test-key", http_client=client, retry=None, sender=sender)  # type: ignore[arg-type]
     response = await provider.complete(QUESTION)
     assert response.text == "Hi!"
     assert response.usage.input_tokens == 5
@@ -102,6 +104,8 @@ async def check_both_client_kinds(cls: type[OpenAICompatibleProvider], kind: str
     for request in recorder.requests:
         assert request.url.path.endswith("/chat/completions")
         assert request.headers["authorization"] == "Bearer test-key"
+        if sender == "httpx2":
+            assert request.headers["user-agent"].startswith("llmkit/")
     await provider.aclose()
     assert not client.is_closed, "a caller's client is left open"
     await client.aclose()
@@ -149,7 +153,16 @@ async def check_missing_sdk(
 
     monkeypatch.setattr(_imports.importlib, "import_module", without_sdk)
     with pytest.raises(errors.ConfigurationError, match=rf"llmkit\[{sdk}\]"):
-        cls(api_key="test-key", http_client=client_of("httpx2", Recorder()), retry=None)
+        cls(api_key="test-key", http_client=client_of("httpx2", Recorder()), sender="sdk")
+    # the default sender needs no SDK at all
+    provider = cls(api_key="test-key", http_client=client_of("httpx2", Recorder()), retry=None)
+    assert (await provider.complete(QUESTION)).text == "Hi!"
+    assert (await provider.stream(QUESTION).collect()).text == "Hi!"
+
+
+def check_invalid_sender(cls: type[OpenAICompatibleProvider]) -> None:
+    with pytest.raises(errors.ConfigurationError, match="'httpx2' or 'sdk'"):
+        cls(api_key="test-key", sender="requests")  # type: ignore[arg-type]
 
 
 def cassette_client() -> httpx.AsyncClient:

@@ -102,9 +102,10 @@ async def test_tool_call_turn_without_reasoning_gets_an_empty_reasoning_content(
     assert "reasoning_content" not in messages[3]  # no tool calls: nothing to pass back
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(DeepSeekProvider, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(DeepSeekProvider, kind, sender)
     assert str(recorder.requests[0].url) == "https://api.deepseek.com/chat/completions"
 
 
@@ -122,3 +123,7 @@ async def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(DeepSeekProvider, "openai", monkeypatch)
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(DeepSeekProvider)

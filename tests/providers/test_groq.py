@@ -69,9 +69,10 @@ async def test_error(vcr: Any) -> None:
     assert vcr.all_played
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(GroqProvider, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(GroqProvider, kind, sender)
     expected = httpx2.Request if kind == "httpx2" else httpx.Request
     assert all(type(r) is expected for r in recorder.requests)  # bridged to the caller's client
     assert recorder.requests[0].url.path == "/openai/v1/chat/completions"
@@ -113,3 +114,7 @@ async def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(GroqProvider, "groq", monkeypatch)
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(GroqProvider)

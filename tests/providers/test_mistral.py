@@ -81,9 +81,10 @@ async def test_seed_and_tool_ids_in_mistrals_terms() -> None:
     assert body["messages"][2]["tool_call_id"] == new_id
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(MistralProvider, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(MistralProvider, kind, sender)
     assert "stream_options" not in recorder.bodies()[1]
 
 
@@ -101,3 +102,7 @@ async def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(MistralProvider, "openai", monkeypatch)
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(MistralProvider)

@@ -71,9 +71,10 @@ async def test_error(vcr: Any) -> None:
     assert vcr.all_played
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(OpenAIProvider, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(OpenAIProvider, kind, sender)
     assert recorder.requests[0].url.host == "api.openai.com"
     assert recorder.bodies()[0]["max_completion_tokens"] == 20
     assert recorder.bodies()[1]["stream_options"] == {"include_usage": True}
@@ -93,3 +94,7 @@ async def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(OpenAIProvider, "openai", monkeypatch)
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(OpenAIProvider)

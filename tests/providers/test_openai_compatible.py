@@ -200,9 +200,10 @@ async def test_non_json_reply_is_an_invalid_response() -> None:
         await local.complete(shared.QUESTION)
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(LocalServer, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(LocalServer, kind, sender)
     assert str(recorder.requests[0].url) == BASE + "/chat/completions"
 
 
@@ -243,3 +244,7 @@ async def test_every_response_shows_its_headers_to_the_rate_limiter(status: int)
     else:
         await local.complete(shared.QUESTION)
     assert seen == ["41"]
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(LocalServer)

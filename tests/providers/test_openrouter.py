@@ -98,9 +98,10 @@ async def test_attribution_headers_and_reasoning_round_trip() -> None:
     assert assistant["reasoning_details"] == details
 
 
+@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
 @pytest.mark.parametrize("kind", ["httpx2", "httpx"])
-async def test_both_client_kinds(kind: str) -> None:
-    recorder = await shared.check_both_client_kinds(OpenRouterProvider, kind)
+async def test_both_client_kinds(kind: str, sender: str) -> None:
+    recorder = await shared.check_both_client_kinds(OpenRouterProvider, kind, sender)
     assert recorder.requests[0].url.path == "/api/v1/chat/completions"
     assert "x-title" not in recorder.requests[0].headers
 
@@ -119,3 +120,7 @@ async def test_missing_key_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
 
 async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     await shared.check_missing_sdk(OpenRouterProvider, "openai", monkeypatch)
+
+
+def test_invalid_sender_is_a_configuration_error() -> None:
+    shared.check_invalid_sender(OpenRouterProvider)

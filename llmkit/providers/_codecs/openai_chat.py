@@ -7,8 +7,10 @@ What differs between hosts is data, a frozen `Dialect`; model-family rules
 (reasoning models, system folding, `<think>` splitting) live in
 `llmkit.clients`, not here: this codec sends what the `Request` holds.
 
-Stream chunks are parsed by `ChatStreamParser` in `openai_chat_stream`; error
-bodies by `error_from_body` in `openai_chat_errors` (re-exported here).
+The codec contract (every module in `_codecs/` exports the same four names):
+`to_params(request, dialect)`, `parse_reply(body, provider=...)`, `StreamParser`
+(bytes in, `StreamEvent`s out: the SSE decoder and `ChatStreamParser` of
+`openai_chat_stream`), and `error_from_body` (from `openai_chat_errors`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any, Literal
 
 from attrs import frozen
 
-from llmkit.errors import InvalidRequestError
+from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError, StreamError
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
 from llmkit.providers._stream import parse_arguments
 from llmkit.types import (
@@ -31,6 +33,7 @@ from llmkit.types import (
     Request,
     Response,
     Role,
+    StreamEvent,
     ToolCall,
     Usage,
 )
@@ -38,11 +41,13 @@ from llmkit.types import (
 __all__ = [
     "FINISH_REASONS",
     "Dialect",
+    "StreamParser",
     "error_from_body",
     "finish_reason",
     "parse_completion",
     "parse_content",
     "parse_cost",
+    "parse_reply",
     "parse_tool_calls",
     "parse_usage",
     "reasoning_of",
@@ -306,16 +311,20 @@ def parse_cost(usage: Any) -> Cost | None:
 
 
 def parse_content(content: Any) -> tuple[str, str]:
-    """`(text, reasoning)` from a `content` value: a string, or Mistral's list of chunks."""
+    """`(text, reasoning)` from a `content` value: a string, or Mistral's list of chunks.
+
+    Any other JSON value (Cloudflare Workers AI answers structured output with the
+    object itself) becomes its JSON text, so nothing the host said is dropped.
+    """
     if content is None:
         return "", ""
     if isinstance(content, str):
         return content, ""
+    if not _is_parts(content):
+        return json.dumps(content, ensure_ascii=False), ""
     text: list[str] = []
     reasoning: list[str] = []
-    for part in content if isinstance(content, list) else ():
-        if not isinstance(part, Mapping):
-            continue
+    for part in content:
         kind = part.get("type")
         if kind == "text":
             text.append(part.get("text") or "")
@@ -325,6 +334,19 @@ def parse_content(content: Any) -> tuple[str, str]:
                 if isinstance(inner, Mapping) and inner.get("type") == "text":
                     reasoning.append(inner.get("text") or "")
     return "".join(text), "".join(reasoning)
+
+
+def _is_parts(content: Any) -> bool:
+    """Whether `content` is a list of typed content parts (`[{"type": "text", ...}, ...]`)."""
+    return isinstance(content, list) and all(
+        isinstance(part, Mapping) and isinstance(part.get("type"), str) for part in content
+    )
+
+
+def refusal_of(message: Mapping[str, Any]) -> str | None:
+    """OpenAI's `refusal` (a message's or a delta's), when it holds text."""
+    value = message.get("refusal")
+    return value if isinstance(value, str) and value else None
 
 
 def reasoning_of(message: Mapping[str, Any]) -> str:
@@ -356,14 +378,15 @@ def parse_tool_calls(message: Mapping[str, Any]) -> tuple[ToolCall, ...]:
     return tuple(result)
 
 
-def parse_completion(body: Any, *, provider: str) -> Response:
+def parse_reply(body: Any, *, provider: str) -> Response:
     """A complete `/chat/completions` reply as a `Response` (the first choice only).
+
+    A reply that holds only a refusal (`message.refusal`) has finish reason
+    `content_filter`; `raw_finish_reason` keeps the host's word.
 
     Raises:
         InvalidResponseError: the body is not a chat completion.
     """
-    from llmkit.errors import InvalidResponseError
-
     if not isinstance(body, Mapping):
         raise InvalidResponseError(
             f"{provider} sent a reply that is not a JSON object", provider=provider, body=body
@@ -378,15 +401,20 @@ def parse_completion(body: Any, *, provider: str) -> Response:
     text, thinking = parse_content(message.get("content"))
     reasoning = reasoning_of(message) + thinking
     calls = parse_tool_calls(message)
+    refusal = refusal_of(message)
     raw_finish = choice.get("finish_reason") or None
+    finish = finish_reason(raw_finish, bool(calls))
+    if refusal and not (text or calls) and finish is FinishReason.STOP:
+        finish = FinishReason.CONTENT_FILTER
     provider_data: dict[str, Any] = {}
     if message.get("reasoning_details"):
         provider_data[provider] = {"reasoning_details": message["reasoning_details"]}
     return Response(
         text=text,
         reasoning=reasoning or None,
+        refusal=refusal,
         tool_calls=calls,
-        finish_reason=finish_reason(raw_finish, bool(calls)),
+        finish_reason=finish,
         raw_finish_reason=raw_finish,
         usage=parse_usage(body.get("usage")) or Usage(),
         model=body.get("model") or None,
@@ -396,3 +424,105 @@ def parse_completion(body: Any, *, provider: str) -> Response:
         provider_data=provider_data,
         raw=body,
     )
+
+
+parse_completion = parse_reply
+"""The former name of `parse_reply`."""
+
+
+# -- stream ---------------------------------------------------------------------
+
+
+class StreamParser:
+    """The codec contract's stream parser: body bytes in, `StreamEvent`s out; no I/O.
+
+    Decodes server-sent events and hands each to `ChatStreamParser`. After
+    `[DONE]` (or an error) later bytes are read and ignored, so the caller can
+    drain the body and its pooled connection is reused. `flush()` at the end of
+    the body returns the last events or raises what the stream ended with: the
+    host's in-stream error, a `StreamError` for a stream cut short, or one for a
+    server's own `error: {...}` line (llama.cpp, GPUStack).
+    """
+
+    def __init__(self, *, provider: str, model: str | None = None, status: int = 200) -> None:
+        from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser, EventDecoder
+
+        self.provider = provider
+        self.model = model
+        self._decoder = EventDecoder()
+        self._chat = ChatStreamParser(provider=provider, model=model, status=status)
+        self._line_error: LLMError | None = None
+
+    @property
+    def done(self) -> bool:
+        """`[DONE]` arrived: the reply is complete (the rest of the body is ignored)."""
+        return self._chat.done
+
+    @property
+    def error(self) -> LLMError | None:
+        """The error the stream reported, once it has (later input is ignored)."""
+        return self._chat.error or self._line_error
+
+    def feed(self, chunk: bytes) -> list[StreamEvent]:
+        """The events the chunk completed.
+
+        Raises:
+            InvalidResponseError: an event's data is not a JSON object.
+        """
+        chat = self._chat
+        if chat.done or chat.error is not None or self._line_error is not None:
+            return []
+        sses = self._decoder.feed(chunk)
+        if self._decoder.error_line is not None:
+            self._line_error = self._server_error(self._decoder.error_line)
+        if len(sses) == 1:
+            return chat.feed(sses[0])
+        events: list[StreamEvent] = []
+        for sse in sses:
+            events += chat.feed(sse)
+        return events
+
+    def flush(self) -> list[StreamEvent]:
+        """End of the body: the last events.
+
+        Raises:
+            LLMError: the error the host reported inside the stream.
+            StreamError: the stream stopped early (no `[DONE]`, no finish reason), was
+                cut inside an event, or the server ended it with an `error:` line.
+        """
+        events: list[StreamEvent] = []
+        if not (self.done or self.error is not None):
+            for sse in self._decoder.flush():
+                events += self._last(sse)
+            if self._decoder.error_line is not None:
+                self._line_error = self._server_error(self._decoder.error_line)
+        if self._line_error is not None and self._chat.error is None:
+            raise self._line_error
+        return events + self._chat.finish()
+
+    def _last(self, sse: Any) -> list[StreamEvent]:
+        """The events of a last event with no closing blank line (a cut body if it does not parse)."""
+        try:
+            return self._chat.feed(sse)
+        except InvalidResponseError as exc:
+            raise StreamError(
+                f"the {self.provider} stream was cut in the middle of an event; "
+                "what arrived is in `.partial`",
+                provider=self.provider,
+                model=self.model,
+                retryable=True,
+            ) from exc
+
+    def _server_error(self, text: str) -> StreamError:
+        """A server's own `error: {...}` line (llama.cpp, GPUStack) as a `StreamError`."""
+        try:
+            body: Any = json.loads(text)
+        except ValueError:
+            body = text
+        detail = error_from_body(None, body, provider=self.provider, model=self.model).message
+        return StreamError(
+            f"{self.provider} ended the stream with an error: {detail}",
+            provider=self.provider,
+            model=self.model,
+            body=body,
+        )

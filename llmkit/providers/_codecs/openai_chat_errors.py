@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmkit import errors
-from llmkit.providers._codecs._errors_common import error_class, excerpt
+from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
 from llmkit.retry import parse_retry_after
 
 __all__ = ["error_from_body", "error_parts", "is_context_overflow"]
@@ -90,11 +90,14 @@ def error_from_body(
 
     Args:
         status: the HTTP status; None for an in-stream error whose payload carries none.
-        body: the parsed JSON body, or its text when it was not JSON.
+        body: the body as received (bytes or text, parsed here where it is JSON), or
+            already parsed.
         headers: the response headers (for `Retry-After` and the request id).
         provider: the provider's name, for the message and the error's attributes.
         model: the requested model, where known.
     """
+    if isinstance(body, bytes | bytearray | memoryview | str):
+        body = parse_json_or_text(body)  # the reply's raw body: its JSON where it is JSON
     message, kind, code, body_status = error_parts(body)
     if status is None or status < 400:
         status = body_status or status

@@ -26,12 +26,33 @@ from llmkit.providers._codecs.openai_chat import (
     parse_cost,
     parse_usage,
     reasoning_of,
+    refusal_of,
 )
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
-from llmkit.providers._codecs.sse import ServerSentEvent
+from llmkit.providers._codecs.sse import ServerSentEvent, SSEDecoder
 from llmkit.types import Cost, FinishReason, StreamEvent, ToolCallDelta
 
-__all__ = ["ChatStreamParser"]
+__all__ = ["ChatStreamParser", "EventDecoder"]
+
+
+class EventDecoder(SSEDecoder):
+    """The SSE decoder, also keeping a server's own `error: {...}` line.
+
+    SSE ignores fields it does not know, but llama.cpp's and GPUStack's servers end a
+    failed stream with such a line (`error: {"code": 500, "message": ...}`) instead of
+    an event: its text is kept in `error_line` so the stream fails saying why.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.error_line: str | None = None
+        """The value of the first `error:` line, if one came."""
+
+    def _line(self, line: str) -> ServerSentEvent | None:
+        if line[:6] == "error:" and self.error_line is None:
+            self.error_line = line[6:].strip()
+            return None
+        return super()._line(line)
 
 
 class ChatStreamParser:
@@ -139,6 +160,7 @@ class ChatStreamParser:
         cost = parse_cost(usage) if isinstance(usage, dict) else None
 
         text = reasoning = ""
+        refusal: str | None = None
         raw_finish: str | None = None
         calls: list[Any] = []
         choices = chunk.get("choices")
@@ -151,6 +173,7 @@ class ChatStreamParser:
             elif content is not None:
                 text, reasoning = parse_content(content)
             reasoning = reasoning_of(delta) + reasoning
+            refusal = refusal_of(delta)
             calls = delta.get("tool_calls") or []
             raw_finish = choice.get("finish_reason") or None
             if delta.get("reasoning_details"):
@@ -165,13 +188,14 @@ class ChatStreamParser:
         announce = not self._announced and (model is not None or chunk.get("id"))
         if cost is not None:
             self.cost = cost
-        if not (text or reasoning or deltas or finish or parsed_usage or announce):
+        if not (text or reasoning or refusal or deltas or finish or parsed_usage or announce):
             return []
         self._announced = True
         events = [
             StreamEvent(
                 text=text,
                 reasoning=reasoning,
+                refusal=refusal,
                 tool_call=deltas[0] if deltas else None,
                 finish_reason=finish,
                 raw_finish_reason=raw_finish,
