@@ -33,15 +33,33 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot key a {type(value).__name__}")
 
 
-def _pruned(value: Any) -> Any:
-    """`value` without unset fields (None, "", empty lists and maps), at every depth, so a
-    field added to `Request` later with an unset default leaves every existing key alone."""
-    if isinstance(value, dict):
-        out = {k: _pruned(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != "" and v != [] and v != {}}
-    if isinstance(value, list | tuple):
-        return [_pruned(v) for v in value]
-    return value
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, str | list | dict) and not value)
+
+
+def _fields(data: dict[str, Any]) -> dict[str, Any]:
+    """An llmkit value's fields without the unset ones (None, "", empty), one level deep:
+    so a field added later with an unset default leaves every existing key alone, while
+    data inside the fields (a tool's JSON Schema, `extra`) is kept exactly as given."""
+    return {k: v for k, v in data.items() if not _unset(v)}
+
+
+def _pruned(request: dict[str, Any]) -> dict[str, Any]:
+    out = _fields(request)
+    messages = []
+    for message in out.get("messages", ()):
+        message = _fields(message)
+        if "tool_calls" in message:
+            message["tool_calls"] = [_fields(c) for c in message["tool_calls"]]
+        if isinstance(message.get("content"), list):  # content parts
+            message["content"] = [
+                _fields(p) if isinstance(p, dict) else p for p in message["content"]
+            ]
+        messages.append(message)
+    out["messages"] = messages
+    if "tools" in out:
+        out["tools"] = [_fields(t) for t in out["tools"]]
+    return out
 
 
 def canonical(value: Any) -> bytes:

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from llmkit.cache._base import CacheStats, Flights
@@ -40,13 +41,21 @@ class DiskCache:
         client = DeepSeekClient(provider=..., cache=DiskCache("~/.cache/llmkit/responses.db"))
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, ttl: float | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Args:
         path: the database file (created, with its folder, on first use).
         ttl: seconds an entry lives by default (None: until cleared).
+        clock: Unix time (tests pass their own; processes sharing a file share the clock).
         """
         self.path = Path(path).expanduser()
         self.ttl = ttl
+        self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._pid = 0
@@ -80,8 +89,10 @@ class DiskCache:
         with self._lock:
             db = self._db()
             row = db.execute("SELECT value, expires FROM entries WHERE key = ?", (key,)).fetchone()
-            if row is not None and row[1] is not None and row[1] <= time.time():
-                db.execute("DELETE FROM entries WHERE key = ? AND expires <= ?", (key, time.time()))
+            if row is not None and row[1] is not None and row[1] <= self._clock():
+                db.execute(
+                    "DELETE FROM entries WHERE key = ? AND expires <= ?", (key, self._clock())
+                )
                 row = None
             if row is None:
                 self._misses += 1
@@ -98,7 +109,7 @@ class DiskCache:
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
         """Store `value` (replacing an older one)."""
         life = self.ttl if ttl is None else ttl
-        now = time.time()
+        now = self._clock()
         with self._lock:
             self._db().execute(
                 "INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)",
@@ -127,7 +138,7 @@ class DiskCache:
     async def prune(self) -> int:
         """Remove expired entries; returns how many."""
         with self._lock:
-            cursor = self._db().execute("DELETE FROM entries WHERE expires <= ?", (time.time(),))
+            cursor = self._db().execute("DELETE FROM entries WHERE expires <= ?", (self._clock(),))
         return cursor.rowcount
 
     async def stats(self) -> CacheStats:
@@ -138,7 +149,7 @@ class DiskCache:
             entries, size = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries WHERE "
                 "expires IS NULL OR expires > ?",
-                (time.time(),),
+                (self._clock(),),
             ).fetchone()
             counters = dict(db.execute("SELECT name, value FROM counters").fetchall())
         return CacheStats(

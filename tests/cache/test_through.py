@@ -42,11 +42,11 @@ async def test_per_call_bypass_and_ttl(cache: Any) -> None:
         await provider.complete(REQUEST)
         await provider.complete(REQUEST)
     assert len(host.chat) == 2
-    with using(cache_ttl=0.05):
+    with using(cache_ttl=0.3):
         await provider.complete(REQUEST)
-    assert (await provider.complete(REQUEST)).cached
-    await anyio.sleep(0.1)
+    await anyio.sleep(0.6)
     assert not (await provider.complete(REQUEST)).cached  # expired after its own TTL
+    assert (await provider.complete(REQUEST)).cached  # stored again, with the default TTL
     assert len(host.chat) == 4
 
 
