@@ -439,3 +439,16 @@ async def test_a_rate_limited_primary_is_left_at_once_when_a_fallback_waits() ->
     client = DeepSeekClient(provider=primary, fallbacks=[FakeProvider(["ok"], name="openrouter")])
     assert (await client.generate("hi")).provider == "openrouter"
     assert len(calls) == 1  # no retries slept through
+
+
+def test_the_unserved_primary_warning_reads_as_one_sentence(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="llmkit"):
+        DeepSeekClient(
+            provider=FakeProvider(name="groq"), fallbacks=[FakeProvider(name="openrouter")]
+        )
+    (message,) = [
+        r.getMessage() for r in caplog.records if "its fallbacks will serve" in r.getMessage()
+    ]
+    assert ".;" not in message and "catalog; its fallbacks will serve deepseek" in message

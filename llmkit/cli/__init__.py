@@ -6,8 +6,14 @@ stderr and an exit code scripts can rely on:
 
     0    ok
     1    the host answered with an error or could not be reached (`LLMError`)
-    2    usage or configuration error (bad arguments, unknown name, broken file, missing key)
+    2    usage or configuration error (bad arguments, unknown name, broken file, missing key;
+         also when every provider of a fallback chain failed for such a reason)
+    3    the request was refused before it was sent: it does not fit the context window,
+         or it could cross the budget (nothing was sent or spent)
     130  interrupted (Ctrl-C)
+
+Error messages are said in the CLI's terms (`-m ID`, `--context-strategy`), not
+the Python API's (`model=`, `context_strategy=`): see `cli_terms`.
 
 `--debug` adds the traceback. The CLI sits above every other layer: it imports
 llmkit, and nothing in llmkit imports it.
@@ -30,7 +36,9 @@ from llmkit.cli._common import (
     EXIT_API,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_REFUSED,
     EXIT_USAGE,
+    cli_terms,
     note,
 )
 
@@ -116,7 +124,7 @@ class _WithParents:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the `llmkit` command line with `argv` (default: `sys.argv[1:]`); the exit code."""
-    from llmkit.errors import ConfigurationError, LLMError
+    from llmkit.errors import LLMError
 
     parser = build_parser()
     try:
@@ -137,12 +145,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `llmkit run ... | head`: the reader left; not an error
         _silence_stdout()
         return EXIT_OK
-    except ConfigurationError as exc:
-        _report(exc, debug)
-        return EXIT_USAGE
     except LLMError as exc:
         _report(exc, debug)
-        return EXIT_API
+        return exit_code(exc)
+
+
+def exit_code(error: BaseException) -> int:
+    """The exit code of an llmkit error (see the module docstring)."""
+    from llmkit.errors import BudgetExceededError, ConfigurationError, ContextLengthExceededError
+    from llmkit.fallback import AllProvidersFailedError
+
+    if isinstance(error, AllProvidersFailedError):
+        codes = {exit_code(e) for e in error.errors}
+        return codes.pop() if len(codes) == 1 else EXIT_API
+    if isinstance(error, ConfigurationError):
+        return EXIT_USAGE
+    if isinstance(error, BudgetExceededError):
+        return EXIT_REFUSED
+    if isinstance(error, ContextLengthExceededError) and error.status_code is None:
+        return EXIT_REFUSED  # llmkit's own check, before sending (the host's is a 400: sent)
+    return EXIT_API
 
 
 def _report(exc: BaseException, debug: bool) -> None:
@@ -152,7 +174,7 @@ def _report(exc: BaseException, debug: bool) -> None:
         traceback.print_exception(exc, file=sys.stderr)
     from llmkit.config import hide_secrets
 
-    note(f"error: {hide_secrets(str(exc))}")
+    note(f"error: {cli_terms(hide_secrets(str(exc)))}")
 
 
 def _silence_stdout() -> None:

@@ -19,10 +19,35 @@ EXIT_API = 1
 """The host answered with an error, or could not be reached."""
 EXIT_USAGE = 2
 """Bad arguments, an unknown name, a broken configuration file, a missing key or SDK."""
+EXIT_REFUSED = 3
+"""The request was refused before it was sent: it does not fit the model's context
+window, or it could cross the client's budget. Nothing was sent, nothing was spent."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C."""
 
-EPILOG_EXIT_CODES = "exit codes: 0 ok, 1 API error, 2 usage or configuration error, 130 interrupted"
+EPILOG_EXIT_CODES = (
+    "exit codes: 0 ok, 1 API error, 2 usage or configuration error, "
+    "3 refused before sending (context window, budget), 130 interrupted"
+)
+
+
+# Python advice in llmkit's messages, and how the command line says the same thing.
+_CLI_TERMS = (
+    ("Pass `model=` to use a specific id anyway", "Pass -m ID to use a specific id anyway"),
+    ("pass `model=`", "pass -m ID"),
+    ("Pass `model=`", "Pass -m ID"),
+    (
+        "pass context_strategy='keep_newest' (or 'drop_middle') to the client",
+        "pass --context-strategy keep_newest (or drop_middle)",
+    ),
+)
+
+
+def cli_terms(message: str) -> str:
+    """`message` with the Python API's advice (`model=`) put in the CLI's terms (`-m ID`)."""
+    for python, cli in _CLI_TERMS:
+        message = message.replace(python, cli)
+    return message
 
 
 def add_command(

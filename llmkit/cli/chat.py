@@ -16,9 +16,18 @@ from pathlib import Path
 from typing import Any
 
 from llmkit.cli import _ask
-from llmkit.cli._common import EXIT_OK, add_command, console, is_tty, load_registry, note
+from llmkit.cli._common import (
+    EXIT_OK,
+    add_command,
+    cli_terms,
+    console,
+    is_tty,
+    load_registry,
+    note,
+    provider_label,
+)
 from llmkit.cli._render import ReplyPrinter, usage_line
-from llmkit.cli.run import add_request_options, request_params
+from llmkit.cli.run import add_request_options, client_options, request_params
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.types import Message, Response, Role
 
@@ -84,6 +93,7 @@ class ChatSession:
         *,
         provider: str | None = None,
         params: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
         printer: Callable[[], ReplyPrinter],
         say: Callable[[str], None],
         show: Callable[[str], None],
@@ -93,6 +103,7 @@ class ChatSession:
         target: the client name or `family@provider` to start with.
         provider: a provider to use instead of the target's.
         params: per-call options (`system`, `model`, `temperature`, `max_tokens`).
+        options: client options (`context_strategy`), kept when /model changes the client.
         printer: makes the printer for one reply.
         say: prints a status line (stderr when piped).
         show: prints a command's output (stdout).
@@ -103,10 +114,17 @@ class ChatSession:
         self.system: str | None = params.pop("system", None)
         self.model: str | None = params.pop("model", None)
         self.params = params
-        self.client = registry.client(self.target, model=self.model, provider=provider)
+        self.options = dict(options or {})
+        self.client = registry.client(
+            self.target, model=self.model, provider=provider, **self.options
+        )
         self.provider_name: str = provider or registry.name_of(self.client.provider)
         self.messages: list[Message] = []
         self.responses: list[Response] = []
+        self.labels: list[str] = []
+        """Per reply in `responses`, the provider (its configured name) that sent it."""
+        self.sources: list[str] = []
+        """Per assistant message in `messages`, the same (cleared with them by /reset)."""
         self._printer = printer
         self._say = say
         self._show = show
@@ -129,11 +147,14 @@ class ChatSession:
         except (LLMError, KeyboardInterrupt) as exc:
             printer.abort()
             self.messages.pop()
-            self._say("interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {exc}")
+            self._say("interrupted" if isinstance(exc, KeyboardInterrupt) else _error_line(exc))
             return None
         printer.finish()
         self.messages.append(response.to_message())
         self.responses.append(response)
+        label = provider_label(self.registry, self.client, response.provider)
+        self.labels.append(label)
+        self.sources.append(label)
         return response
 
     # -- commands ---------------------------------------------------------------
@@ -155,7 +176,7 @@ class ChatSession:
         try:
             handler(arg)
         except (ConfigurationError, OSError) as exc:
-            self._say(f"error: {exc}")
+            self._say(_error_line(exc))
         return True
 
     def _cmd_help(self, _: str) -> None:
@@ -166,6 +187,7 @@ class ChatSession:
 
     def _cmd_reset(self, _: str) -> None:
         self.messages.clear()
+        self.sources.clear()
         self._say("conversation cleared")
 
     def _cmd_system(self, arg: str) -> None:
@@ -188,7 +210,9 @@ class ChatSession:
         if not arg:
             self._show(str(getattr(self.client, "model", "?")))
             return
-        self.client = self.registry.client(self.target, model=arg, provider=self.provider_name)
+        self.client = self.registry.client(
+            self.target, model=arg, provider=self.provider_name, **self.options
+        )
         self.model = arg
         self._say(f"now on {self.label}")
 
@@ -205,11 +229,20 @@ class ChatSession:
         self._say(f"saved {len(self.messages)} messages to {path}")
 
     def _cmd_cost(self, _: str) -> None:
-        self._show(cost_summary(self.responses))
+        self._show(cost_summary(self.responses, self.labels))
 
 
-def cost_summary(responses: list[Response]) -> str:
-    """Requests, tokens and cost of a conversation's replies."""
+def _error_line(exc: BaseException) -> str:
+    from llmkit.config import hide_secrets
+
+    return f"error: {cli_terms(hide_secrets(str(exc)))}"
+
+
+def cost_summary(responses: list[Response], labels: list[str] | None = None) -> str:
+    """Requests, tokens and cost of a conversation's replies, then one line per reply.
+
+    `labels`: the provider name to show for each reply (default: the one it reports).
+    """
     tokens_in = sum(r.usage.input_tokens or 0 for r in responses)
     tokens_out = sum(r.usage.output_tokens or 0 for r in responses)
     priced = [r.cost.total for r in responses if r.cost is not None]
@@ -221,20 +254,35 @@ def cost_summary(responses: list[Response]) -> str:
         f"tokens:  {tokens_in} in / {tokens_out} out",
         f"cost:    {cost}",
     ]
-    lines += [f"  {usage_line(r)}" for r in responses[-5:]]
+    names = labels if labels is not None and len(labels) == len(responses) else None
+    lines += [
+        f"  {index}. {usage_line(r, names[index - 1] if names else None)}"
+        for index, r in enumerate(responses, 1)
+    ]
     return "\n".join(lines)
 
 
 def export_markdown(session: ChatSession) -> str:
     """The conversation as a Markdown document."""
-    lines = [f"# Chat with {session.label}", ""]
+    family = getattr(session.client, "family", None) or str(session.target).partition("@")[0]
+    models = {r.model for r in session.responses if r.model}
+    served = list(dict.fromkeys(session.sources))
+    lines = [f"# Chat with {family}@{', '.join(served) or session.provider_name}", ""]
+    if served:
+        lines += [
+            f"Replies from: {', '.join(served)}"
+            + (f" (models: {', '.join(sorted(models))})" if models else ""),
+            "",
+        ]
     if session.system:
         lines += ["**System:** " + session.system, ""]
+    sources = iter(session.sources)
     for message in session.messages:
         if message.role is Role.USER:
             lines += ["## You", "", message.content, ""]
         else:
-            lines += ["## Assistant", ""]
+            source = next(sources, None)
+            lines += [f"## Assistant ({source})" if source else "## Assistant", ""]
             if message.reasoning:
                 quoted = "\n".join("> " + line for line in message.reasoning.splitlines())
                 lines += ["<details><summary>reasoning</summary>", "", quoted, "", "</details>", ""]
@@ -252,6 +300,7 @@ def export_json(session: ChatSession) -> str:
         "client": session.target,
         "provider": session.provider_name,
         "model": getattr(session.client, "model", None),
+        "reply_providers": session.labels,
         "system": session.system,
         "messages": [to_dict(m) for m in session.messages],
         "responses": [to_dict(r) for r in session.responses],
@@ -325,6 +374,7 @@ def run(args: argparse.Namespace) -> int:
         args.target,
         provider=args.provider,
         params=request_params(args),
+        options=client_options(args),
         printer=lambda: ReplyPrinter(sys.stdout, rich_console=rich_console),
         say=note if not terminal else lambda text: rich_console.print(text, style="dim"),
         show=show,

@@ -11,7 +11,7 @@ from typing import Any
 from llmkit.cli._common import EXIT_OK, EXIT_USAGE, add_command, note
 from llmkit.errors import ConfigurationError
 
-__all__ = ["TEMPLATE", "add_parser", "run"]
+__all__ = ["TEMPLATE", "add_parser", "run", "template"]
 
 EXAMPLES = """\
   llmkit config init                     # write ./llmkit.yaml, a commented example
@@ -66,7 +66,7 @@ clients:
     provider: fake
 
   coder:
-    family: deepseek            # deepseek, mixtral, gpt4, claude, gemini, llama
+    family: deepseek            # @FAMILIES@
     provider: deepseek
     fallbacks: [openrouter]     # tried in order when deepseek fails
     defaults:
@@ -79,10 +79,20 @@ clients:
   writer:
     family: claude
     provider: openrouter
-    # model: claude-sonnet-4-6  # default: the newest the provider serves
+    # model: @WRITER_MODEL@  # default: the newest the provider serves (this one today)
     defaults:
       system: You are a careful, concise editor.
 """
+
+
+def template() -> str:
+    """`TEMPLATE` with today's facts filled in: the model families, and the model the
+    catalog picks for the `writer` client (so the file never names a stale default)."""
+    from llmkit import catalog, registry
+
+    families = [name for name in registry.client_names() if name != "fake"]
+    writer = catalog.resolve("claude", "openrouter").model
+    return TEMPLATE.replace("@FAMILIES@", ", ".join(families)).replace("@WRITER_MODEL@", writer)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -152,6 +162,11 @@ def _file(args: argparse.Namespace) -> Path:
     return found
 
 
+def _plural(count: int, word: str) -> str:
+    """`1 provider`, `3 providers`."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def _validate(args: argparse.Namespace) -> int:
     from llmkit import config
 
@@ -166,10 +181,11 @@ def _validate(args: argparse.Namespace) -> int:
         note(f"{file}: {count} problem{'s' if count != 1 else ''}")
         return EXIT_USAGE
     assert result.config is not None
-    print(
-        f"{file}: ok ({len(result.config.providers)} providers, "
-        f"{len(result.config.clients)} clients)"
+    counts = (
+        _plural(len(result.config.providers), "provider"),
+        _plural(len(result.config.clients), "client"),
     )
+    print(f"{file}: ok ({counts[0]}, {counts[1]})")
     return EXIT_OK
 
 
@@ -246,12 +262,12 @@ def _path(args: argparse.Namespace) -> int:
 
 def _init(args: argparse.Namespace) -> int:
     if args.file == "-":
-        sys.stdout.write(TEMPLATE)
+        sys.stdout.write(template())
         return EXIT_OK
     path = Path(args.file).expanduser()
     if path.exists() and not args.force:
         raise ConfigurationError(f"{path} exists; pass --force to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(TEMPLATE, encoding="utf-8")
+    path.write_text(template(), encoding="utf-8")
     note(f"wrote {path}; check it with: llmkit config validate {path}")
     return EXIT_OK

@@ -79,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
     catalog = default_catalog()
     provider_type = args.provider
     registry = None
+    if args.family:
+        _check_name("model family", args.family, catalog.families())
     if args.provider:
         registry = load_registry(args)
+        hosts = {entry.provider for entry in catalog.entries()}
+        _check_name("provider", args.provider, [*registry.provider_names(), *sorted(hosts)])
         entry = registry.provider_config(args.provider)
         provider_type = (entry.type if entry else None) or args.provider
     rows = catalog_rows(
@@ -113,6 +117,23 @@ def run(args: argparse.Namespace) -> int:
             f"live from {args.provider}", ("id", "context", "shutdown", "in catalog"), live_rows
         )
     return EXIT_OK
+
+
+def _check_name(kind: str, name: str, known: list[str]) -> None:
+    """Refuse a name that is neither known nor in the catalog (an empty table would say
+    nothing of the typo), with the closest known one.
+
+    Raises:
+        ConfigurationError: `name` is not in `known` (exit code 2).
+    """
+    from llmkit._hints import did_you_mean
+    from llmkit.errors import ConfigurationError
+
+    choices = list(dict.fromkeys(known))
+    if name not in choices:
+        raise ConfigurationError(
+            f"'{name}' is not a {kind}{did_you_mean(name, choices)}; known: {', '.join(choices)}"
+        )
 
 
 def _live_row(model: Any) -> dict[str, Any]:

@@ -55,6 +55,17 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-s", "--system", help="a system prompt")
     parser.add_argument("-t", "--temperature", type=float, help="sampling temperature")
     parser.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens")
+    parser.add_argument(
+        "--context-strategy", choices=("keep_newest", "drop_middle"),
+        help="a conversation too long for the context window is truncated, keeping the "
+        "newest turns or dropping the middle ones (default: refuse it, exit code 3)",
+    )  # fmt: skip
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Client constructor options given on the command line (`--context-strategy`)."""
+    strategy = getattr(args, "context_strategy", None)
+    return {} if strategy is None else {"context_strategy": strategy}
 
 
 def split_target(words: list[str], known: set[str]) -> tuple[str | None, str]:
@@ -105,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         )
     params = request_params(args)
     model = params.pop("model", None)
-    client = registry.client(target, model=model, provider=args.provider)
+    client = registry.client(target, model=model, provider=args.provider, **client_options(args))
     messages = [Message.user(prompt)]
     if args.stream:
         show = None if args.json else _write

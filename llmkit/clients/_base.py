@@ -286,7 +286,9 @@ class ModelClient:
                 raise
             # A fallback serves the family: keep `provider` first in line, skipped with
             # this reason on every call, so the fallbacks answer (and say so in events).
-            _log.warning("llmkit: %s; its fallbacks will serve %s", exc.message, self.family)
+            _log.warning(
+                "llmkit: %s; its fallbacks will serve %s", exc.message.rstrip("."), self.family
+            )
             model = self.requested_model or ""
             source = "explicit" if self.requested_model else "unserved"
             bare = CatalogEntry(

@@ -100,7 +100,7 @@ def test_export_markdown(cli: Cli, isolated: Path) -> None:
     text = (isolated / "out.md").read_text()
     assert text.startswith("# Chat with claude@fake")
     assert "**System:** Be kind" in text
-    assert "## You\n\nhello" in text and "## Assistant\n\n[fake:" in text
+    assert "## You\n\nhello" in text and "## Assistant (fake)\n\n[fake:" in text
 
 
 def test_export_without_a_file_name_says_how(cli: Cli) -> None:
@@ -153,3 +153,28 @@ def test_chat_through_the_real_entry_point(llmkit_process: Any, isolated: Path) 
         "[fake:deepseek-flash] You said: hi",
         "[deepseek:deepseek-flash] You said: again",
     ]
+
+
+def test_cost_lists_every_reply_with_its_provider(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, TWO_HOSTS)
+    lines = [f"message {n}" for n in range(7)]
+    result = cli("chat", "coder", stdin=script(*lines[:4], "/provider second", *lines[4:], "/cost"))
+    assert "replies: 7" in result.out
+    listed = [
+        line
+        for line in result.out.splitlines()
+        if line.strip()[:2] in {f"{n}." for n in range(1, 8)}
+    ]
+    assert len(listed) == 7
+    assert all("fake:" in line for line in listed[:4]) and all(
+        "second:" in line for line in listed[4:]
+    )
+
+
+def test_export_names_the_provider_of_each_reply(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, TWO_HOSTS)
+    cli("chat", "coder", stdin=script("one", "/provider second", "two", "/export out.md"))
+    text = (isolated / "out.md").read_text()
+    assert text.startswith("# Chat with deepseek@fake, second")
+    assert "Replies from: fake, second" in text
+    assert text.index("## Assistant (fake)") < text.index("## Assistant (second)")

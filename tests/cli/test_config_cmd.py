@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from llmkit.cli.config_cmd import TEMPLATE
+from llmkit.cli.config_cmd import template
 from tests.cli.conftest import Result, write_config
 
 Cli = Callable[..., Result]
@@ -23,7 +23,7 @@ clients:
 
 def test_init_validate_run_chat_round_trip(cli: Cli, isolated: Path) -> None:
     init = cli("config", "init")
-    assert init.code == 0 and (isolated / "llmkit.yaml").read_text() == TEMPLATE
+    assert init.code == 0 and (isolated / "llmkit.yaml").read_text() == template()
     assert "llmkit config validate" in init.err
     validate = cli("config", "validate")
     assert validate.code == 0, validate.out
@@ -69,11 +69,11 @@ def test_init_refuses_to_overwrite_without_force(cli: Cli, isolated: Path) -> No
     assert result.code == 2 and "--force" in result.err
     assert (isolated / "llmkit.yaml").read_text() == "providers: {}\n"
     assert cli("config", "init", "--force").code == 0
-    assert (isolated / "llmkit.yaml").read_text() == TEMPLATE
+    assert (isolated / "llmkit.yaml").read_text() == template()
 
 
 def test_init_to_stdout_and_to_a_named_file(cli: Cli, isolated: Path) -> None:
-    assert cli("config", "init", "-").out == TEMPLATE
+    assert cli("config", "init", "-").out == template()
     assert cli("config", "init", "conf/team.yaml").code == 0
     assert cli("config", "validate", "conf/team.yaml").code == 0
 
@@ -178,3 +178,21 @@ def test_the_config_option_and_profiles(cli: Cli, isolated: Path) -> None:
     assert cli("run", "--config", str(other), "hi").out.startswith("[fake:claude")
     missing = cli("--profile", "wrok", "run", "hi")
     assert missing.code == 2 and "did you mean 'work'" in missing.err
+
+
+def test_the_template_names_todays_default_model_and_every_family() -> None:
+    from llmkit import catalog, registry
+
+    text = template()
+    assert f"# model: {catalog.resolve('claude', 'openrouter').model} " in text
+    assert "claude-sonnet-4-6" not in text and "@WRITER_MODEL@" not in text
+    for family in registry.client_names():
+        assert family == "fake" or family in text
+
+
+def test_validate_counts_in_the_singular_too(cli: Cli, isolated: Path) -> None:
+    write_config(
+        isolated, "providers:\n  fake: {}\nclients:\n  c: {family: llama, provider: fake}\n"
+    )
+    result = cli("config", "validate")
+    assert result.code == 0 and result.out.strip().endswith("ok (1 provider, 1 client)")

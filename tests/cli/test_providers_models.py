@@ -151,3 +151,20 @@ def test_plugin_rows_are_labelled_and_a_broken_plugin_error_is_shown_whole(
     rows = {row["name"]: row for row in as_json}
     assert rows["acme"]["origin"] == "plugin" and rows["groq"]["origin"] == "built-in"
     assert "ModuleNotFoundError" in rows["broken"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("option", "typo", "meant"),
+    [("--provider", "grok", "groq"), ("--family", "lama", "llama")],
+)
+def test_models_with_an_unknown_name_says_did_you_mean_and_exits_2(
+    cli: Cli, option: str, typo: str, meant: str
+) -> None:
+    result = cli("models", option, typo)
+    assert result.code == 2 and result.out == ""
+    assert f"'{typo}' is not a" in result.err and f"(did you mean '{meant}'?)" in result.err
+
+
+def test_models_accepts_a_configured_provider_name(cli: Cli, isolated: Path) -> None:
+    write_config(isolated, "providers:\n  mine: {type: fake}\n")
+    assert cli("models", "--provider", "mine", "--family", "claude").code == 0

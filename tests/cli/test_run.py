@@ -170,3 +170,63 @@ def test_help_examples_name_hosts_that_serve_the_family() -> None:
     assert pairs
     for family, host in pairs:
         catalog.resolve(family, host)  # raises when the host serves no current model
+
+
+# -- errors in the CLI's terms, and the exit code of a refused request (issue 10) -------------
+
+
+def test_errors_give_cli_advice_not_python_advice(cli: Cli) -> None:
+    result = cli("run", "deepseek@groq", "hi")
+    assert result.code == 2
+    assert "Pass -m ID to use a specific id anyway" in result.err
+    assert "model=" not in result.err
+
+
+def test_a_prompt_too_long_for_the_window_is_refused_with_exit_3(cli: Cli) -> None:
+    result = cli("run", "mixtral@fake", stdin="word " * 100_000)
+    assert result.code == 3, result.err
+    assert "context window" in result.err
+    assert "--context-strategy keep_newest (or drop_middle)" in result.err
+    assert "context_strategy=" not in result.err and result.out == ""
+
+
+def test_context_strategy_reaches_the_client(cli: Cli) -> None:
+    result = cli(
+        "run", "mixtral@fake", "--context-strategy", "drop_middle", stdin="word " * 100_000
+    )
+    assert result.code == 3 and "even after drop_middle truncation" in result.err
+
+
+def test_context_strategy_is_offered_on_run_and_chat(cli: Cli) -> None:
+    for command in ("run", "chat"):
+        assert "--context-strategy" in cli(command, "--help").out
+
+
+def test_exit_codes_of_errors() -> None:
+    from llmkit.cli import exit_code
+    from llmkit.errors import (
+        BudgetExceededError,
+        ConfigurationError,
+        ContextLengthExceededError,
+        ServerError,
+    )
+    from llmkit.fallback import AllProvidersFailedError
+
+    assert exit_code(BudgetExceededError("over")) == 3
+    assert exit_code(ContextLengthExceededError("too long")) == 3  # llmkit's own check
+    assert exit_code(ContextLengthExceededError("too long", status_code=400)) == 1  # the host's
+    assert exit_code(ConfigurationError("no key")) == 2
+    keys = AllProvidersFailedError([("a", ConfigurationError("x")), ("b", ConfigurationError("y"))])
+    assert exit_code(keys) == 2
+    mixed = AllProvidersFailedError([("a", ConfigurationError("x")), ("b", ServerError("y"))])
+    assert exit_code(mixed) == 1
+
+
+def test_every_fallback_failing_names_each_provider(cli: Cli, isolated: Path) -> None:
+    write_config(
+        isolated,
+        "clients:\n  coder: {family: deepseek, provider: deepseek, fallbacks: [openrouter]}\n",
+    )
+    result = cli("run", "coder", "hi")
+    assert result.code == 2  # both for want of a key
+    assert "DEEPSEEK_API_KEY" in result.err and "OPENROUTER_API_KEY" in result.err
