@@ -1,10 +1,11 @@
 """Every `cohere-chat` case of the conformance corpus, replayed through `CohereProvider`.
 
 The request is rebuilt from the case's recorded body (so the codec's request side
-runs too and is checked against the recording), sent through the `cohere` SDK to
-a MockTransport serving the recorded reply, and the result is compared with the
-case's `expect`. Both kinds of caller client are exercised: an `httpx2` one (which
-reaches the SDK through llmkit's bridge) and an `httpx` one (given to it as is).
+runs too and is checked against the recording), sent by each sender (llmkit's own
+and the `cohere` SDK) to a MockTransport serving the recorded reply, and the result
+is compared with the case's `expect`. Both kinds of caller client are exercised:
+an `httpx2` one and an `httpx` one (the SDK reaches an `httpx2` one through
+llmkit's bridge).
 """
 
 from __future__ import annotations
@@ -71,7 +72,12 @@ def request_from_case(body: dict[str, Any]) -> Request:
     )
 
 
-MODES = (harness.Mode(), harness.Mode(client="httpx"))
+MODES = (
+    harness.Mode(),
+    harness.Mode(client="httpx"),
+    harness.Mode(sender="sdk"),
+    harness.Mode(client="httpx", sender="sdk"),
+)
 
 
 @pytest.mark.parametrize(harness.ARGS, harness.cases(API, MODES))
@@ -84,6 +90,7 @@ async def test_case(path: Path, mode: harness.Mode) -> None:
         base_url=harness.base_url(case, "/v2/chat"),
         http_client=harness.client(case, mode, sent),
         retry=None,
+        sender=mode.sender,
     )
     request = request_from_case(recorded)
     try:

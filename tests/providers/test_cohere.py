@@ -1,8 +1,9 @@
 """`CohereProvider` end to end on cassettes (`cassettes/cohere/`) and MockTransports.
 
-The `cohere` SDK sends through llmkit's `httpx2` client (bridged), so vcrpy's
-`httpx2` patch replays the cassettes. Each cassette test also checks that what
-was sent equals, as JSON, the request body the cassette holds.
+Every cassette test runs through both senders: llmkit's own (`httpx2`) and the
+`cohere` SDK (bridged onto llmkit's `httpx2` client), so vcrpy's `httpx2` patch
+replays the same cassette for both. Each also checks that what was sent equals,
+as JSON, the request body the cassette holds.
 """
 
 from __future__ import annotations
@@ -47,17 +48,31 @@ def assert_sent_as_recorded(cassette: Any, sent: Sent) -> None:
     assert sent.bodies == [json.loads(r.body) if r.body else None for r in cassette.requests]
 
 
-def provider(sent: Sent) -> CohereProvider:
-    return CohereProvider(api_key=KEY, http_client=sent.client(), retry=None)
+SENDERS = ["httpx2", "sdk"]
+
+
+@pytest.fixture(params=SENDERS)
+def sender(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    """One cassette per test, whichever sender replays it."""
+    return str(request.node.originalname)
+
+
+def provider(sent: Sent, sender: str) -> CohereProvider:
+    return CohereProvider(api_key=KEY, http_client=sent.client(), retry=None, sender=sender)
 
 
 @pytest.mark.vcr
-async def test_plain_reply(vcr: Any) -> None:
+async def test_plain_reply(vcr: Any, sender: str) -> None:
     sent = Sent()
     request = Request(
         MODEL, [Message.user("What is the capital of France? One word.")], temperature=0
     )
-    response = await provider(sent).complete(request)
+    response = await provider(sent, sender).complete(request)
     assert response.text == "Paris."
     assert response.finish_reason is FinishReason.STOP
     assert response.raw_finish_reason == "COMPLETE"
@@ -67,9 +82,11 @@ async def test_plain_reply(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_streaming(vcr: Any) -> None:
+async def test_streaming(vcr: Any, sender: str) -> None:
     sent = Sent()
-    stream = provider(sent).stream(Request(MODEL, [Message.user("What is the capital of France?")]))
+    stream = provider(sent, sender).stream(
+        Request(MODEL, [Message.user("What is the capital of France?")])
+    )
     texts = [event.text async for event in stream if event.text]
     assert texts == ["Paris", " is", " the", " capital", "."]
     assert stream.response.text == "Paris is the capital."
@@ -79,9 +96,9 @@ async def test_streaming(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_tool_call_round_trip(vcr: Any) -> None:
+async def test_tool_call_round_trip(vcr: Any, sender: str) -> None:
     sent = Sent()
-    cohere = provider(sent)
+    cohere = provider(sent, sender)
     conversation = [Message.user(WEATHER_Q)]
     first = await cohere.complete(Request(MODEL, conversation, tools=[WEATHER]))
     assert first.finish_reason is FinishReason.TOOL_CALLS
@@ -100,10 +117,10 @@ async def test_tool_call_round_trip(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_streamed_tool_call(vcr: Any) -> None:
+async def test_streamed_tool_call(vcr: Any, sender: str) -> None:
     sent = Sent()
     response = (
-        await provider(sent)
+        await provider(sent, sender)
         .stream(Request(MODEL, [Message.user(WEATHER_Q)], tools=[WEATHER]))
         .collect()
     )
@@ -126,27 +143,27 @@ REASONING = Request(
 
 
 @pytest.mark.vcr
-async def test_reasoning(vcr: Any) -> None:
+async def test_reasoning(vcr: Any, sender: str) -> None:
     sent = Sent()
-    response = await provider(sent).stream(REASONING).collect()
+    response = await provider(sent, sender).stream(REASONING).collect()
     assert (response.reasoning, response.text) == ("17 * 3 = 51.", "17 \u00d7 3 = 51")
     assert_sent_as_recorded(vcr, sent)
 
 
 @pytest.mark.vcr
-async def test_reasoning_complete(vcr: Any) -> None:
+async def test_reasoning_complete(vcr: Any, sender: str) -> None:
     sent = Sent()
-    response = await provider(sent).complete(REASONING)
+    response = await provider(sent, sender).complete(REASONING)
     assert (response.reasoning, response.text) == ("17 * 3 = 51.", "17 \u00d7 3 = 51")
     assert response.usage == Usage(input_tokens=520, output_tokens=45)
     assert_sent_as_recorded(vcr, sent)
 
 
 @pytest.mark.vcr
-async def test_invalid_key(vcr: Any) -> None:
+async def test_invalid_key(vcr: Any, sender: str) -> None:
     sent = Sent()
     with pytest.raises(errors.AuthenticationError) as caught:
-        await provider(sent).complete(Request(MODEL, [Message.user("hi")]))
+        await provider(sent, sender).complete(Request(MODEL, [Message.user("hi")]))
     assert "invalid api token" in caught.value.message
     assert "CO_API_KEY" in caught.value.message
     assert KEY not in str(caught.value) or KEY == "test-key"
@@ -155,9 +172,9 @@ async def test_invalid_key(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_rate_limited(vcr: Any) -> None:
+async def test_rate_limited(vcr: Any, sender: str) -> None:
     sent = Sent()
-    stream = provider(sent).stream(Request(MODEL, [Message.user("hi")]))
+    stream = provider(sent, sender).stream(Request(MODEL, [Message.user("hi")]))
     with pytest.raises(errors.RateLimitError) as caught:
         await stream.collect()
     assert caught.value.retry_after == 7.0
@@ -167,8 +184,8 @@ async def test_rate_limited(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_list_models(vcr: Any) -> None:
-    models = await provider(Sent()).list_models()
+async def test_list_models(vcr: Any, sender: str) -> None:
+    models = await provider(Sent(), sender).list_models()
     assert [(m.id, m.context_window) for m in models] == [
         ("command-a-03-2025", 256000),
         ("command-a-reasoning-08-2025", 256000),
@@ -206,7 +223,7 @@ async def test_missing_key_says_how_to_set_it(monkeypatch: pytest.MonkeyPatch) -
     ],
 )
 async def test_transport_failures_become_llmkit_errors(
-    failure: type[Exception], cls: type[errors.LLMError]
+    failure: type[Exception], cls: type[errors.LLMError], sender: str
 ) -> None:
     def fail(request: httpx2.Request) -> httpx2.Response:
         raise failure("boom", request=request)  # type: ignore[call-arg]
@@ -215,6 +232,7 @@ async def test_transport_failures_become_llmkit_errors(
         api_key="k",
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(fail)),
         retry=None,
+        sender=sender,
     )
     with pytest.raises(cls):
         await cohere.complete(Request(MODEL, [Message.user("hi")]))
@@ -222,7 +240,7 @@ async def test_transport_failures_become_llmkit_errors(
         await cohere.stream(Request(MODEL, [Message.user("hi")])).collect()
 
 
-async def test_non_json_reply_is_an_invalid_response() -> None:
+async def test_non_json_reply_is_an_invalid_response(sender: str) -> None:
     def serve(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, text="<html>maintenance</html>")
 
@@ -230,6 +248,7 @@ async def test_non_json_reply_is_an_invalid_response() -> None:
         api_key="k",
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
         retry=None,
+        sender=sender,
     )
     with pytest.raises(errors.InvalidResponseError) as caught:
         await cohere.complete(Request(MODEL, [Message.user("hi")]))
@@ -240,7 +259,9 @@ async def test_non_json_reply_is_an_invalid_response() -> None:
     assert caught.value.model == MODEL
 
 
-async def test_sdk_retries_are_off_and_headers_observed(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_one_attempt_and_error_headers_observed(
+    monkeypatch: pytest.MonkeyPatch, sender: str
+) -> None:
     calls: list[str] = []
 
     def serve(request: httpx2.Request) -> httpx2.Response:
@@ -251,10 +272,106 @@ async def test_sdk_retries_are_off_and_headers_observed(monkeypatch: pytest.Monk
         api_key="k",
         http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
         retry=None,
+        sender=sender,
     )
     seen: list[str] = []
     monkeypatch.setattr(cohere, "_observe_headers", lambda headers: seen.append(headers["x-seen"]))
     with pytest.raises(errors.OverloadedError):
         await cohere.complete(Request(MODEL, [Message.user("hi")]))
-    assert calls == ["/v2/chat"]  # one attempt: the SDK did not retry on its own
+    assert calls == ["/v2/chat"]  # one attempt: the SDK (when it sends) did not retry on its own
     assert seen == ["yes"]
+
+
+async def test_llmkit_sends_itself_by_default_with_cohere_headers() -> None:
+    seen: list[httpx2.Request] = []
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(
+            200,
+            json={
+                "id": "c1",
+                "finish_reason": "COMPLETE",
+                "message": {"role": "assistant", "content": [{"type": "text", "text": "hi"}]},
+            },
+        )
+
+    cohere = CohereProvider(
+        api_key="secret-key",
+        base_url="https://cohere.example/root",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
+        retry=None,
+    )
+    assert cohere.sender == "httpx2"
+    reply = await cohere.complete(Request(MODEL, [Message.user("hi")], temperature=0.5))
+    assert reply.text == "hi" and reply.id == "c1"
+    (request,) = seen
+    assert str(request.url) == "https://cohere.example/root/v2/chat"
+    assert request.headers["authorization"] == "Bearer secret-key"
+    assert request.headers["user-agent"].startswith("llmkit/")
+    assert "fern" not in " ".join(request.headers.keys()).lower()  # not the SDK's headers
+    body = json.loads(request.content)
+    assert body == {
+        "model": MODEL,
+        "messages": [{"role": "user", "content": "hi"}],
+        "temperature": 0.5,
+        "stream": False,
+    }
+    assert "secret-key" not in repr(cohere)
+
+
+async def test_the_direct_sender_takes_an_httpx_client_too() -> None:
+    import httpx
+
+    def serve(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/v2/chat"
+        events = [
+            {"type": "message-start", "id": "s1"},
+            {"type": "content-delta", "delta": {"message": {"content": {"text": "Bon"}}}},
+            {"type": "content-delta", "delta": {"message": {"content": {"text": "jour"}}}},
+            {"type": "message-end", "delta": {"finish_reason": "COMPLETE"}},
+        ]
+        body = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, text=body)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(serve)) as client:
+        cohere = CohereProvider(api_key="k", http_client=client, retry=None)
+        reply = await cohere.stream(Request(MODEL, [Message.user("hi")])).collect()
+        await cohere.aclose()
+        assert not client.is_closed
+    assert reply.text == "Bonjour"
+    assert reply.finish_reason is FinishReason.STOP
+
+
+def test_the_default_sender_imports_no_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, json, sys
+import httpx2
+from llmkit.providers import CohereProvider
+from llmkit.types import Message, Request
+
+def serve(request):
+    return httpx2.Response(200, json={"finish_reason": "COMPLETE",
+        "message": {"content": [{"type": "text", "text": "ok"}]}})
+
+async def main():
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(serve))
+    provider = CohereProvider(api_key="k", http_client=client, retry=None)
+    print((await provider.complete(Request("m", [Message.user("hi")]))).text)
+
+asyncio.run(main())
+print(json.dumps(sorted(m for m in ("cohere", "httpx") if m in sys.modules)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
+    assert out == ["ok", "[]"]
+
+
+def test_sdk_sender_needs_the_sdk_and_an_unknown_sender_is_refused() -> None:
+    assert CohereProvider(api_key="k", sender="sdk").sender == "sdk"
+    with pytest.raises(errors.ConfigurationError, match="sender"):
+        CohereProvider(api_key="k", sender="carrier-pigeon")  # type: ignore[arg-type]

@@ -187,7 +187,7 @@ THINKING_REPLY = {
 
 
 def test_tool_call_reply() -> None:
-    response = cohere_chat.parse_chat(TOOL_REPLY)
+    response = cohere_chat.parse_reply(TOOL_REPLY)
     assert response.tool_calls == (ToolCall("get_weather_x1", "get_weather", {"city": "Paris"}),)
     assert response.text == ""
     assert response.finish_reason is FinishReason.TOOL_CALLS
@@ -197,13 +197,13 @@ def test_tool_call_reply() -> None:
 
 
 def test_tool_plan_goes_back_on_the_next_turn() -> None:
-    turn = cohere_chat.parse_chat(TOOL_REPLY).to_message()
+    turn = cohere_chat.parse_reply(TOOL_REPLY).to_message()
     sent = cohere_chat.to_params(Request(model="m", messages=[turn]))["messages"][0]
     assert sent["tool_plan"] == "I will look up the weather."
 
 
 def test_thinking_parts_are_reasoning_and_billed_units_are_the_fallback() -> None:
-    response = cohere_chat.parse_chat(THINKING_REPLY)
+    response = cohere_chat.parse_reply(THINKING_REPLY)
     assert (response.text, response.reasoning) == ("Four.", "2+2 is 4.")
     assert response.usage == Usage(input_tokens=5, output_tokens=2)
 
@@ -225,14 +225,14 @@ def test_thinking_parts_are_reasoning_and_billed_units_are_the_fallback() -> Non
 )
 def test_finish_table(raw: str | None, finish: FinishReason) -> None:
     body = {"finish_reason": raw, "message": {"content": [{"type": "text", "text": "x"}]}}
-    response = cohere_chat.parse_chat(body)
+    response = cohere_chat.parse_reply(body)
     assert response.finish_reason is finish
     assert response.raw_finish_reason == raw
 
 
 def test_a_reply_without_message_is_invalid() -> None:
     with pytest.raises(errors.InvalidResponseError):
-        cohere_chat.parse_chat({"finish_reason": "COMPLETE"})
+        cohere_chat.parse_reply({"finish_reason": "COMPLETE"})
 
 
 # -- streams ----------------------------------------------------------------------
@@ -300,7 +300,7 @@ TOOL_STREAM = sse(
 
 
 def fold(raw: bytes, *cuts: int) -> Response:
-    decoder = cohere_chat.StreamDecoder()
+    decoder = cohere_chat.StreamParser()
     builder = ResponseBuilder(provider="cohere")
     bounds = [0, *cuts, len(raw)]
     for start, end in itertools.pairwise(bounds):
@@ -313,12 +313,12 @@ def fold(raw: bytes, *cuts: int) -> Response:
 
 @pytest.mark.parametrize("cut", range(len(THINKING_STREAM) + 1))
 def test_text_stream_cut_at_every_boundary(cut: int) -> None:
-    assert fold(THINKING_STREAM, cut) == cohere_chat.parse_chat(THINKING_REPLY)
+    assert fold(THINKING_STREAM, cut) == cohere_chat.parse_reply(THINKING_REPLY)
 
 
 @pytest.mark.parametrize("cut", range(len(TOOL_STREAM) + 1))
 def test_tool_stream_cut_at_every_boundary(cut: int) -> None:
-    assert fold(TOOL_STREAM, cut) == cohere_chat.parse_chat(TOOL_REPLY)
+    assert fold(TOOL_STREAM, cut) == cohere_chat.parse_reply(TOOL_REPLY)
 
 
 def test_done_sentinel_and_unknown_events_are_ignored() -> None:
@@ -327,7 +327,7 @@ def test_done_sentinel_and_unknown_events_are_ignored() -> None:
 
 
 def test_stream_without_message_end_is_a_stream_error() -> None:
-    decoder = cohere_chat.StreamDecoder()
+    decoder = cohere_chat.StreamParser()
     decoder.feed(THINKING_STREAM[: THINKING_STREAM.index(b"event: message-end")])
     with pytest.raises(errors.StreamError, match="message-end") as caught:
         decoder.flush()
@@ -336,7 +336,7 @@ def test_stream_without_message_end_is_a_stream_error() -> None:
 
 def test_garbage_event_is_an_invalid_response() -> None:
     with pytest.raises(errors.InvalidResponseError) as caught:
-        cohere_chat.StreamDecoder().feed(b"data: {oops\n\n")
+        cohere_chat.StreamParser().feed(b"data: {oops\n\n")
     assert caught.value.message == "Cohere sent a stream event that is not JSON ({oops)"
 
 
@@ -373,7 +373,10 @@ def test_auth_error_names_the_key_variable() -> None:
     )
 
 
-def test_rate_limit_keeps_retry_after() -> None:
-    error = cohere_chat.error_from_body(429, {"message": "slow down"}, retry_after=3.0)
+def test_rate_limit_keeps_retry_after_and_the_request_id() -> None:
+    headers = {"Retry-After": "3", "X-Request-Id": "req-1"}
+    error = cohere_chat.error_from_body(429, b'{"message": "slow down"}', headers)
     assert isinstance(error, errors.RateLimitError) and error.retry_after == 3.0
     assert error.retryable
+    assert error.request_id == "req-1"
+    assert error.message == "slow down"  # the bytes body was parsed

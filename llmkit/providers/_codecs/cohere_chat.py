@@ -27,9 +27,15 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
-from llmkit.providers._codecs._errors_common import error_class, excerpt
+from llmkit.providers._codecs._errors_common import (
+    error_class,
+    excerpt,
+    is_context_overflow,
+    parse_json_or_text,
+)
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.providers._stream import parse_arguments
+from llmkit.retry import header, parse_retry_after
 from llmkit.types import (
     FinishReason,
     Message,
@@ -44,10 +50,10 @@ from llmkit.types import (
 
 __all__ = [
     "FINISH_REASONS",
-    "StreamDecoder",
+    "StreamParser",
     "error_from_body",
-    "parse_chat",
     "parse_event",
+    "parse_reply",
     "to_params",
 ]
 
@@ -71,8 +77,16 @@ _TOOL_CHOICES = {"required": "REQUIRED", "none": "NONE"}
 # -- request ------------------------------------------------------------------
 
 
-def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
+def to_params(
+    request: Request, dialect: None = None, *, stream: bool = False, provider: str = PROVIDER
+) -> dict[str, Any]:
     """The `/v2/chat` body for `request`; `request.extra` fields win (e.g. `thinking`, `k`).
+
+    Args:
+        request: the request.
+        dialect: none: Cohere's chat has no dialects (the codec contract's slot).
+        stream: the body's `stream` flag.
+        provider: the provider's name, for errors.
 
     Raises:
         InvalidRequestError: for an empty conversation, a `response_format` Cohere
@@ -81,7 +95,7 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
     if not request.messages:
         raise errors.InvalidRequestError(
             "Cohere needs at least one message; add Message.user(...)",
-            provider=PROVIDER,
+            provider=provider,
             model=request.model,
         )
     params: dict[str, Any] = {"model": request.model, "messages": _messages(request.messages)}
@@ -93,7 +107,7 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
         if not tools:
             raise errors.InvalidRequestError(
                 f"tool_choice names {choice!r}, which is not among the request's tools",
-                provider=PROVIDER,
+                provider=provider,
                 model=request.model,
             )
         choice = "required"
@@ -207,7 +221,7 @@ def _tool_plan_data(plan: str | None) -> dict[str, Any]:
     return {PROVIDER: {"tool_plan": plan}} if plan else {}
 
 
-def parse_chat(body: Mapping[str, Any]) -> Response:
+def parse_reply(body: Mapping[str, Any], *, provider: str = PROVIDER) -> Response:
     """A complete `/v2/chat` reply as a `Response` (Cohere names no model: `model` is None).
 
     Raises:
@@ -216,7 +230,7 @@ def parse_chat(body: Mapping[str, Any]) -> Response:
     message = body.get("message")
     if not isinstance(message, Mapping):
         raise errors.InvalidResponseError(
-            "Cohere's reply has no `message`", provider=PROVIDER, body=dict(body)
+            "Cohere's reply has no `message`", provider=provider, body=dict(body)
         )
     text, reasoning = [], []
     for part in message.get("content") or ():
@@ -238,7 +252,7 @@ def parse_chat(body: Mapping[str, Any]) -> Response:
         raw_finish_reason=raw_finish,
         usage=_usage(body.get("usage")),
         model=None,
-        provider=PROVIDER,
+        provider=provider,
         id=body.get("id"),
         provider_data=_tool_plan_data(message.get("tool_plan")),
         raw=dict(body),
@@ -256,7 +270,7 @@ def _delta_message(body: Mapping[str, Any]) -> Mapping[str, Any]:
 def parse_event(body: Mapping[str, Any]) -> StreamEvent | None:
     """One stream event as a `StreamEvent`, or None for events that carry nothing llmkit keeps.
 
-    `tool-plan-delta` gives None too: `StreamDecoder` gathers the plan and hands
+    `tool-plan-delta` gives None too: `StreamParser` gathers the plan and hands
     it over with `message-end`.
     """
     kind = body.get("type")
@@ -290,14 +304,18 @@ def parse_event(body: Mapping[str, Any]) -> StreamEvent | None:
     return None
 
 
-class StreamDecoder:
+class StreamParser:
     """Bytes of a `/v2/chat` SSE stream in, `StreamEvent`s out; pure and push-style."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, provider: str = PROVIDER, model: str | None = None) -> None:
+        self.provider = provider
+        self.model = model
         self._sse = SSEDecoder()
         self._plan: list[str] = []
         self.done = False
         """Whether `message-end` has arrived."""
+        self.error: LLMError | None = None
+        """Cohere reports no error inside a stream; kept for the codec contract."""
 
     def feed(self, chunk: bytes | str) -> list[StreamEvent]:
         """Events completed by `chunk`."""
@@ -314,7 +332,8 @@ class StreamDecoder:
             raise errors.StreamError(
                 "Cohere's stream ended before its `message-end` event; the reply is "
                 "incomplete, retry it",
-                provider=PROVIDER,
+                provider=self.provider,
+                model=self.model,
                 retryable=True,
             )
         return events
@@ -329,7 +348,8 @@ class StreamDecoder:
             except ValueError as exc:
                 raise errors.InvalidResponseError(
                     f"Cohere sent a stream event that is not JSON ({excerpt(item.data)})",
-                    provider=PROVIDER,
+                    provider=self.provider,
+                    model=self.model,
                 ) from exc
             if not isinstance(body, Mapping):
                 continue
@@ -352,8 +372,6 @@ def _end_with_plan(event: StreamEvent | None, plan: str) -> StreamEvent | None:
 
 # -- errors -------------------------------------------------------------------
 
-_CONTEXT_WORDS = ("context length", "context window", "maximum context", "too many tokens")
-
 _COHERE_ERRORS: dict[int, type[LLMError]] = {
     498: errors.AuthenticationError,  # Cohere: invalid token
 }
@@ -375,22 +393,33 @@ def _error_message(body: object) -> str:
 def error_from_body(
     status: int,
     body: object,
+    headers: Any = None,
     *,
+    provider: str = PROVIDER,
     model: str | None = None,
-    request_id: str | None = None,
-    retry_after: float | None = None,
 ) -> LLMError:
-    """The llmkit error for a Cohere error body (`{"message": "..."}`) with HTTP `status`."""
+    """The llmkit error for a Cohere error body (`{"message": "..."}`) with HTTP `status`.
+
+    Args:
+        status: the HTTP status.
+        body: the body as received (bytes or text) or parsed.
+        headers: the response headers, for `retry-after` and the request id.
+        provider: the provider's name.
+        model: the requested model, where known.
+    """
+    body = parse_json_or_text(body)
     message = _error_message(body)
     lower = message.lower()
+    request_id = header(headers, "x-request-id") or header(headers, "x-trace-id")
+    retry_after = parse_retry_after(headers) if headers is not None else None
     context: dict[str, Any] = {
-        "provider": PROVIDER,
+        "provider": provider,
         "model": model,
         "status_code": status,
         "request_id": request_id,
         "body": body,
     }
-    if status in (400, 413, 422) and any(w in lower for w in _CONTEXT_WORDS):
+    if status in (400, 413, 422) and is_context_overflow(lower):
         return errors.ContextLengthExceededError(message, **context)
     if status in (401, 498):
         return errors.AuthenticationError(
