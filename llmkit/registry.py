@@ -27,11 +27,14 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-from llmkit._config_schema import did_you_mean
+from llmkit._hints import did_you_mean
 from llmkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    import os
+
     from llmkit._config_schema import ClientConfig, Config, ProviderConfig
+    from llmkit.clients import ModelClient
     from llmkit.providers import Provider
 
 __all__ = [
@@ -42,6 +45,7 @@ __all__ = [
     "client",
     "client_factory",
     "client_names",
+    "load",
     "parse_target",
     "provider",
     "provider_factory",
@@ -59,11 +63,13 @@ Factory = Callable[..., Any]
 
 BUILTIN_PROVIDERS = {
     "anthropic": "llmkit.providers.anthropic:AnthropicProvider",
+    "azure_openai": "llmkit.providers.azure_openai:AzureOpenAIProvider",
     "cohere": "llmkit.providers.cohere:CohereProvider",
     "deepseek": "llmkit.providers.deepseek:DeepSeekProvider",
     "fake": "llmkit.testing:FakeProvider",
     "gemini": "llmkit.providers.gemini:GeminiProvider",
     "groq": "llmkit.providers.groq:GroqProvider",
+    "local": "llmkit.providers.local:TransformersProvider",
     "mistral": "llmkit.providers.mistral:MistralProvider",
     "ollama": "llmkit.providers.ollama:OllamaProvider",
     "openai": "llmkit.providers.openai:OpenAIProvider",
@@ -236,7 +242,7 @@ def provider(name: str, **options: Any) -> Provider:
     return provider_factory(name)(**options)  # type: ignore[no-any-return]
 
 
-def client(spec: str, *, model: str | None = None, **options: Any) -> Any:
+def client(spec: str, *, model: str | None = None, **options: Any) -> ModelClient:
     """A model client from `"family@provider"`, with llmkit's names only (no config file).
 
     Args:
@@ -248,6 +254,22 @@ def client(spec: str, *, model: str | None = None, **options: Any) -> Any:
         ConfigurationError: an unknown family or provider (with the closest name).
     """
     return Registry().client(spec, model=model, **options)
+
+
+def load(path: str | os.PathLike[str] | None = None, *, name: str | None = None) -> Registry:
+    """The registry of a configuration file: `load().client("coder")`, `.provider("groq")`.
+
+    The file's provider types and model families are checked against this registry's
+    names (`provider_names()`, `client_names()`). With no file found, the registry holds
+    llmkit's built-in names only (`load().client("deepseek@fake")` still works).
+
+    Raises:
+        ConfigFileError: the file has problems (all of them are listed).
+    """
+    from llmkit.config import load_config
+
+    found = load_config(path, name=name, provider_types=provider_names(), families=client_names())
+    return Registry(found)
 
 
 class Registry:
@@ -329,7 +351,7 @@ class Registry:
         model: str | None = None,
         provider: str | None = None,
         **options: Any,
-    ) -> Any:
+    ) -> ModelClient:
         """A model client: a configured name (`coder`) or `family@provider`.
 
         Args:
@@ -365,7 +387,8 @@ class Registry:
         kwargs = {"provider": self.provider(host), **options}
         if model is not None:
             kwargs["model"] = model
-        return _build(client_factory(family), kwargs, f"client '{name}'")
+        built = _build(client_factory(family), kwargs, f"client '{name}'")
+        return built  # type: ignore[no-any-return]
 
     def _configured_client(
         self,
@@ -374,7 +397,7 @@ class Registry:
         model: str | None,
         provider: str | None,
         options: dict[str, Any],
-    ) -> Any:
+    ) -> ModelClient:
         if self.config is not None:
             self.config.check_resolved("clients", name)
         kwargs = _client_options(entry, name, model=model)
@@ -382,7 +405,8 @@ class Registry:
         if entry.fallbacks:
             kwargs["fallbacks"] = [self.provider(f) for f in entry.fallbacks]
         kwargs.update(options)
-        return _build(client_factory(entry.family or name), kwargs, f"client '{name}'")
+        built = _build(client_factory(entry.family or name), kwargs, f"client '{name}'")
+        return built  # type: ignore[no-any-return]
 
     async def aclose(self) -> None:
         """Close every provider this registry built."""

@@ -16,7 +16,7 @@ compose them. No HTTP and no vendor SDK here.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypedDict, Unpack
 
@@ -30,8 +30,10 @@ from llmkit.clients import _policies
 from llmkit.clients._policies import Policies, Route
 from llmkit.context import ContextStrategy, resolve_strategy
 from llmkit.errors import ConfigurationError, LLMError
+from llmkit.output import loop as output_loop
 from llmkit.providers._stream import ResponseStream
 from llmkit.tokens import TokenCount
+from llmkit.tools import as_tool_specs, as_tools
 from llmkit.types import Message, Prompt, Request, Response, Role, StreamEvent, ToolSpec
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class ClientOptions(TypedDict, total=False):
     hooks: Hooks | None
     context_strategy: str | ContextStrategy | None
     tokenizer: Any
+    cache: Any
 
 
 _CLIENT_OPTIONS = frozenset(ClientOptions.__annotations__)
@@ -78,8 +81,8 @@ class CallOptions(TypedDict, total=False):
     """This call's model (canonical name or host id); default: the client's."""
     system: str | None
     """This call's system prompt (replaces a leading system message)."""
-    tools: Sequence[ToolSpec] | None
-    """Functions the model may call."""
+    tools: Sequence[ToolSpec | Callable[..., Any]] | None
+    """Functions the model may call: `ToolSpec`s or typed Python functions."""
     tool_choice: str | None
     """`auto`, `none`, `required`, or one tool's name."""
     temperature: float | None
@@ -94,6 +97,16 @@ class CallOptions(TypedDict, total=False):
     """Sampling seed, where the host supports one."""
     extra: Mapping[str, Any] | None
     """Host-specific body fields, passed through (they win over llmkit's own)."""
+    output: Any
+    """A type for a validated answer in `reply.output` (see docs/structured-output.md)."""
+    output_mode: str | None
+    """`native`, `tool` or `prompted`; default: what the catalog says the model supports."""
+    output_retries: int
+    """Re-asks after an answer that does not validate (default 2; 0 in streams)."""
+    cache: bool
+    """False: this call neither reads nor fills the client's cache (see docs/cache.md)."""
+    cache_ttl: float | None
+    """Seconds this call's reply stays in the cache (default: the cache's own)."""
 
 
 _CALL_OPTIONS = frozenset(CallOptions.__annotations__)
@@ -177,6 +190,8 @@ class ModelClient:
                 `"drop_middle"` truncates it (see `llmkit.context`).
             tokenizer: a `tokenizer.json` path, folder, cached Hugging Face repo id or
                 `tokenizers.Tokenizer` for exact local token counts.
+            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`)
+                that serves repeated requests and streams (see docs/cache.md).
 
         Raises:
             ConfigurationError: the provider serves no current model of this family, and
@@ -195,6 +210,7 @@ class ModelClient:
         self.system = options.get("system")
         self.temperature = options.get("temperature")
         self.max_tokens = options.get("max_tokens")
+        self.cache = options.get("cache")
         self._policies = Policies(
             catalog=options.get("catalog") or default_catalog(),
             family=self.family,
@@ -280,7 +296,7 @@ class ModelClient:
 
     def _resolve(self, provider: Provider) -> Route:
         try:
-            entry = self.catalog.resolve(self.family, provider.name, self.requested_model)
+            entry = self.catalog.resolve(self.family, provider.name, self._model_on(provider))
         except ConfigurationError as exc:
             if not any(self._serves(fallback) for fallback in self.fallbacks):
                 raise
@@ -297,9 +313,17 @@ class ModelClient:
             return Route(provider, bare, unserved=exc)
         return Route(provider, entry)
 
+    def _model_on(self, provider: Provider) -> str | None:
+        """The model asked for: the client's `model=`, else the provider's own default.
+
+        A provider that runs whatever model it is given (`TransformersProvider`) names
+        its `default_model`; hosts leave it to the catalog.
+        """
+        return self.requested_model or getattr(provider, "default_model", None)
+
     def _serves(self, provider: Provider) -> bool:
         try:
-            self.catalog.resolve(self.family, provider.name, self.requested_model)
+            self.catalog.resolve(self.family, provider.name, self._model_on(provider))
         except ConfigurationError:
             return False
         return True
@@ -386,7 +410,7 @@ class ModelClient:
             max_tokens=_first(options.get("max_tokens"), self.max_tokens, self.default_max_tokens),
             top_p=options.get("top_p"),
             stop=options.get("stop"),
-            tools=tuple(options.get("tools") or ()),
+            tools=as_tool_specs(options.get("tools")) if options.get("tools") else (),
             tool_choice=options.get("tool_choice"),
             response_format=dict(response_format) if response_format is not None else None,
             seed=options.get("seed"),
@@ -396,6 +420,13 @@ class ModelClient:
     async def _send(self, route: Route, request: Request) -> Response:
         """The one place a request goes to a provider and its reply comes back."""
         prepared = self.prepare(request, route.provider, route.entry)
+        if self.cache is not None:  # keyed on the request as sent; stores the finished reply
+            from llmkit.cache import cached_complete
+
+            async def send() -> Response:
+                return self.finish(await route.provider.complete(prepared))
+
+            return await cached_complete(self.cache, route.provider.name, prepared, send)
         response = await route.provider.complete(prepared)
         return self.finish(response)
 
@@ -404,9 +435,15 @@ class ModelClient:
         prepared = self.prepare(request, route.provider, route.entry)
         rewriter = self.stream_rewriter(prepared, route.provider)
         if rewriter is None:
-            return route.provider.stream(prepared).with_finish(self.finish)
-        events = partial(_rewritten, route.provider, prepared, rewriter)
-        return ResponseStream(events, provider=route.provider.name, finish=self.finish)
+            stream = route.provider.stream(prepared).with_finish(self.finish)
+        else:
+            events = partial(_rewritten, route.provider, prepared, rewriter)
+            stream = ResponseStream(events, provider=route.provider.name, finish=self.finish)
+        if self.cache is not None:  # replays the rewritten events and the finished reply
+            from llmkit.cache import cached_stream
+
+            return cached_stream(self.cache, route.provider.name, prepared, stream)
+        return stream
 
     # -- public API ---------------------------------------------------------------
 
@@ -427,18 +464,69 @@ class ModelClient:
             seed: sampling seed, where the host supports one.
             extra: host-specific body fields, passed through (they win over llmkit's own).
 
+            output: a type; `reply.output` is then the validated answer (re-asked up to
+                `output_retries` times in the `output_mode` the catalog names).
+
         Raises:
             LLMError: a subclass saying what went wrong; see `llmkit.errors`.
         """
+        if "cache" in options or "cache_ttl" in options:  # this call's own cache settings
+            from llmkit.cache import call_with_settings
+
+            return await call_with_settings(self.generate, prompt, options)
+        if options.get("output") is not None:
+            return await output_loop.generate(self, prompt, options)
         route, request = self._build_request(self._route, prompt, options)
         return await _policies.complete(self._policies, self._send, route, request)
 
     def stream(self, prompt: Prompt, **options: Unpack[CallOptions]) -> ResponseStream:
         """Stream the reply to `prompt`: `async for event in client.stream(...)`, then
         `stream.response`. Takes the same arguments as `generate`; the request is sent
-        when iteration starts."""
+        when iteration starts. With `output=`, events carry `partial_output`."""
+        if "cache" in options or "cache_ttl" in options:  # this call's own cache settings
+            from llmkit.cache import stream_with_settings
+
+            return stream_with_settings(self.stream, prompt, options)
+        if options.get("output") is not None:
+            return output_loop.stream(self, prompt, options)
         route, request = self._build_request(self._route, prompt, options)
         return _policies.stream(self._policies, self._send_stream, route, request)
+
+    async def run(
+        self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
+    ) -> Response:
+        """The tool loop: call the model, run the tools it asks for (`tools=[fn, ...]`),
+        send the results back, until it answers without a tool call (see docs/tools.md).
+
+        Takes `generate`'s arguments (`output=` for a typed final answer) and `max_turns`,
+        the most model calls. The reply's `messages` is the whole conversation; its
+        `usage` and `cost` sum every turn.
+
+        Raises:
+            MaxTurnsExceededError: no final answer within `max_turns` (with `.messages`).
+            OutputValidationError: the final answer did not match `output=`.
+        """
+        tools = as_tools(options.pop("tools", None) or ())
+        return await output_loop.run(self, prompt, tools, options, max_turns=max_turns)
+
+    def run_stream(
+        self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
+    ) -> ResponseStream:
+        """`run`, streamed: every turn's events; `stream.response` is `run`'s reply."""
+        tools = as_tools(options.pop("tools", None) or ())
+        return output_loop.stream(self, prompt, options, tools=tools, max_turns=max_turns)
+
+    def run_sync(
+        self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
+    ) -> Response:
+        """Blocking twin of `run`."""
+        return _sync.run(partial(self.run, prompt, max_turns=max_turns, **options))
+
+    def run_stream_sync(
+        self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
+    ) -> Iterator[StreamEvent]:
+        """Blocking twin of `run_stream`: yields the events."""
+        return _sync.iterate(partial(self.run_stream, prompt, max_turns=max_turns, **options))
 
     def generate_sync(self, prompt: Prompt, **options: Unpack[CallOptions]) -> Response:
         """Blocking twin of `generate`: same arguments, same result."""

@@ -59,7 +59,7 @@ SOFT_OFF = "/no_think"
 # `qwen3.6-27b`, `qwen/qwen3.8-27b`, `Qwen/Qwen3.5-397B-A17B`, `qwen3p7-plus` (Fireworks)
 _LATER = re.compile(r"qwen3(?:\.|p)\d", re.IGNORECASE)
 
-_TOP_K_HOSTS = frozenset({"ollama", "openrouter", "openai-compatible", "fake"})
+_TOP_K_HOSTS = frozenset({"ollama", "openrouter", "openai-compatible", "fake", "local"})
 """Hosts known to take `top_k` (Groq documents no `top_k`, so it is not sent there)."""
 
 

@@ -12,12 +12,15 @@ import importlib
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy honours both)
 if TYPE_CHECKING:
     from llmkit.providers._base import BaseProvider, ModelInfo, Provider
+    from llmkit.providers._codecs.openai_chat import Dialect
     from llmkit.providers._stream import ResponseStream
     from llmkit.providers.anthropic import AnthropicProvider
+    from llmkit.providers.azure_openai import AzureOpenAIProvider
     from llmkit.providers.cohere import CohereProvider
     from llmkit.providers.deepseek import DeepSeekProvider
     from llmkit.providers.gemini import GeminiProvider
     from llmkit.providers.groq import GroqProvider
+    from llmkit.providers.local import SentenceTransformersProvider, TransformersProvider
     from llmkit.providers.mistral import MistralProvider
     from llmkit.providers.ollama import OllamaProvider
     from llmkit.providers.openai import OpenAIProvider
@@ -26,9 +29,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnthropicProvider",
+    "AzureOpenAIProvider",
     "BaseProvider",
     "CohereProvider",
     "DeepSeekProvider",
+    "Dialect",
     "GeminiProvider",
     "GroqProvider",
     "MistralProvider",
@@ -39,14 +44,18 @@ __all__ = [
     "OpenRouterProvider",
     "Provider",
     "ResponseStream",
+    "SentenceTransformersProvider",
+    "TransformersProvider",
 ]
 
 _HOMES = {
     "BaseProvider": "_base",
+    "Dialect": "_codecs.openai_chat",
     "ModelInfo": "_base",
     "Provider": "_base",
     "ResponseStream": "_stream",
     "AnthropicProvider": "anthropic",
+    "AzureOpenAIProvider": "azure_openai",
     "CohereProvider": "cohere",
     "DeepSeekProvider": "deepseek",
     "GeminiProvider": "gemini",
@@ -56,6 +65,8 @@ _HOMES = {
     "OpenAIProvider": "openai",
     "OpenAICompatibleProvider": "openai_compatible",
     "OpenRouterProvider": "openrouter",
+    "SentenceTransformersProvider": "local",
+    "TransformersProvider": "local",
 }
 
 
