@@ -17,7 +17,9 @@
     ├── APITimeoutError                         no answer in time
     ├── APIConnectionError                      the host could not be reached
     ├── StreamError                             the stream broke (`partial`)
-    └── InvalidResponseError                    the host sent something unparseable
+    ├── InvalidResponseError                    the host sent something unparseable
+    ├── OutputValidationError                   the answer did not match `output=` after re-asks
+    └── MaxTurnsExceededError                   the tool loop ran out of turns
 
 Every error carries `provider`, `model`, `status_code`, `request_id` and
 `retryable` where known. Messages never contain a secret: see `redact()`.
@@ -50,8 +52,10 @@ __all__ = [
     "InvalidRequestError",
     "InvalidResponseError",
     "LLMError",
+    "MaxTurnsExceededError",
     "ModelNotFoundError",
     "NotFoundError",
+    "OutputValidationError",
     "OverloadedError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -341,3 +345,47 @@ class StreamError(LLMError):
 
 class InvalidResponseError(LLMError):
     """The host sent something llmkit could not parse."""
+
+class OutputValidationError(LLMError):
+    """The model's answer did not match `output=` after every re-ask (`errors`, `raw`, `attempts`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: tuple[Any, ...] = (),
+        raw: str | None = None,
+        attempts: int = 0,
+        messages: tuple[Any, ...] = (),
+        response: Response | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.errors = errors
+        """What was wrong with the last answer: `llmkit.output.Issue`s (`path`, `message`)."""
+        self.raw = raw
+        """The last answer's text (or output-tool arguments), as the model sent it."""
+        self.attempts = attempts
+        """How many answers were asked for (the first and every re-ask)."""
+        self.messages = messages
+        """The conversation, re-asks included."""
+        self.response = response
+        """The last reply, with `usage` and `cost` summed over every attempt."""
+
+
+class MaxTurnsExceededError(LLMError):
+    """The tool loop of `run` reached `max_turns` without a final answer (`messages`, `response`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        messages: tuple[Any, ...] = (),
+        response: Response | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.messages = messages
+        """The conversation so far, the last turn's tool results included."""
+        self.response = response
+        """The last reply, with `usage` and `cost` summed over every turn."""
