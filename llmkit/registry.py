@@ -64,6 +64,7 @@ Factory = Callable[..., Any]
 BUILTIN_PROVIDERS = {
     "anthropic": "llmkit.providers.anthropic:AnthropicProvider",
     "azure_openai": "llmkit.providers.azure_openai:AzureOpenAIProvider",
+    "azure_openai": "llmkit.providers.azure_openai:AzureOpenAIProvider",
     "cohere": "llmkit.providers.cohere:CohereProvider",
     "deepseek": "llmkit.providers.deepseek:DeepSeekProvider",
     "fake": "llmkit.testing:FakeProvider",

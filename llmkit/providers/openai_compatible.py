@@ -153,8 +153,12 @@ class OpenAICompatibleProvider(BaseProvider):
         return dict(self._headers)
 
     def url(self, path: str) -> str:
-        """The full URL of an API path (`/chat/completions`, `/models`)."""
+        """The full URL of an API path (`/models`)."""
         return self.base_url + path
+
+    def chat_url(self, model: str) -> str:
+        """The URL chat requests for `model` go to (`base_url` + `/chat/completions`)."""
+        return self.base_url + self.chat_path
 
     def auth_headers(self) -> dict[str, str]:
         """The authentication headers: `Authorization: Bearer <key>` when there is a key."""
@@ -184,18 +188,16 @@ class OpenAICompatibleProvider(BaseProvider):
             headers[name] = value
         return headers
 
-    async def _send(self, method: str, path: str, body: Any, model: str | None) -> Any:
+    async def _send(self, method: str, url: str, body: Any, model: str | None) -> Any:
         """One request, its whole reply read (an error status raised as llmkit's error)."""
         client = self.http_client()
         content = _dumps(body) if body is not None else None
         headers = await self.request_headers()
         if self._call_timeout is None:
-            response = await client.request(
-                method, self.url(path), content=content, headers=headers
-            )
+            response = await client.request(method, url, content=content, headers=headers)
         else:
             response = await client.request(
-                method, self.url(path), content=content, headers=headers, timeout=self._call_timeout
+                method, url, content=content, headers=headers, timeout=self._call_timeout
             )
         self._observe_headers(response.headers)
         if response.status_code >= 400:
@@ -210,7 +212,7 @@ class OpenAICompatibleProvider(BaseProvider):
         headers = await self.request_headers()
         extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
         request = client.build_request(
-            "POST", self.url(self.chat_path), content=_dumps(body), headers=headers, **extra
+            "POST", self.chat_url(model), content=_dumps(body), headers=headers, **extra
         )
         response = await client.send(request, stream=True)
         self._observe_headers(response.headers)
@@ -270,7 +272,9 @@ class OpenAICompatibleProvider(BaseProvider):
             if self.sender == "sdk":
                 response = await self._sdk_post(self.chat_path, body)
             else:
-                response = await self._send("POST", self.chat_path, body, request.model)
+                response = await self._send(
+                    "POST", self.chat_url(request.model), body, request.model
+                )
         return codec.parse_reply(self._json(response, request.model), provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
@@ -320,7 +324,7 @@ class OpenAICompatibleProvider(BaseProvider):
                 )
                 self._observe_headers(response.headers)
             else:
-                response = await self._send("GET", self.models_path, None, None)
+                response = await self._send("GET", self.url(self.models_path), None, None)
         return parse_models(self._json(response, None), provider=self.name)
 
     def _json(self, response: Any, model: str | None) -> Any:

@@ -29,6 +29,9 @@ _CONTEXT_MARKERS = (
     "reduce the length",
 )
 
+_FILTERED = frozenset({"content_filter", "ResponsibleAIPolicyViolation"})
+"""Error codes of a prompt refused by a content filter (Azure OpenAI)."""
+
 _BY_TYPE: dict[str, type[errors.LLMError]] = {
     "invalid_request_error": errors.InvalidRequestError,
     "authentication_error": errors.AuthenticationError,
@@ -122,6 +125,10 @@ def error_from_body(
             "pick a current one with `provider.list_models()`)",
             **common,
         )
+    if code in _FILTERED:
+        # Azure's content filter refusing a prompt: a 400 retrying will not help
+        # https://learn.microsoft.com/azure/ai-foundry/openai/concepts/content-filter
+        return errors.ContentFilterError(message, retryable=False, **common)
     if cls is errors.NotFoundError and (code == "model_not_found" or "model" in message.lower()):
         cls = errors.ModelNotFoundError
     retryable = True if status in (408, 409) else None
