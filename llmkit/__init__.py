@@ -6,8 +6,13 @@
     client = DeepSeekClient(provider=OpenRouterProvider())
     reply = await client.generate("Explain quicksort in one paragraph")
 
-This package re-exports the core types and errors, loaded on first use; no
-vendor SDK is imported until a provider that needs one is built.
+    client = llmkit.client("deepseek@openrouter")     # the same, by name
+    registry = llmkit.load()                          # a configuration file's names
+
+This package re-exports the core types and errors, `ResponseStream`, `client`
+and `load`, each loaded on first use; no vendor SDK is imported until a
+provider that needs one is built. `__version__` is read from the installed
+package's metadata on first use.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ if TYPE_CHECKING:  # the names below are imported on first use: see __getattr__
         ServerError,
         StreamError,
     )
+    from llmkit.otel import instrument, uninstrument
+    from llmkit.providers._stream import ResponseStream
+    from llmkit.registry import client, load
     from llmkit.types import (
         Cost,
         FinishReason,
@@ -50,7 +58,7 @@ if TYPE_CHECKING:  # the names below are imported on first use: see __getattr__
         Usage,
     )
 
-__version__ = "0.1.0"
+    __version__: str
 
 __all__ = [
     "APIConnectionError",
@@ -75,6 +83,7 @@ __all__ = [
     "RateLimitError",
     "Request",
     "Response",
+    "ResponseStream",
     "Role",
     "ServerError",
     "StreamError",
@@ -84,15 +93,36 @@ __all__ = [
     "ToolSpec",
     "Usage",
     "__version__",
+    "client",
+    "instrument",
+    "load",
+    "uninstrument",
 ]
 
 
 _ERRORS = frozenset(name for name in __all__ if name.endswith("Error") or name == "LLMError")
+_HOMES = {
+    "ResponseStream": "llmkit.providers._stream",
+    "client": "llmkit.registry",
+    "instrument": "llmkit.otel",
+    "load": "llmkit.registry",
+    "uninstrument": "llmkit.otel",
+}
+"""Exports that live outside `llmkit.types` and `llmkit.errors`: name → module."""
+
+
+def _version() -> str:
+    """The installed distribution's version; `0+unknown` when llmkit runs uninstalled."""
+    from importlib import metadata  # only when asked: it imports email, zipfile, ...
+
+    try:
+        return metadata.version("llmkit")
+    except metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
 
 
 def __getattr__(name: str) -> object:
-    """The re-exported types and errors, `llmkit.load`, `llmkit.client` and
-    `llmkit.instrument` / `uninstrument` (OpenTelemetry, `llmkit.otel`), on first use.
+    """The re-exported names, on first use.
 
     `import llmkit` stays nearly free (attrs, cattrs and the rest load when a name is
     first touched); `from llmkit import Message` works as usual.
@@ -101,22 +131,16 @@ def __getattr__(name: str) -> object:
         from llmkit import errors
 
         value: object = getattr(errors, name)
-    elif name in __all__ and name != "__version__":
+    elif name in _HOMES:
+        import importlib
+
+        value = getattr(importlib.import_module(_HOMES[name]), name)
+    elif name == "__version__":
+        value = _version()
+    elif name in __all__:
         from llmkit import types
 
         value = getattr(types, name)
-    elif name == "load":
-        from llmkit.config import load
-
-        value = load
-    elif name == "client":
-        from llmkit.registry import client
-
-        value = client
-    elif name in ("instrument", "uninstrument"):
-        from llmkit import otel
-
-        value = getattr(otel, name)
     else:
         raise AttributeError(f"module 'llmkit' has no attribute {name!r}")
     globals()[name] = value  # later lookups are plain attribute reads
@@ -124,4 +148,4 @@ def __getattr__(name: str) -> object:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__, "client", "load", "instrument", "uninstrument"})
+    return sorted({*globals(), *__all__})

@@ -10,7 +10,9 @@ Discovery order: an explicit path, `$LLMKIT_CONFIG`, `./llmkit.yaml`, then the u
 folder (`$XDG_CONFIG_HOME/llmkit/`, by default `~/.config/llmkit/`), where `config.yaml`
 is the default and `<name>.yaml` a named configuration. The keys are documented on the
 classes of `llmkit._config_schema` and in `docs/configuration.md`. This module reads files
-and the environment; it builds no provider (`llmkit.registry` does).
+and the environment; it builds no provider and does not import `llmkit.registry` (the
+registry imports it): the names a provider's `type` and a client's `family` may take are
+passed in (`llmkit.load` and `llmkit config validate` pass the registry's).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attrs import evolve, frozen
 
@@ -35,9 +37,6 @@ from llmkit._config_schema import (
 )
 from llmkit.errors import ConfigurationError, redact
 
-if TYPE_CHECKING:
-    from llmkit.registry import Registry
-
 __all__ = [
     "ClientConfig",
     "Config",
@@ -48,7 +47,6 @@ __all__ = [
     "Validation",
     "find",
     "interpolate",
-    "load",
     "load_config",
     "read",
     "search_path",
@@ -245,22 +243,25 @@ def interpolate(
 
 def check_references(
     config: Config,
-    provider_types: Iterable[str],
-    families: Iterable[str],
+    provider_types: Iterable[str] | None,
+    families: Iterable[str] | None,
     *,
     declared: Iterable[str] = (),
 ) -> list[tuple[str, str]]:
     """`(path, message)` for every name in `config` that refers to nothing.
 
-    `declared` names providers the file declares whose settings were invalid (their
-    own problems are reported already; a client naming them is not wrong too).
+    `provider_types` and `families` are the names known besides the file's own (the
+    registry's); None leaves the names of that kind unchecked. `declared` names
+    providers the file declares whose settings were invalid (their own problems are
+    reported already; a client naming them is not wrong too).
     """
-    provider_types, families = sorted(provider_types), sorted(families)
+    check_types, check_families = provider_types is not None, families is not None
+    provider_types, families = sorted(provider_types or ()), sorted(families or ())
     reachable = sorted({*config.providers, *declared, *provider_types})
     found = []
     for name, provider in config.providers.items():
         kind = provider.type or name
-        if kind not in provider_types:
+        if check_types and kind not in provider_types:
             where = f"providers.{name}.type" if provider.type else f"providers.{name}"
             hint = (
                 did_you_mean(kind, provider_types)
@@ -272,19 +273,22 @@ def check_references(
             found.append((f"providers.{name}.base_url", "required for type openai_compatible"))
     for name, client in config.clients.items():
         family = client.family or name
-        if family not in families:
+        if check_families and family not in families:
             where = f"clients.{name}.family" if client.family else f"clients.{name}"
             hint = did_you_mean(family, families) or " (known: " + ", ".join(families) + ")"
             found.append((where, f"unknown model family '{family}'{hint}"))
         refs = [("provider", client.provider)]
         refs += [(f"fallbacks[{i}]", f) for i, f in enumerate(client.fallbacks)]
         for key, ref in refs:
-            if ref not in reachable:
+            if check_types and ref not in reachable:
                 message = f"unknown provider '{ref}'{did_you_mean(ref, reachable)}"
                 found.append((f"clients.{name}.{key}", message))
     if config.default_client and config.default_client not in config.clients:
         family, _, host = config.default_client.partition("@")
-        if not host or family not in families or host not in reachable:
+        known = (not check_families or family in families) and (
+            not check_types or host in reachable
+        )
+        if not host or not known:
             choices = [*config.clients]
             found.append(
                 (
@@ -343,16 +347,16 @@ def validate_text(
         text: the YAML.
         source: the file's name, for messages.
         env: where `${VAR}` is read from (default `os.environ`).
-        provider_types: names a provider's `type` may take (default: the registry's).
-        families: names a client's `family` may take (default: the registry's).
+        provider_types: names a provider's `type` may take (None: not checked; the
+            registry passes `llmkit.registry.provider_names()`).
+        families: names a client's `family` may take (None: not checked; the registry
+            passes `llmkit.registry.client_names()`).
         lazy: an unset `${VAR}` inside a provider or client entry is not a problem of
             the file but of that entry: the settings using it are left out and
             `Config.unset` remembers it, so only building that provider or client
             fails (`llmkit run deepseek@fake` works with `GROQ_API_KEY` unset).
             `config validate` reads with `lazy=False` and reports each one.
     """
-    from llmkit import registry
-
     env = os.environ if env is None else env
     raw, yaml_problems = _parse_yaml(text)
     if yaml_problems:
@@ -365,10 +369,7 @@ def validate_text(
     config = evolve(config, source=source, unset=unset)
     problems = env_problems + shape_problems
     problems += check_references(
-        config,
-        registry.provider_names() if provider_types is None else provider_types,
-        registry.client_names() if families is None else families,
-        declared=_declared_providers(raw),
+        config, provider_types, families, declared=_declared_providers(raw)
     )
     found = _problems(unknown_keys(raw) + _secrets_in_clear(raw), source)
     return Validation(config if not problems else None, _problems(problems, source), found, raw)
@@ -412,18 +413,30 @@ def _problems(found: list[tuple[str, str]], source: str | None) -> tuple[Problem
 
 
 def read(
-    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, lazy: bool = False
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    lazy: bool = False,
+    provider_types: Iterable[str] | None = None,
+    families: Iterable[str] | None = None,
 ) -> Validation:
     """Read and check the file at `path` (never raises for what is inside it).
 
-    `lazy`: leave an entry's unset `${VAR}`s to when it is built (see `validate_text`).
+    `lazy`, `provider_types`, `families`: as for `validate_text`.
     """
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigurationError(f"Cannot read {file}: {exc.strerror or exc}") from exc
-    return validate_text(text, source=str(file), env=env, lazy=lazy)
+    return validate_text(
+        text,
+        source=str(file),
+        env=env,
+        lazy=lazy,
+        provider_types=provider_types,
+        families=families,
+    )
 
 
 def load_config(
@@ -431,11 +444,15 @@ def load_config(
     *,
     name: str | None = None,
     env: Mapping[str, str] | None = None,
+    provider_types: Iterable[str] | None = None,
+    families: Iterable[str] | None = None,
 ) -> Config | None:
     """The checked configuration found by `find`, or None when there is no file.
 
     Unknown keys are reported as `ConfigWarning`s. An unset `${VAR}` in a provider or
     client entry is not raised here: building that entry raises (`Config.unset`).
+    `provider_types`, `families`: as for `validate_text` (`llmkit.load` passes the
+    registry's names).
 
     Raises:
         ConfigFileError: the file has problems (all of them are listed).
@@ -443,23 +460,12 @@ def load_config(
     file = find(path, name=name, env=env)
     if file is None:
         return None
-    result = read(file, env=env, lazy=True)
+    result = read(file, env=env, lazy=True, provider_types=provider_types, families=families)
     for warning in result.warnings:
         warnings.warn(str(warning), ConfigWarning, stacklevel=3)
     if not result.ok:
         raise ConfigFileError(list(result.problems), str(file))
     return result.config
-
-
-def load(path: str | os.PathLike[str] | None = None, *, name: str | None = None) -> Registry:
-    """The registry of a configuration file: `load().client("coder")`, `.provider("groq")`.
-
-    With no file found, the registry holds llmkit's built-in names only
-    (`load().client("deepseek@fake")` still works).
-    """
-    from llmkit.registry import Registry
-
-    return Registry(load_config(path, name=name))
 
 
 def hide_secrets(text: str) -> str:

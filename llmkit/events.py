@@ -46,10 +46,8 @@ __all__ = [
     "Hook",
     "Hooks",
     "caching",
-    "current_client",
     "describe",
     "emit",
-    "iterate_using_hooks",
     "logger",
     "rate_limit_falls_back",
     "retrying",
@@ -293,7 +291,10 @@ def caching(reason: str, *, provider: str | None, model: str | None, size: int |
     hooks, client, _ = _current.get()
     if hooks is None and not logger.isEnabledFor(logging.DEBUG):
         return  # the common case costs one context-variable read
-    emit(hooks, Event("cache", provider=provider, model=model, client=client, reason=reason, size=size))
+    emit(
+        hooks,
+        Event("cache", provider=provider, model=model, client=client, reason=reason, size=size),
+    )
 
 
 def current_client() -> str | None:

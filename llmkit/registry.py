@@ -64,13 +64,11 @@ Factory = Callable[..., Any]
 BUILTIN_PROVIDERS = {
     "anthropic": "llmkit.providers.anthropic:AnthropicProvider",
     "azure_openai": "llmkit.providers.azure_openai:AzureOpenAIProvider",
-    "azure_openai": "llmkit.providers.azure_openai:AzureOpenAIProvider",
     "cohere": "llmkit.providers.cohere:CohereProvider",
     "deepseek": "llmkit.providers.deepseek:DeepSeekProvider",
     "fake": "llmkit.testing:FakeProvider",
     "gemini": "llmkit.providers.gemini:GeminiProvider",
     "groq": "llmkit.providers.groq:GroqProvider",
-    "local": "llmkit.providers.local:TransformersProvider",
     "mistral": "llmkit.providers.mistral:MistralProvider",
     "ollama": "llmkit.providers.ollama:OllamaProvider",
     "openai": "llmkit.providers.openai:OpenAIProvider",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from llmkit import config
+from llmkit import registry as registry_module
 from llmkit._config_schema import BudgetConfig, TimeoutsConfig
 from llmkit.config import ConfigFileError, ConfigWarning, Problem, interpolate, validate_text
 from llmkit.errors import ConfigurationError
@@ -401,7 +402,7 @@ def test_load_config_warns_about_unknown_keys(tmp_path: Path) -> None:
 def test_load_builds_a_registry(tmp_path: Path) -> None:
     file = tmp_path / "llmkit.yaml"
     file.write_text("default_client: demo\nclients:\n  demo: {family: llama, provider: fake}\n")
-    registry = config.load(file)
+    registry = registry_module.load(file)
     client = registry.client()
     assert client.generate_sync("ping").text.endswith("You said: ping")
 

@@ -28,18 +28,62 @@ CLIENTS = {
     "ClaudeClient",
     "ClientOptions",
     "DeepSeekClient",
+    "EventRewriter",
     "GPT4Client",
     "GeminiClient",
     "LlamaClient",
     "MixtralClient",
     "ModelClient",
+    "QwenClient",
 }
 
 
-def test_llmkit_exports_exactly_the_core_types_and_errors() -> None:
-    assert set(llmkit.__all__) == TYPES | ERRORS | {"__version__"}
+def test_llmkit_exports_exactly_the_core_types_errors_and_entry_points() -> None:
+    entry_points = {"ResponseStream", "client", "load", "instrument", "uninstrument", "__version__"}
+    assert set(llmkit.__all__) == TYPES | ERRORS | entry_points
     for name in llmkit.__all__:
         assert hasattr(llmkit, name), name
+
+
+def test_the_entry_points_are_the_documented_objects() -> None:
+    from llmkit.providers._stream import ResponseStream
+    from llmkit.registry import Registry, client
+
+    assert llmkit.ResponseStream is ResponseStream is llmkit.providers.ResponseStream
+    assert llmkit.client is client
+    assert isinstance(llmkit.load(), Registry)
+    made = llmkit.client("deepseek@fake")
+    assert isinstance(made, llmkit.clients.ModelClient)
+    assert llmkit.clients.EventRewriter.__name__ == "EventRewriter"
+    from llmkit.providers._codecs.openai_chat import Dialect
+
+    assert llmkit.providers.Dialect is Dialect
+
+
+def test_version_comes_from_the_installed_package_metadata() -> None:
+    from importlib import metadata
+
+    assert llmkit.__version__ == metadata.version("llmkit")
+
+
+def test_version_falls_back_when_llmkit_is_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib import metadata
+
+    def missing(name: str) -> str:
+        raise metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(metadata, "version", missing)
+    assert llmkit._version() == "0+unknown"
+
+
+def test_no_name_is_exported_only_for_tests() -> None:
+    import llmkit.events
+    import llmkit.testing
+
+    assert {"current_client", "iterate_using_hooks"}.isdisjoint(llmkit.events.__all__)
+    assert {"split_tokens", "to_events", "count_tokens", "echo_reply"}.isdisjoint(
+        llmkit.testing.__all__
+    )
 
 
 def test_every_error_is_an_llmerror() -> None:

@@ -69,7 +69,7 @@ def load_registry(args: argparse.Namespace) -> Registry:
 
     Configuration warnings (unknown keys) go to stderr, one line each.
     """
-    from llmkit.config import load
+    from llmkit.registry import load
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -6,10 +6,13 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmkit.cli._common import EXIT_OK, EXIT_USAGE, add_command, note
 from llmkit.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from llmkit.config import Validation
 
 __all__ = ["TEMPLATE", "add_parser", "run", "template"]
 
@@ -162,16 +165,24 @@ def _file(args: argparse.Namespace) -> Path:
     return found
 
 
+def _read(file: Path) -> Validation:
+    """`config.read(file)`, its provider types and model families checked against the registry."""
+    from llmkit import config, registry
+
+    return config.read(
+        file, provider_types=registry.provider_names(), families=registry.client_names()
+    )
+
+
 def _plural(count: int, word: str) -> str:
     """`1 provider`, `3 providers`."""
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from llmkit import config
 
     file = _file(args)
-    result = config.read(file)
+    result = _read(file)
     for warning in result.warnings:
         print(f"warning: {warning}")
     for problem in result.problems:
@@ -190,12 +201,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from llmkit import config
     from llmkit._imports import require
 
     yaml = require("yaml", extra="cli")
     file = _file(args)
-    result = config.read(file)
+    result = _read(file)
     if not result.ok:
         for problem in result.problems:
             note(f"error: {problem}")

@@ -12,7 +12,7 @@ rules, parameter names, where reasoning comes back) and nothing of HTTP.
 
 from __future__ import annotations
 
-from llmkit.clients._base import CallOptions, ClientOptions, ModelClient
+from llmkit.clients._base import CallOptions, ClientOptions, EventRewriter, ModelClient
 from llmkit.clients.claude import ClaudeClient
 from llmkit.clients.deepseek import DeepSeekClient
 from llmkit.clients.gemini import GeminiClient
@@ -26,6 +26,7 @@ __all__ = [
     "ClaudeClient",
     "ClientOptions",
     "DeepSeekClient",
+    "EventRewriter",
     "GPT4Client",
     "GeminiClient",
     "LlamaClient",

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from llmkit.providers._stream import ResponseStream
     from llmkit.providers.anthropic import AnthropicProvider
     from llmkit.providers.azure_openai import AzureOpenAIProvider
-    from llmkit.providers.azure_openai import AzureOpenAIProvider
     from llmkit.providers.cohere import CohereProvider
     from llmkit.providers.deepseek import DeepSeekProvider
     from llmkit.providers.gemini import GeminiProvider
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnthropicProvider",
-    "AzureOpenAIProvider",
     "AzureOpenAIProvider",
     "BaseProvider",
     "CohereProvider",
@@ -57,7 +55,6 @@ _HOMES = {
     "Provider": "_base",
     "ResponseStream": "_stream",
     "AnthropicProvider": "anthropic",
-    "AzureOpenAIProvider": "azure_openai",
     "AzureOpenAIProvider": "azure_openai",
     "CohereProvider": "cohere",
     "DeepSeekProvider": "deepseek",

@@ -36,7 +36,7 @@ import anyio
 import attrs
 from attrs import frozen
 
-from llmkit import events, fallback
+from llmkit import events
 from llmkit.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -359,7 +359,7 @@ async def _after_failure(
         pause = error.retry_after if error.retry_after is not None else wait
         if pause:
             await policy.rate_limit.pause(pause)
-    if isinstance(error, RateLimitError) and fallback.rate_limit_falls_back():
+    if isinstance(error, RateLimitError) and events.rate_limit_falls_back():
         return None  # a fallback provider is waiting: hand over now rather than sleep here
     if wait is not None:
         events.retrying(

@@ -80,11 +80,7 @@ __all__ = [
     "RecordedRequest",
     "Recording",
     "Reply",
-    "count_tokens",
-    "echo_reply",
     "httpx_fault_transport",
-    "split_tokens",
-    "to_events",
 ]
 
 
