@@ -69,6 +69,7 @@ BUILTIN_PROVIDERS = {
     "fake": "llmkit.testing:FakeProvider",
     "gemini": "llmkit.providers.gemini:GeminiProvider",
     "groq": "llmkit.providers.groq:GroqProvider",
+    "local": "llmkit.providers.local:TransformersProvider",
     "mistral": "llmkit.providers.mistral:MistralProvider",
     "ollama": "llmkit.providers.ollama:OllamaProvider",
     "openai": "llmkit.providers.openai:OpenAIProvider",
