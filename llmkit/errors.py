@@ -62,12 +62,13 @@ __all__ = [
     "ServerError",
     "StreamError",
     "UnderlyingError",
+    "bounded",
     "redact",
     "redact_data",
     "scrub_chain",
 ]
 
-ERROR_BODY_LIMIT = 16 * 1024
+ERROR_BODY_LIMIT = 64 * 1024
 """Characters of a host's error body (and of a message) an error keeps: the prefix."""
 
 LLMErrorT = TypeVar("LLMErrorT", bound="LLMError")
@@ -109,7 +110,6 @@ def redact_data(value: Any) -> Any:
 
 
 _CUT = "…[cut]"
-_PARTIAL_WORD = re.compile(r"[A-Za-z0-9_\-.]+$")
 
 
 def bounded(text: str, limit: int = ERROR_BODY_LIMIT) -> str:
@@ -120,7 +120,10 @@ def bounded(text: str, limit: int = ERROR_BODY_LIMIT) -> str:
     """
     if len(text) <= limit:
         return text
-    return _PARTIAL_WORD.sub("", text[:limit]) + _CUT
+    end = limit
+    while end and (text[end - 1].isalnum() or text[end - 1] in "_-."):
+        end -= 1
+    return text[:end] + _CUT
 
 
 def _bounded_body(value: Any, budget: list[int]) -> Any:
@@ -345,6 +348,7 @@ class StreamError(LLMError):
 
 class InvalidResponseError(LLMError):
     """The host sent something llmkit could not parse."""
+
 
 class OutputValidationError(LLMError):
     """The model's answer did not match `output=` after every re-ask (`errors`, `raw`, `attempts`)."""

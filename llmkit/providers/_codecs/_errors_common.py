@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmkit.errors import (
+    ERROR_BODY_LIMIT,
     APIError,
     APITimeoutError,
     AuthenticationError,
@@ -29,6 +30,7 @@ from llmkit.errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    bounded,
 )
 
 __all__ = [
@@ -81,12 +83,16 @@ _SPACE = re.compile(r"\s+")
 
 
 def body_text(body: object) -> str:
-    """`body` as text: bytes decoded as UTF-8 (bad bytes replaced), `None` as ""."""
+    """`body` as text: bytes decoded as UTF-8 (bad bytes replaced), `None` as "".
+
+    At most `ERROR_BODY_LIMIT` characters (`errors.bounded`): a 50 MB error page
+    costs no more to read a message from than its first 64 KiB.
+    """
     if body is None:
         return ""
     if isinstance(body, bytes | bytearray | memoryview):
-        return bytes(body).decode("utf-8", errors="replace")
-    return body if isinstance(body, str) else str(body)
+        body = bytes(body[: ERROR_BODY_LIMIT * 4]).decode("utf-8", errors="replace")
+    return bounded(body if isinstance(body, str) else str(body))
 
 
 def excerpt(body: object, limit: int = EXCERPT_LENGTH) -> str:
