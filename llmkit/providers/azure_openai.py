@@ -114,15 +114,12 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
 
     # -- URLs -----------------------------------------------------------------------
 
-    def chat_url(self, model: str) -> str:
-        """The chat completions URL: v1, or the deployment path with `api-version`."""
+    def model_url(self, path: str, model: str) -> str:
+        """A request's URL: v1, or the deployment path with `api-version`."""
         if self.api_version is None:
-            return self.base_url + self.chat_path
+            return self.base_url + path
         deployment = quote(self.deployment or model, safe="")
-        return (
-            f"{self.base_url}/deployments/{deployment}{self.chat_path}"
-            f"?api-version={self.api_version}"
-        )
+        return f"{self.base_url}/deployments/{deployment}{path}?api-version={self.api_version}"
 
     def url(self, path: str) -> str:
         """The full URL of an API path (with `api-version` on the deployment path)."""

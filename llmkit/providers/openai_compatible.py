@@ -156,9 +156,12 @@ class OpenAICompatibleProvider(BaseProvider):
         """The full URL of an API path (`/models`)."""
         return self.base_url + path
 
-    def chat_url(self, model: str) -> str:
-        """The URL chat requests for `model` go to (`base_url` + `/chat/completions`)."""
-        return self.base_url + self.chat_path
+    def model_url(self, path: str, model: str) -> str:
+        """The URL of a request for `model` (`/chat/completions`, `/embeddings`).
+
+        Here `base_url` + `path`; Azure's deployment path puts the model in the URL.
+        """
+        return self.base_url + path
 
     def auth_headers(self) -> dict[str, str]:
         """The authentication headers: `Authorization: Bearer <key>` when there is a key."""
@@ -188,8 +191,13 @@ class OpenAICompatibleProvider(BaseProvider):
             headers[name] = value
         return headers
 
-    async def _send(self, method: str, url: str, body: Any, model: str | None) -> Any:
-        """One request, its whole reply read (an error status raised as llmkit's error)."""
+    async def _send(self, method: str, path: str, body: Any, model: str | None) -> Any:
+        """One request to `path` (for `model`, if given), its whole reply read.
+
+        Raises:
+            LLMError: the codec's error for an error status.
+        """
+        url = self.url(path) if model is None else self.model_url(path, model)
         client = self.http_client()
         content = _dumps(body) if body is not None else None
         headers = await self.request_headers()
@@ -212,7 +220,11 @@ class OpenAICompatibleProvider(BaseProvider):
         headers = await self.request_headers()
         extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
         request = client.build_request(
-            "POST", self.chat_url(model), content=_dumps(body), headers=headers, **extra
+            "POST",
+            self.model_url(self.chat_path, model),
+            content=_dumps(body),
+            headers=headers,
+            **extra,
         )
         response = await client.send(request, stream=True)
         self._observe_headers(response.headers)
@@ -272,9 +284,7 @@ class OpenAICompatibleProvider(BaseProvider):
             if self.sender == "sdk":
                 response = await self._sdk_post(self.chat_path, body)
             else:
-                response = await self._send(
-                    "POST", self.chat_url(request.model), body, request.model
-                )
+                response = await self._send("POST", self.chat_path, body, request.model)
         return codec.parse_reply(self._json(response, request.model), provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
@@ -324,7 +334,7 @@ class OpenAICompatibleProvider(BaseProvider):
                 )
                 self._observe_headers(response.headers)
             else:
-                response = await self._send("GET", self.url(self.models_path), None, None)
+                response = await self._send("GET", self.models_path, None, None)
         return parse_models(self._json(response, None), provider=self.name)
 
     def _json(self, response: Any, model: str | None) -> Any:
