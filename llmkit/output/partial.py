@@ -19,6 +19,7 @@ root value closes is ignored. Pure, no I/O: tests cut a document at every byte.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 __all__ = ["PartialJSON"]
@@ -83,7 +84,8 @@ class PartialJSON:
         closers = "".join(_CLOSER[c] for c in reversed(self._stack))
         if self._in_string and not self._string_is_key:
             end = self._escape_at if self._escape else self._length
-            value = _loads(text[self._start : end] + '"' + closers)
+            body = _without_high_surrogate(text[self._start : end])
+            value = _loads(body + '"' + closers)
         else:
             value = _loads(text[self._start : self._safe] + closers)
         self._cache = (key, value)
@@ -163,6 +165,17 @@ class PartialJSON:
             return
         self._expect[-1] = "comma"
         self._safe = end
+
+
+_HIGH_SURROGATE = re.compile(r"(\\+)u[dD][89abAB][0-9a-fA-F]{2}$")
+
+
+def _without_high_surrogate(text: str) -> str:
+    """`text` without a trailing `\\uD800`-`\\uDBFF` escape: half an emoji waits for its pair."""
+    match = _HIGH_SURROGATE.search(text)
+    if match is None or len(match.group(1)) % 2 == 0:  # an even run escapes the backslash
+        return text
+    return text[: match.start() + len(match.group(1)) - 1]
 
 
 def _loads(text: str) -> Any:

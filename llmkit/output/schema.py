@@ -95,6 +95,12 @@ def json_schema(tp: Any) -> dict[str, Any]:
 
         try:
             schema = msgspec.json.schema(tp)
+        except NameError as exc:
+            raise ConfigurationError(
+                f"cannot write a JSON Schema for {_name(tp)}: {exc} (a class defined inside a "
+                "function, with postponed annotations, cannot be resolved; define the types "
+                "at module level)"
+            ) from exc
         except (TypeError, ValueError) as exc:
             raise ConfigurationError(
                 f"cannot write a JSON Schema for {_name(tp)}: {exc}; `output=` takes an attrs "
