@@ -17,11 +17,10 @@ keys share one hash tag (`{key}`). Connections are handled like
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from typing import Any
 
 from llmkit._imports import require
+from llmkit._loops import LoopResources
 from llmkit.errors import ConfigurationError
 
 __all__ = ["RedisBudgetBackend"]
@@ -103,9 +102,7 @@ class RedisBudgetBackend:
         self.prefix = f"llmkit:budget:{{{key}}}"
         self.reservation_ttl = reservation_ttl
         self._client = client
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopResources("redis budget")
 
     def __repr__(self) -> str:
         return f"RedisBudgetBackend(prefix={self.prefix!r})"
@@ -113,12 +110,11 @@ class RedisBudgetBackend:
     def _redis(self) -> Any:
         if self._client is not None:
             return self._client
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            redis_asyncio = require("redis.asyncio", extra="redis")
-            client = self._clients[loop] = redis_asyncio.Redis.from_url(self.url)
-        return client
+        return self._clients.get("redis", self._connect)
+
+    def _connect(self) -> Any:
+        redis_asyncio = require("redis.asyncio", extra="redis")
+        return redis_asyncio.Redis.from_url(self.url)
 
     async def _eval(self, script: str, *args: Any) -> list[int]:
         redis = require("redis", extra="redis")
@@ -158,7 +154,6 @@ class RedisBudgetBackend:
             await client.delete(*keys)
 
     async def aclose(self) -> None:
-        """Close the connection this backend opened on the running loop."""
-        client = self._clients.pop(asyncio.get_running_loop(), None)
-        if client is not None:
-            await client.aclose()
+        """Close the connections this backend opened, on every event loop that used it, each
+        on its own loop (a `client` given to the constructor is left open)."""
+        await self._clients.aclose()

@@ -9,10 +9,8 @@ per event loop, the retry and rate-limit policies, and the sync twins.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import weakref
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
@@ -21,6 +19,7 @@ from attrs import frozen
 
 from llmkit import _sync
 from llmkit._imports import require
+from llmkit._loops import LoopResources
 from llmkit.errors import ConfigurationError
 from llmkit.providers._stream import ResponseStream
 from llmkit.retry import RetryPolicy
@@ -198,9 +197,7 @@ class BaseProvider(SyncTwins):
             # when the provider is built, so a missing one fails here, naming the extra, and
             # the first request's latency does not include the import.
             require(self.sdk_module, extra=self.sdk_extra or self.sdk_module)
-        self._per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Any]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._per_loop = LoopResources(self.name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"
@@ -243,11 +240,7 @@ class BaseProvider(SyncTwins):
 
     def _loop_resource(self, key: str, factory: Callable[[], T]) -> T:
         """One `factory()` per running event loop: pooled connections belong to their loop."""
-        loop = asyncio.get_running_loop()
-        slot = self._per_loop.setdefault(loop, {})
-        if key not in slot:
-            slot[key] = factory()
-        return slot[key]  # type: ignore[no-any-return]
+        return self._per_loop.get(key, factory)
 
     def http_client(self) -> Any:
         """The `httpx2.AsyncClient` for this loop: the caller's if given, else a pooled one."""
@@ -265,25 +258,9 @@ class BaseProvider(SyncTwins):
         )
 
     async def aclose(self) -> None:
-        """Close the pools this provider built (a caller's `http_client` is left open)."""
-        current = asyncio.get_running_loop()
-        for loop, resources in list(self._per_loop.items()):
-            for resource in resources.values():
-                closer = getattr(resource, "aclose", None) or getattr(resource, "close", None)
-                if closer is None:
-                    continue
-                if loop is current:
-                    await _maybe_await(closer())
-                elif loop.is_running() and not loop.is_closed():
-                    # a pool on another live loop (the sync twins' one) is closed there, and
-                    # waited for, so its sockets are gone when this returns
-                    done = asyncio.run_coroutine_threadsafe(_maybe_await(closer()), loop)
-                    try:
-                        await asyncio.wait_for(asyncio.wrap_future(done), timeout=10)
-                    except (TimeoutError, OSError, RuntimeError) as exc:
-                        _log.debug("llmkit: closing a %s pool on another loop: %r", self.name, exc)
-                # a pool whose loop has stopped went with that loop's transports
-            resources.clear()
+        """Close the pools this provider built, on every event loop that used one, each on
+        its own loop (a caller's `http_client` is left open)."""
+        await self._per_loop.aclose()
 
     async def __aenter__(self: T) -> T:
         return self
@@ -352,8 +329,3 @@ class BaseProvider(SyncTwins):
     def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
         """One attempt at streaming `request`, with no policy around it."""
         raise NotImplementedError
-
-
-async def _maybe_await(value: Any) -> None:
-    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-        await value

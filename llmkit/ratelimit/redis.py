@@ -21,13 +21,12 @@ backend first connects (`pip install 'llmkit[redis]'`).
 
 from __future__ import annotations
 
-import asyncio
 import threading
-import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from llmkit._imports import require
+from llmkit._loops import LoopResources
 from llmkit.ratelimit.buckets import DEFAULT_RESET
 from llmkit.ratelimit.headers import QuotaSnapshot
 
@@ -196,9 +195,7 @@ class RedisBackend:
         self.lease_ttl = lease_ttl
         self.period = period
         self._client = client
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._clients = LoopResources("redis rate-limit")
         self._limits: list[tuple[str, float]] = []
         self._max_concurrency = 0
         self._pending: list[QuotaSnapshot] = []
@@ -218,12 +215,11 @@ class RedisBackend:
     def _redis(self) -> Any:
         if self._client is not None:
             return self._client
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            redis_asyncio = require("redis.asyncio", extra="redis")
-            client = self._clients[loop] = redis_asyncio.Redis.from_url(self.url)
-        return client
+        return self._clients.get("redis", self._connect)
+
+    def _connect(self) -> Any:
+        redis_asyncio = require("redis.asyncio", extra="redis")
+        return redis_asyncio.Redis.from_url(self.url)
 
     async def _eval(self, script: str, *args: Any) -> Any:
         redis = require("redis", extra="redis")
@@ -285,8 +281,6 @@ class RedisBackend:
             await client.delete(*keys)
 
     async def aclose(self) -> None:
-        """Close the connections this backend opened on the running loop."""
-        loop = asyncio.get_running_loop()
-        client = self._clients.pop(loop, None)
-        if client is not None:
-            await client.aclose()
+        """Close the connections this backend opened, on every event loop that used it, each
+        on its own loop (a `client` given to the constructor is left open)."""
+        await self._clients.aclose()
