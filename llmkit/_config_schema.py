@@ -7,7 +7,6 @@ providers built here (`llmkit.config` reads files; `llmkit.registry` builds from
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import typing
@@ -16,6 +15,8 @@ from typing import Any, Literal
 
 import attrs
 from attrs import field, frozen
+
+from llmkit._hints import did_you_mean
 
 __all__ = [
     "BudgetConfig",
@@ -26,7 +27,6 @@ __all__ = [
     "RateLimitConfig",
     "RetryConfig",
     "TimeoutsConfig",
-    "did_you_mean",
     "out_of_range",
     "structure",
     "unknown_keys",
@@ -186,12 +186,6 @@ class Config:
 _NOT_KEYS = {"source", "unset"}
 _REFERENCES = {"type", "base_url", "provider", "family", "fallbacks"}
 _FREE_FORM = {"options", "extra"}
-
-
-def did_you_mean(word: str, choices: typing.Iterable[str]) -> str:
-    """` (did you mean 'x'?)` for the closest of `choices`, or ``."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 # -- value ranges ---------------------------------------------------------------------

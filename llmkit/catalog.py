@@ -23,7 +23,6 @@ This module reads JSON only (no yaml) and loads on first use.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -32,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import evolve, field, frozen
 
+from llmkit._hints import did_you_mean
 from llmkit.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -436,8 +436,7 @@ def not_served_message(
 
 
 def _unknown(kind: str, name: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(name, known)
     return f"{name!r} is not a known {kind}{hint}; known: {', '.join(known)}"
 
 

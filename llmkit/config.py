@@ -31,10 +31,10 @@ from llmkit._config_schema import (
     ClientConfig,
     Config,
     ProviderConfig,
-    did_you_mean,
     structure,
     unknown_keys,
 )
+from llmkit._hints import did_you_mean
 from llmkit.errors import ConfigurationError, redact
 
 __all__ = [

@@ -167,10 +167,10 @@ class ChatSession:
             return False
         handler = getattr(self, f"_cmd_{name}", None)
         if handler is None:
-            import difflib
+            from llmkit._hints import closest
 
-            close = difflib.get_close_matches(name, [*COMMANDS, "quit"], n=1)
-            hint = f" (did you mean /{close[0]}?)" if close else ""
+            match = closest(name, [*COMMANDS, "quit"])
+            hint = f" (did you mean /{match}?)" if match else ""
             self._say(f"unknown command /{name}{hint}; /help lists them")
             return True
         try:
