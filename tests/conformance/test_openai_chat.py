@@ -1,4 +1,5 @@
-"""Every `openai-chat` case of the conformance corpus, replayed through the provider named by it.
+"""Every `openai-chat` case of the conformance corpus, replayed through the provider named by it,
+once with each sender (llmkit's own `httpx2` requests and the vendor SDK's), with equal results.
 
 The llmkit `Request` is rebuilt from the recorded request body, so request
 building runs too: the outgoing body must name the same model and the same
@@ -119,9 +120,10 @@ def _modes() -> list[Any]:
     return modes
 
 
-@pytest.mark.parametrize(("path", "chunk_size"), _modes())
-async def test_case(path: Path, chunk_size: int | None) -> None:
-    case = harness.load(path)
+async def _replay(
+    case: dict[str, Any], chunk_size: int | None, sender: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The case through its provider with `sender`: (normalised result, bodies sent)."""
     sent: list[dict[str, Any]] = []
     serve = harness.handler(case, chunk_size)
 
@@ -136,6 +138,7 @@ async def test_case(path: Path, chunk_size: int | None) -> None:
         base_url=harness.base_url(case, "/chat/completions"),
         http_client=client,
         retry=None,
+        sender=sender,  # type: ignore[arg-type]
     )
     request = build_request(case["request"]["json"])
     try:
@@ -147,10 +150,21 @@ async def test_case(path: Path, chunk_size: int | None) -> None:
         result = harness.normalise_error(error)
     finally:
         await client.aclose()
+    return result, sent
 
-    assert result == case["expect"]
+
+@pytest.mark.parametrize(("path", "chunk_size"), _modes())
+async def test_case(path: Path, chunk_size: int | None) -> None:
+    """The same result from both senders (llmkit's own `httpx2` and the vendor SDK)."""
+    case = harness.load(path)
     recorded = case["request"]["json"]
-    assert len(sent) == 1
-    assert sent[0]["model"] == recorded["model"]
-    assert _roles(sent[0]["messages"]) == _roles(recorded["messages"])
-    assert sent[0].get("stream", False) == recorded["stream"]
+    results = {}
+    for sender in ("httpx2", "sdk"):
+        result, sent = await _replay(case, chunk_size, sender)
+        results[sender] = result
+        assert result == case["expect"], sender
+        assert len(sent) == 1
+        assert sent[0]["model"] == recorded["model"]
+        assert _roles(sent[0]["messages"]) == _roles(recorded["messages"])
+        assert sent[0].get("stream", False) == recorded["stream"]
+    assert results["httpx2"] == results["sdk"]

@@ -875,3 +875,137 @@ def test_in_stream_error_without_a_status_is_classified_by_its_type(
     assert type(caught.value) is cls
     assert caught.value.retryable is retryable
     assert caught.value.status_code == 200  # the stream's status, as the corpus has it
+
+
+# -- nothing dropped from a reply (issue 9) ----------------------------------------
+
+
+def _stream_reply(body: bytes, *, cut: int | None = None) -> Response:
+    """`body` through the contract's `StreamParser`, in pieces of `cut` bytes, folded."""
+    from llmkit.providers._codecs.openai_chat import StreamParser
+
+    parser = StreamParser(provider="openai", model="m")
+    builder = ResponseBuilder(provider="openai")
+    pieces = [body] if cut is None else [body[i : i + cut] for i in range(0, len(body), cut)]
+    for piece in pieces:
+        for event in parser.feed(piece):
+            builder.add(event)
+        if parser.error is not None:
+            raise parser.error
+    for event in parser.flush():
+        builder.add(event)
+    return builder.build()
+
+
+def _sse(*chunks: dict[str, Any], done: bool = True) -> bytes:
+    lines = [f"data: {json.dumps(c)}\n\n" for c in chunks]
+    return ("".join(lines) + ("data: [DONE]\n\n" if done else "")).encode()
+
+
+def test_a_refusal_is_kept_and_ends_with_content_filter() -> None:
+    body = {
+        "model": "gpt-4o",
+        "choices": [
+            {
+                "message": {"role": "assistant", "content": None, "refusal": "I can't help."},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    reply = parse_completion(body, provider="openai")
+    assert reply.refusal == "I can't help."
+    assert reply.text == ""
+    assert reply.finish_reason is FinishReason.CONTENT_FILTER
+    assert reply.raw_finish_reason == "stop"
+
+
+def test_a_refusal_beside_text_keeps_the_finish_reason() -> None:
+    message = {"role": "assistant", "content": "Partly: ", "refusal": "not the rest"}
+    body = {"choices": [{"message": message, "finish_reason": "stop"}]}
+    reply = parse_completion(body, provider="openai")
+    assert (reply.text, reply.refusal) == ("Partly: ", "not the rest")
+    assert reply.finish_reason is FinishReason.STOP
+    assert (
+        parse_completion(
+            {"choices": [{"message": {"content": "ok", "refusal": None}, "finish_reason": "stop"}]},
+            provider="openai",
+        ).refusal
+        is None
+    )
+
+
+@pytest.mark.parametrize("cut", [None, 5])
+def test_a_streamed_refusal_is_folded_like_a_complete_one(cut: int | None) -> None:
+    body = _sse(
+        {"model": "gpt-4o", "choices": [{"delta": {"role": "assistant", "refusal": ""}}]},
+        {"choices": [{"delta": {"refusal": "I can't "}}]},
+        {"choices": [{"delta": {"refusal": "help."}}]},
+        {"choices": [{"delta": {}, "finish_reason": "stop"}]},
+    )
+    reply = _stream_reply(body, cut=cut)
+    assert reply.refusal == "I can't help."
+    assert reply.text == ""
+    assert reply.finish_reason is FinishReason.CONTENT_FILTER
+    assert reply.raw_finish_reason == "stop"
+    assert StreamEvent(refusal="x").has_content  # a refusal is progress
+
+
+@pytest.mark.parametrize(
+    ("content", "text"),
+    [
+        ({"city": "Paris", "temp": 21}, '{"city": "Paris", "temp": 21}'),
+        ([1, 2, 3], "[1, 2, 3]"),
+        ([{"name": "é"}], '[{"name": "é"}]'),
+        ([{"type": "text", "text": "parts stay parts"}], "parts stay parts"),
+    ],
+)
+def test_json_content_becomes_its_json_text(content: Any, text: str) -> None:
+    body = {"choices": [{"message": {"role": "assistant", "content": content}}]}
+    assert parse_completion(body, provider="workers-ai").text == text
+    streamed = _stream_reply(
+        _sse(
+            {"choices": [{"delta": {"content": content}}]},
+            {"choices": [{"delta": {}, "finish_reason": "stop"}]},
+        )
+    )
+    assert streamed.text == text
+
+
+@pytest.mark.parametrize("cut", [None, 7])
+def test_a_servers_error_line_ends_the_stream_with_its_text(cut: int | None) -> None:
+    # llama.cpp's server: `error: {...}` after some content, then the body ends
+    body = (
+        _sse({"choices": [{"delta": {"content": "Hel"}}]}, done=False)
+        + b'error: {"code":500,"message":"the request exceeds the available context size",'
+        b'"type":"server_error"}\n\n'
+    )
+    with pytest.raises(errors.StreamError, match="exceeds the available context size") as caught:
+        _stream_reply(body, cut=cut)
+    assert caught.value.provider == "openai"
+
+
+def test_an_error_line_without_a_blank_line_still_counts() -> None:
+    body = _sse({"choices": [{"delta": {"content": "Hel"}}]}, done=False) + b"error: out of memory"
+    with pytest.raises(errors.StreamError, match="out of memory"):
+        _stream_reply(body)
+
+
+def test_bytes_after_done_are_ignored() -> None:
+    body = _sse({"choices": [{"delta": {"content": "ok"}, "finish_reason": "stop"}]})
+    reply = _stream_reply(body + b"data: {not json\n\nerror: late\n\n")
+    assert reply.text == "ok"
+
+
+def test_a_body_cut_inside_the_last_event_is_a_retryable_stream_error() -> None:
+    body = _sse({"choices": [{"delta": {"content": "Hel"}}]}, done=False) + b'data: {"choi'
+    with pytest.raises(errors.StreamError, match="cut in the middle") as caught:
+        _stream_reply(body)
+    assert caught.value.retryable
+
+
+def test_error_from_body_reads_raw_bytes() -> None:
+    raw = b'{"error": {"message": "bad key", "type": "invalid_request_error"}}'
+    error = error_from_body(401, raw, provider="openai")
+    assert isinstance(error, errors.AuthenticationError)
+    assert error.message == "bad key"
+    assert error.body == {"error": {"message": "bad key", "type": "invalid_request_error"}}

@@ -473,13 +473,14 @@ class StreamParser:
         if chat.done or chat.error is not None or self._line_error is not None:
             return []
         sses = self._decoder.feed(chunk)
-        if self._decoder.error_line is not None:
-            self._line_error = self._server_error(self._decoder.error_line)
         if len(sses) == 1:
-            return chat.feed(sses[0])
-        events: list[StreamEvent] = []
-        for sse in sses:
-            events += chat.feed(sse)
+            events = chat.feed(sses[0])
+        else:
+            events = []
+            for sse in sses:
+                events += chat.feed(sse)
+        if self._decoder.error_line is not None and not chat.done:
+            self._line_error = self._server_error(self._decoder.error_line)
         return events
 
     def flush(self) -> list[StreamEvent]:
