@@ -75,6 +75,7 @@ BUILTIN_PROVIDERS = {
     "openai": "llmkit.providers.openai:OpenAIProvider",
     "openai_compatible": "llmkit.providers.openai_compatible:OpenAICompatibleProvider",
     "openrouter": "llmkit.providers.openrouter:OpenRouterProvider",
+    "voyage": "llmkit.providers.voyage:VoyageProvider",
 }
 """Provider name → `module:attribute` of its class, imported on first use."""
 

@@ -15,6 +15,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -57,18 +58,16 @@ class DiskCache:
         self.ttl = ttl
         self._clock = clock
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._pid = 0
-        self._hits = 0
-        self._misses = 0
-        self._flushed = time.monotonic()
+        self._s = _State()
         self._flights = Flights()
+        # the counters reach the file when the cache is dropped or the process exits
+        weakref.finalize(self, self._s.close, self._lock)
 
     def __repr__(self) -> str:
         return f"DiskCache({str(self.path)!r}, ttl={self.ttl})"
 
     def _db(self) -> sqlite3.Connection:
-        if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
+        if self._s.conn is None or self._s.pid != os.getpid():  # a forked child opens its own
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(
@@ -81,8 +80,8 @@ class DiskCache:
                 raise ConfigurationError(
                     f"DiskCache cannot open {self.path} ({exc}); pass a writable path"
                 ) from exc
-            self._conn, self._pid = conn, os.getpid()
-        return self._conn
+            self._s.conn, self._s.pid = conn, os.getpid()
+        return self._s.conn
 
     def get_nowait(self, key: str) -> bytes | None:
         """`get` without awaiting."""
@@ -95,10 +94,10 @@ class DiskCache:
                 )
                 row = None
             if row is None:
-                self._misses += 1
+                self._s.misses += 1
             else:
-                self._hits += 1
-            if time.monotonic() - self._flushed > _FLUSH_EVERY:
+                self._s.hits += 1
+            if time.monotonic() - self._s.flushed > _FLUSH_EVERY:
                 self._flush(db)
         return None if row is None else bytes(row[0])
 
@@ -117,13 +116,7 @@ class DiskCache:
             )
 
     def _flush(self, db: sqlite3.Connection) -> None:
-        if self._hits or self._misses:
-            db.execute(
-                "UPDATE counters SET value = value + CASE name WHEN 'hits' THEN ? ELSE ? END",
-                (self._hits, self._misses),
-            )
-            self._hits = self._misses = 0
-        self._flushed = time.monotonic()
+        self._s.flush(db)
 
     async def clear(self) -> int:
         """Remove every entry and reset the counters."""
@@ -132,7 +125,7 @@ class DiskCache:
             count = int(db.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
             db.execute("DELETE FROM entries")
             db.execute("UPDATE counters SET value = 0")
-            self._hits = self._misses = 0
+            self._s.hits = self._s.misses = 0
         return count
 
     async def prune(self) -> int:
@@ -162,9 +155,34 @@ class DiskCache:
         return self._flights.hold(key)
 
     def close(self) -> None:
-        """Write the counters and close the file."""
-        with self._lock:
-            if self._conn is not None and self._pid == os.getpid():
-                self._flush(self._conn)
-                self._conn.close()
-            self._conn = None
+        """Write the counters and close the file (it reopens on the next call)."""
+        self._s.close(self._lock)
+
+
+class _State:
+    """The connection and the unwritten counters, apart from the cache so that a
+    finaliser can write them when the cache object goes away."""
+
+    def __init__(self) -> None:
+        self.conn: sqlite3.Connection | None = None
+        self.pid = 0
+        self.hits = 0
+        self.misses = 0
+        self.flushed = time.monotonic()
+
+    def flush(self, db: sqlite3.Connection) -> None:
+        if self.hits or self.misses:
+            db.execute(
+                "UPDATE counters SET value = value + CASE name WHEN 'hits' THEN ? ELSE ? END",
+                (self.hits, self.misses),
+            )
+            self.hits = self.misses = 0
+        self.flushed = time.monotonic()
+
+    def close(self, lock: threading.Lock) -> None:
+        with lock:
+            if self.conn is not None and self.pid == os.getpid():
+                with contextlib.suppress(sqlite3.Error):
+                    self.flush(self.conn)
+                self.conn.close()
+            self.conn = None

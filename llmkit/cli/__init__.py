@@ -51,6 +51,8 @@ COMMANDS = (
     "llmkit.cli.providers",
     "llmkit.cli.config_cmd",
     "llmkit.cli.demo",
+    "llmkit.cli.embed",
+    "llmkit.cli.cache",
     "llmkit.bench.cli",
 )
 """Modules that each add one subcommand, in `--help` order. `llmkit.bench.cli` is H7's."""
