@@ -20,7 +20,6 @@ Where Ollama differs from OpenAI's shape:
 
 from __future__ import annotations
 
-import codecs
 import hashlib
 import json
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from attrs import evolve
 from llmkit import errors
 from llmkit.errors import LLMError
 from llmkit.providers._codecs._errors_common import error_class, excerpt
+from llmkit.providers._codecs.ndjson import NDJSONDecoder
 from llmkit.types import (
     FinishReason,
     Message,
@@ -308,34 +308,6 @@ def parse_chat(body: Mapping[str, Any]) -> Response:
 # -- stream -------------------------------------------------------------------
 
 
-class NDJSONDecoder:
-    """Feed bytes in chunks of any size, get one parsed JSON value per complete line."""
-
-    def __init__(self) -> None:
-        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        self._buffer = ""
-
-    def feed(self, chunk: bytes | str) -> list[Any]:
-        """Decode `chunk` and return the values of the lines it completed."""
-        self._buffer += self._utf8.decode(chunk) if isinstance(chunk, bytes) else chunk
-        *lines, self._buffer = self._buffer.split("\n")
-        return [_json_line(line) for line in lines if line.strip()]
-
-    def flush(self) -> list[Any]:
-        """End of stream: the last line, if it had no trailing newline."""
-        line, self._buffer = self._buffer + self._utf8.decode(b"", final=True), ""
-        return [_json_line(line)] if line.strip() else []
-
-
-def _json_line(line: str) -> Any:
-    try:
-        return json.loads(line)
-    except ValueError as exc:
-        raise errors.InvalidResponseError(
-            f"Ollama sent a stream line that is not JSON ({excerpt(line)})", provider=PROVIDER
-        ) from exc
-
-
 def parse_chunk(body: Mapping[str, Any], *, first_call_index: int = 0) -> list[StreamEvent]:
     """The events of one NDJSON stream object (tool calls arrive whole, one event each).
 
@@ -388,7 +360,7 @@ class StreamDecoder:
     """
 
     def __init__(self) -> None:
-        self._lines = NDJSONDecoder()
+        self._lines = NDJSONDecoder(host="Ollama", provider=PROVIDER)
         self._calls = 0
         self.done = False
         """Whether the final object (`"done": true`) has arrived."""
