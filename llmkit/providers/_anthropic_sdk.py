@@ -67,6 +67,15 @@ class AnthropicSDK:
 
     def _make(self) -> Any:
         anthropic = require("anthropic", extra=PLATFORM_EXTRAS[self.platform])
+        try:
+            return self._construct(anthropic)
+        except (ValueError, anthropic.AnthropicError) as exc:  # no region, no credentials
+            raise ConfigurationError(
+                f"{self.where}: {exc} (pass it in `platform_options`; see docs/providers.md)",
+                provider=self.provider.name,
+            ) from exc
+
+    def _construct(self, anthropic: Any) -> Any:
         from llmkit.providers._http import as_httpx2_client
 
         provider = self.provider

@@ -1,4 +1,8 @@
-"""AnthropicProvider on hand-written cassettes: reply, stream, tool round trip, thinking, 529, counting."""
+"""AnthropicProvider on hand-written cassettes: reply, stream, tool round trip, thinking, 529, counting.
+
+Every cassette test runs through both senders: llmkit's own (`httpx2`) and the
+`anthropic` SDK; they replay the same cassette and must give the same results.
+"""
 
 from __future__ import annotations
 
@@ -29,13 +33,29 @@ class Observed(AnthropicProvider):
         super()._observe_headers(headers)
 
 
-def provider(**kwargs: Any) -> Observed:
-    return Observed(api_key=os.getenv("ANTHROPIC_API_KEY", "test-key"), retry=None, **kwargs)
+SENDERS = ["httpx2", "sdk"]
+
+
+@pytest.fixture(params=SENDERS)
+def sender(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def default_cassette_name(request: pytest.FixtureRequest) -> str:
+    """One cassette per test, whichever sender replays it."""
+    return str(request.node.originalname)
+
+
+def provider(sender: str = "httpx2", **kwargs: Any) -> Observed:
+    return Observed(
+        api_key=os.getenv("ANTHROPIC_API_KEY", "test-key"), retry=None, sender=sender, **kwargs
+    )
 
 
 @pytest.mark.vcr
-async def test_plain_reply(vcr: Any) -> None:
-    anthropic = provider()
+async def test_plain_reply(vcr: Any, sender: str) -> None:
+    anthropic = provider(sender)
     reply = await anthropic.complete(Request("claude-haiku-4-5", GREETING, max_tokens=100))
     assert reply.text == "Hello there, friend!"
     assert reply.finish_reason is FinishReason.STOP
@@ -48,8 +68,8 @@ async def test_plain_reply(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_streaming(vcr: Any) -> None:
-    stream = provider().stream(Request("claude-haiku-4-5", GREETING, max_tokens=100))
+async def test_streaming(vcr: Any, sender: str) -> None:
+    stream = provider(sender).stream(Request("claude-haiku-4-5", GREETING, max_tokens=100))
     texts = [event.text async for event in stream]
     assert "".join(texts) == "Hello there, friend!"
     assert stream.response.usage == Usage(14, 8, None, 0, 0)
@@ -59,8 +79,8 @@ async def test_streaming(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_tool_call_round_trip(vcr: Any) -> None:
-    anthropic = provider()
+async def test_tool_call_round_trip(vcr: Any, sender: str) -> None:
+    anthropic = provider(sender)
     history = [Message.user("What is the weather in Paris?")]
     request = Request(
         "claude-haiku-4-5", history, max_tokens=1024, tools=[WEATHER], tool_choice="auto"
@@ -78,13 +98,13 @@ async def test_tool_call_round_trip(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_reasoning(vcr: Any) -> None:
+async def test_reasoning(vcr: Any, sender: str) -> None:
     request = Request(
         "claude-sonnet-4-6",
         [Message.user("Is 17 prime?")],
         extra={"thinking": {"type": "enabled", "budget_tokens": 1024}},
     )
-    reply = await provider().stream(request).collect()
+    reply = await provider(sender).stream(request).collect()
     assert reply.reasoning == "17 is prime: it has no divisors between 2 and 4."
     assert reply.text == "Yes, 17 is prime."
     assert reply.provider_data == {
@@ -103,8 +123,8 @@ async def test_reasoning(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_overloaded(vcr: Any) -> None:
-    anthropic = provider()
+async def test_overloaded(vcr: Any, sender: str) -> None:
+    anthropic = provider(sender)
     with pytest.raises(errors.OverloadedError) as caught:
         await anthropic.complete(Request("claude-haiku-4-5", GREETING, max_tokens=100))
     assert anthropic.seen[0]["retry-after"] == "12"
@@ -116,14 +136,14 @@ async def test_overloaded(vcr: Any) -> None:
 
 
 @pytest.mark.vcr
-async def test_count_tokens(vcr: Any) -> None:
-    assert await provider().count_tokens(Request("claude-haiku-4-5", GREETING)) == 14
+async def test_count_tokens(vcr: Any, sender: str) -> None:
+    assert await provider(sender).count_tokens(Request("claude-haiku-4-5", GREETING)) == 14
     assert vcr.all_played
 
 
 @pytest.mark.vcr
-async def test_list_models(vcr: Any) -> None:
-    models = await provider().list_models()
+async def test_list_models(vcr: Any, sender: str) -> None:
+    models = await provider(sender).list_models()
     assert [m.id for m in models] == ["claude-opus-4-7", "claude-haiku-4-5-20251001"]
     assert models[0].created == 1776297600
     assert vcr.all_played
@@ -146,13 +166,13 @@ async def test_bad_thinking_budget_fails_before_sending() -> None:
         await provider().complete(request)
 
 
-async def test_httpx_client_is_bridged_and_left_open() -> None:
+async def test_an_httpx_client_works_on_both_senders_and_is_left_open(sender: str) -> None:
     import httpx
 
-    seen: list[str | None] = []
+    seen: list[tuple[str | None, str | None]] = []
 
     def reply(request: httpx.Request) -> httpx.Response:
-        seen.append(request.headers.get("authorization"))
+        seen.append((request.headers.get("x-api-key"), request.headers.get("authorization")))
         return httpx.Response(
             200,
             json={
@@ -163,11 +183,14 @@ async def test_httpx_client_is_bridged_and_left_open() -> None:
         )
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(reply)) as client:
-        anthropic = AnthropicProvider(api_key="test-key", http_client=client, retry=None)
+        anthropic = AnthropicProvider(
+            api_key="test-key", http_client=client, retry=None, sender=sender
+        )
         assert (await anthropic.complete(Request("m", GREETING))).text == "ok"
         await anthropic.aclose()
         assert not client.is_closed
-    assert seen == ["Bearer test-key"]  # anthropic 2 sends the key as a bearer token
+    # llmkit sends the key as x-api-key (Anthropic's documented header); anthropic 2 as a bearer
+    assert seen == [("test-key", None)] if sender == "httpx2" else [(None, "Bearer test-key")]
 
 
 NOT_JSON_BODIES = [

@@ -46,6 +46,14 @@ _ERROR_TYPES: dict[str, type[LLMError]] = {
     "overloaded_error": OverloadedError,
     "api_error": ServerError,
     "timeout_error": APITimeoutError,
+    # Bedrock's stream exception frames (the SDK turns them into `error` events):
+    # docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_InvokeModelWithResponseStream.html
+    "throttlingException": RateLimitError,
+    "serviceUnavailableException": OverloadedError,
+    "internalServerException": ServerError,
+    "modelStreamErrorException": ServerError,
+    "modelTimeoutException": APITimeoutError,
+    "validationException": InvalidRequestError,
 }
 
 
@@ -69,7 +77,9 @@ def error_from_body(
     error = parsed.get("error") if isinstance(parsed, Mapping) else None
     error = error if isinstance(error, Mapping) else {}
     kind = str(error.get("type") or "")
-    message = str(error.get("message") or "") or _fallback_message(status, body)
+    # Bedrock and Vertex put their own errors in a top-level `message`.
+    top = parsed.get("message") if isinstance(parsed, Mapping) else None
+    message = str(error.get("message") or top or "") or _fallback_message(status, body)
     request_id = (parsed.get("request_id") if isinstance(parsed, Mapping) else None) or (
         headers.get("request-id") if headers is not None else None
     )
