@@ -71,6 +71,15 @@ class ToolSpec:
     )
     """A JSON Schema object describing the arguments."""
 
+    @classmethod
+    def from_function(
+        cls, function: Any, *, name: str | None = None, description: str | None = None
+    ) -> ToolSpec:
+        """A spec for a typed Python function, which `client.run` can call (`llmkit.tools`)."""
+        from llmkit.tools import tool_from_function
+
+        return tool_from_function(function, name=name, description=description)
+
 
 @frozen
 class ToolCall:
