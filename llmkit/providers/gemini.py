@@ -8,7 +8,8 @@ internals that change between minor versions. The wire side is small and
 documented (ai.google.dev/api): the base URL below, the `x-goog-api-key`
 header, JSON bodies, `?alt=sse` for streams. So the provider sends with the
 pooled `httpx2` client (or the caller's `httpx`/`httpx2` client, which share
-this API) and `llmkit.providers._codecs.gemini_generate` builds and reads every body.
+this API) through `llmkit.providers._pump`, and
+`llmkit.providers._codecs.gemini_generate` builds and reads every body.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from llmkit.errors import (
 )
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import gemini_generate as codec
-from llmkit.providers._codecs._errors_common import json_object
-from llmkit.providers._pump import pump
+from llmkit.providers._pump import USER_AGENT, open_reply, pump, read_json
 from llmkit.providers._transport import transport_error
 from llmkit.types import Embeddings, Request, Response, StreamEvent
 
@@ -77,7 +77,11 @@ class GeminiProvider(BaseProvider):
         return f"{self.base_url}/{self.api_version}/{path}:{method}"
 
     def _headers(self) -> dict[str, str]:
-        return {"x-goog-api-key": self.api_key(), "content-type": "application/json"}
+        return {
+            "x-goog-api-key": self.api_key(),
+            "content-type": "application/json",
+            "user-agent": USER_AGENT,
+        }
 
     @contextmanager
     def _map_errors(self, model: str | None) -> Iterator[None]:
@@ -92,31 +96,18 @@ class GeminiProvider(BaseProvider):
                 raise
             raise error from exc
 
-    async def _send(self, method: str, url: str, body: Any, *, model: str | None) -> Any:
-        """Send and return the open response; an error status is read and raised."""
-        client = self.http_client()
-        request = client.build_request(
-            method, url, json=body, headers=self._headers(), timeout=self.timeout
-        )
-        response = await client.send(request, stream=True)
-        self._observe_headers(response.headers)
-        if response.status_code >= 400:
-            content = await response.aread()
-            await response.aclose()
-            raise codec.error_from_body(
-                response.status_code, content, response.headers, provider=self.name, model=model
-            )
-        return response
-
     async def _json(self, method: str, url: str, body: Any, *, model: str | None) -> Any:
+        """Send; the reply's JSON object (`InvalidResponseError` for an empty or HTML body)."""
         with self._map_errors(model):
-            response = await self._send(method, url, body, model=model)
-            try:
-                content = await response.aread()
-            finally:
-                await response.aclose()
-        # Empty, malformed, an HTML page from a proxy: InvalidResponseError with an excerpt.
-        return json_object(content, provider=self.name, model=model, status=response.status_code)
+            return await read_json(
+                self,
+                method,
+                url,
+                json=body,
+                headers=self._headers(),
+                model=model,
+                error_from_body=codec.error_from_body,
+            )
 
     # -- the protocol -----------------------------------------------------------------
 
@@ -124,17 +115,25 @@ class GeminiProvider(BaseProvider):
         params = codec.to_params(request, provider=self.name)
         url = self._url(request.model, "generateContent")
         body = await self._json("POST", url, params, model=request.model)
-        return codec.parse_response(body, provider=self.name)
+        return codec.parse_reply(body, provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        params = codec.to_params(request, provider=self.name)
+        params = codec.to_params(request, stream=True, provider=self.name)
         url = self._url(request.model, "streamGenerateContent") + "?alt=sse"
-        parser = codec.ChunkStreamParser(provider=self.name, model=request.model)
+        parser = codec.StreamParser(provider=self.name, model=request.model)
         with self._map_errors(request.model):
-            response = await self._send("POST", url, params, model=request.model)
+            response = await open_reply(
+                self,
+                "POST",
+                url,
+                json=params,
+                headers=self._headers(),
+                model=request.model,
+                error_from_body=codec.error_from_body,
+            )
             async for event in pump(response, parser):
                 yield event
-        if not parser.finished:
+        if not parser.done:
             raise StreamError(
                 "Gemini's stream ended without a finishReason; the reply is incomplete, retry it",
                 provider=self.name,

@@ -213,3 +213,35 @@ async def test_a_stream_without_a_finish_reason_is_a_stream_error_with_the_parti
             [event async for event in stream]
     assert not caught.value.retryable  # text was delivered: replaying it is the caller's call
     assert caught.value.partial is not None and caught.value.partial.text == "Hel"
+
+
+async def test_requests_carry_the_key_header_and_llmkits_user_agent() -> None:
+    import httpx2
+
+    seen: list[httpx2.Request] = []
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(
+            200,
+            json={
+                "candidates": [
+                    {
+                        "content": {"role": "model", "parts": [{"text": "ok"}]},
+                        "finishReason": "STOP",
+                    }
+                ]
+            },
+        )
+
+    gemini = GeminiProvider(
+        api_key="secret",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)),
+        retry=None,
+    )
+    assert (await gemini.complete(Request("gemini-3-flash", [Message.user("hi")]))).text == "ok"
+    (sent,) = seen
+    assert sent.url.path == "/v1beta/models/gemini-3-flash:generateContent"
+    assert sent.headers["x-goog-api-key"] == "secret"
+    assert sent.headers["user-agent"].startswith("llmkit/")
+    assert json.loads(sent.content)["contents"][0]["role"] == "user"

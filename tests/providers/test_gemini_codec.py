@@ -187,7 +187,7 @@ REPLY = {
 
 
 def test_parse_response() -> None:
-    response = codec.parse_response(REPLY)
+    response = codec.parse_reply(REPLY)
     assert response.text == "Let me chéck."
     assert response.reasoning == "Thinking about weather."
     assert [(c.name, c.arguments) for c in response.tool_calls] == [
@@ -206,11 +206,11 @@ def test_parse_response() -> None:
 def test_gemini_ids_are_kept() -> None:
     body = json.loads(json.dumps(REPLY))
     body["candidates"][0]["content"]["parts"][3]["functionCall"]["id"] = "abc123"
-    assert codec.parse_response(body).tool_calls[0].id == "abc123"
+    assert codec.parse_reply(body).tool_calls[0].id == "abc123"
 
 
 def test_signature_goes_back_in_its_own_part() -> None:
-    turn = codec.parse_response(REPLY).to_message()
+    turn = codec.parse_reply(REPLY).to_message()
     calls = turn.tool_calls
     sent = codec.to_params(
         req(
@@ -232,7 +232,7 @@ def test_signature_goes_back_in_its_own_part() -> None:
 
 
 def test_edited_turn_is_rebuilt_not_replayed() -> None:
-    turn = codec.parse_response(REPLY).to_message()
+    turn = codec.parse_reply(REPLY).to_message()
     edited = Message.assistant(
         "Something else.", tool_calls=turn.tool_calls, provider_data=turn.provider_data
     )
@@ -241,7 +241,7 @@ def test_edited_turn_is_rebuilt_not_replayed() -> None:
 
 
 def test_other_hosts_data_is_not_sent() -> None:
-    turn = codec.parse_response(REPLY).to_message()
+    turn = codec.parse_reply(REPLY).to_message()
     moved = Message.assistant(
         turn.content,
         tool_calls=turn.tool_calls,
@@ -275,7 +275,7 @@ def test_finish_reasons(raw: str | None, finish: FinishReason) -> None:
 
 
 def test_blocked_prompt_is_a_content_filter_stop() -> None:
-    response = codec.parse_response(
+    response = codec.parse_reply(
         {"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {"promptTokenCount": 3}}
     )
     assert response.finish_reason is FinishReason.CONTENT_FILTER
@@ -323,8 +323,8 @@ CHUNKS = [
 STREAM = "".join(f"data: {json.dumps(c)}\r\n\r\n" for c in CHUNKS).encode()
 
 
-def _collect(parts: list[bytes]) -> tuple[Any, codec.ChunkStreamParser]:
-    parser = codec.ChunkStreamParser()
+def _collect(parts: list[bytes]) -> tuple[Any, codec.StreamParser]:
+    parser = codec.StreamParser()
     builder = ResponseBuilder(provider="gemini")
     for part in parts:
         for event in parser.feed(part):
@@ -338,13 +338,13 @@ def test_stream_cut_at_every_byte_boundary() -> None:
     whole, _ = _collect([STREAM])
     for cut in range(len(STREAM) + 1):
         response, parser = _collect([STREAM[:cut], STREAM[cut:]])
-        assert parser.finished, cut
+        assert parser.done, cut
         assert response == whole, cut
 
 
 def test_stream_equals_the_complete_reply() -> None:
     streamed, _ = _collect([STREAM])
-    complete = codec.parse_response(REPLY)
+    complete = codec.parse_reply(REPLY)
     assert streamed.text == "Let me chéck."
     for field in (
         "reasoning",
@@ -363,7 +363,7 @@ def test_stream_error_chunk_stops_the_parser() -> None:
         f"data: {json.dumps(_chunk([{'text': 'Hel'}]))}\n\n"
         'data: {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}\n\n'
     ).encode()
-    parser = codec.ChunkStreamParser()
+    parser = codec.StreamParser()
     events = parser.feed(body)
     assert "".join(e.text for e in events) == "Hel"
     assert isinstance(parser.error, errors.OverloadedError)

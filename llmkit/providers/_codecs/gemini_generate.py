@@ -25,22 +25,8 @@ from typing import Any
 
 import attrs
 
-from llmkit.errors import (
-    APIError,
-    APITimeoutError,
-    AuthenticationError,
-    ContextLengthExceededError,
-    InvalidRequestError,
-    InvalidResponseError,
-    LLMError,
-    ModelNotFoundError,
-    NotFoundError,
-    OverloadedError,
-    PermissionDeniedError,
-    RateLimitError,
-    ServerError,
-)
-from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
+from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError
+from llmkit.providers._codecs.gemini_generate_errors import error_from_body
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.types import (
     FinishReason,
@@ -57,7 +43,7 @@ from llmkit.types import (
 __all__ = [
     "MINTED_ID_PREFIX",
     "SKIP_SIGNATURE",
-    "ChunkStreamParser",
+    "StreamParser",
     "coalesce_parts",
     "error_from_body",
     "finish_reason",
@@ -66,7 +52,7 @@ __all__ = [
     "model_path",
     "parse_chunk",
     "parse_count_tokens",
-    "parse_response",
+    "parse_reply",
     "parse_usage",
     "to_count_tokens_params",
     "to_params",
@@ -101,26 +87,17 @@ _FINISH = {
     ),
 }
 _TOOL_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
-_STATUS_ERRORS: dict[str, type[LLMError]] = {
-    "INVALID_ARGUMENT": InvalidRequestError,
-    "FAILED_PRECONDITION": InvalidRequestError,
-    "UNAUTHENTICATED": AuthenticationError,
-    "PERMISSION_DENIED": PermissionDeniedError,
-    "NOT_FOUND": NotFoundError,
-    "RESOURCE_EXHAUSTED": RateLimitError,
-    "UNAVAILABLE": OverloadedError,
-    "INTERNAL": ServerError,
-    "DEADLINE_EXCEEDED": APITimeoutError,
-}
-_CONTEXT_WORDS = ("exceeds the maximum number of tokens", "context window", "context length")
-_ZERO_LIMIT = re.compile(r"\blimit: 0\b")
-
-
 # -- request ---------------------------------------------------------------------
 
 
-def to_params(request: Request, *, provider: str = "gemini") -> dict[str, Any]:
+def to_params(
+    request: Request, dialect: None = None, *, stream: bool = False, provider: str = "gemini"
+) -> dict[str, Any]:
     """The JSON body of `models/<model>:generateContent` for `request`.
+
+    The body is the same streamed or not (Gemini streams by URL:
+    `:streamGenerateContent?alt=sse`), so `stream` changes nothing; `dialect` is
+    the codec contract's slot (Gemini has none).
 
     `extra` fields are merged last and win; an `extra["generationConfig"]` is
     merged into llmkit's own one key at a time (so `thinkingConfig` can be added).
@@ -417,7 +394,7 @@ def _provider_data(parts: Sequence[Mapping[str, Any]], provider: str) -> dict[st
     return {provider: {"parts": coalesce_parts(parts)}}
 
 
-def parse_response(body: Mapping[str, Any], *, provider: str = "gemini") -> Response:
+def parse_reply(body: Mapping[str, Any], *, provider: str = "gemini") -> Response:
     """A `Response` from the JSON body of a non-streamed `generateContent` reply.
 
     Raises:
@@ -463,7 +440,7 @@ def parse_count_tokens(body: Mapping[str, Any], *, provider: str = "gemini") -> 
 # -- streams ---------------------------------------------------------------------
 
 
-class ChunkStreamParser:
+class StreamParser:
     """Push-style parser for `streamGenerateContent?alt=sse`: feed bytes, get `StreamEvent`s.
 
     Pure: no I/O. Each SSE event is one `GenerateContentResponse` chunk; usage
@@ -475,8 +452,8 @@ class ChunkStreamParser:
         self.provider = provider
         self.model = model
         self.error: LLMError | None = None
-        self.finished = False
-        """Whether a chunk carried a finish reason."""
+        self.done = False
+        """Whether a chunk carried a finish reason (Gemini's stream has no other end marker)."""
         self._sse = SSEDecoder()
         self._calls = 0
         self._parts: list[dict[str, Any]] = []
@@ -517,7 +494,7 @@ class ChunkStreamParser:
 
     def _take(self, events: list[StreamEvent], parts: list[dict[str, Any]]) -> list[StreamEvent]:
         self._calls += sum(1 for e in events if e.tool_call is not None)
-        self.finished = self.finished or events[-1].finish_reason is not None
+        self.done = self.done or events[-1].finish_reason is not None
         before = _provider_data(self._parts, self.provider)
         self._parts.extend(parts)
         after = _provider_data(self._parts, self.provider)
@@ -525,87 +502,3 @@ class ChunkStreamParser:
             # The whole list each time: the response builder replaces, it does not append.
             events.append(StreamEvent(provider_data=after))
         return events
-
-
-# -- errors ----------------------------------------------------------------------
-
-
-def error_from_body(
-    status: int | None,
-    body: object,
-    headers: Any = None,
-    *,
-    provider: str = "gemini",
-    model: str | None = None,
-) -> LLMError:
-    """The llmkit error for a Gemini error reply (`{"error": {code, message, status, details}}`).
-
-    A 429's `RetryInfo.retryDelay` becomes `RateLimitError.retry_after`; a quota
-    whose limit is 0 means the model is not on the caller's tier, and is not retryable.
-    """
-    parsed = parse_json_or_text(body)
-    if isinstance(parsed, list) and parsed:
-        parsed = parsed[0]
-    error = parsed.get("error") if isinstance(parsed, Mapping) else None
-    error = error if isinstance(error, Mapping) else {}
-    message = str(error.get("message") or "") or f"Gemini answered HTTP {status}: {excerpt(body)}"
-    code = error.get("code") if isinstance(error.get("code"), int) else None
-    effective = status if status is not None and not 200 <= status < 300 else code
-    cls = _error_class(effective, str(error.get("status") or ""), message)
-    common: dict[str, Any] = {
-        "provider": provider,
-        "model": model,
-        "status_code": effective if effective is not None else status,
-        "body": parsed,
-    }
-    if cls is RateLimitError:
-        details = error.get("details") if isinstance(error.get("details"), list) else []
-        if _zero_quota(message, details or []):
-            hint = (
-                f"{message}\n(The quota limit is 0: {model or 'this model'} is not available "
-                "on your API tier; retrying will not help. Use another model or raise the "
-                "project's tier: https://ai.google.dev/gemini-api/docs/rate-limits)"
-            )
-            return RateLimitError(hint, retry_after=None, retryable=False, **common)
-        return RateLimitError(message, retry_after=_retry_delay(details or [], headers), **common)
-    if cls is APIError:
-        return APIError(message, retryable=effective in (408, 409), **common)
-    return cls(message, **common)
-
-
-def _error_class(status: int | None, name: str, message: str) -> type[LLMError]:
-    lowered = message.lower()
-    if status in (400, 413, 422, None) and any(word in lowered for word in _CONTEXT_WORDS):
-        return ContextLengthExceededError
-    if status is None:
-        return _STATUS_ERRORS.get(name, APIError)
-    if status == 404:
-        return ModelNotFoundError if "models/" in lowered else NotFoundError
-    return error_class(status)
-
-
-def _zero_quota(message: str, details: Sequence[Any]) -> bool:
-    if _ZERO_LIMIT.search(message):
-        return True
-    for detail in details:
-        if isinstance(detail, Mapping) and detail.get("@type", "").endswith("QuotaFailure"):
-            for violation in detail.get("violations") or []:
-                if str(violation.get("quotaValue", "")) == "0":
-                    return True
-    return False
-
-
-def _retry_delay(details: Sequence[Any], headers: Any) -> float | None:
-    """Seconds from `RetryInfo.retryDelay` (`"46s"`, `"1.5s"`), else the `Retry-After` header."""
-    for detail in details:
-        if isinstance(detail, Mapping) and detail.get("@type", "").endswith("RetryInfo"):
-            delay = str(detail.get("retryDelay") or "")
-            try:
-                return float(delay.removesuffix("s"))
-            except ValueError:
-                break
-    if headers is not None:
-        from llmkit.retry import parse_retry_after
-
-        return parse_retry_after(headers)
-    return None
