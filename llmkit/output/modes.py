@@ -39,6 +39,9 @@ class OutputSupport:
     """Whether the host constrains decoding to the schema (llmkit validates anyway)."""
     json_mode: bool = True
     """Whether the host has a JSON mode (`response_format: json_object`) for `prompted`."""
+    forces_tools: bool = True
+    """Whether the host can force a tool call (`tool_choice`); if not, `tool` mode asks in
+    the system prompt instead."""
     note: str | None = None
 
 
@@ -87,5 +90,6 @@ def _support(fields: Mapping[str, Any]) -> OutputSupport:
         dialect=fields.get("dialect", "json-schema"),
         enforced=bool(fields.get("enforced", False)),
         json_mode=bool(fields.get("json_mode", True)),
+        forces_tools=bool(fields.get("forces_tools", True)),
         note=fields.get("note"),
     )

@@ -77,7 +77,11 @@ class OutputPlan:
         elif self.mode == "tool":
             tools = [*(out.get("tools") or ()), self.tool()]
             out["tools"] = tools
-            out["tool_choice"] = "required" if len(tools) > 1 else OUTPUT_TOOL
+            if self.support.forces_tools:
+                out["tool_choice"] = "required" if len(tools) > 1 else OUTPUT_TOOL
+            else:  # the host cannot force a call: ask for it
+                ask = f"When you have the answer, give it by calling the {OUTPUT_TOOL} tool."
+                out["system"] = f"{system}\n\n{ask}" if system else ask
         else:
             prompt = PROMPT.format(schema=json.dumps(self.schema, ensure_ascii=False))
             out["system"] = f"{system}\n\n{prompt}" if system else prompt
