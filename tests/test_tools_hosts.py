@@ -39,7 +39,7 @@ from llmkit.providers import (
 )
 from llmkit.providers.anthropic import AnthropicProvider
 from llmkit.providers.gemini import GeminiProvider
-from llmkit.types import Role, Usage
+from llmkit.types import Role
 
 Unit = Literal["C", "F"]
 
