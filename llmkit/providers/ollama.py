@@ -1,5 +1,9 @@
 """Ollama's native API (`/api/chat`, `/api/tags`), spoken with `httpx2` directly (no SDK).
 
+Requests go through `llmkit.providers._pump` (the pooled `httpx2` client, or the
+caller's `httpx2` / `httpx` one); `llmkit.providers._codecs.ollama_chat` builds
+and reads every body.
+
 Ollama runs models locally and needs no key; `OLLAMA_HOST` says where it listens
 (as Ollama's own CLI reads it). An `OLLAMA_API_KEY`, when set, is sent as a bearer
 token, for Ollama behind an authenticating proxy or on ollama.com.
@@ -14,13 +18,10 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from llmkit import errors
 from llmkit.providers._base import BaseProvider, ModelInfo
 from llmkit.providers._codecs import ollama_chat
-from llmkit.providers._codecs._errors_common import json_object, parse_json_or_text
-from llmkit.providers._pump import pump
+from llmkit.providers._pump import USER_AGENT, open_reply, pump, read_json
 from llmkit.providers._transport import transport_error
-from llmkit.retry import parse_retry_after
 from llmkit.types import Embeddings, Request, Response, StreamEvent
 
 __all__ = ["OllamaProvider", "parse_host"]
@@ -70,40 +71,40 @@ class OllamaProvider(BaseProvider):
         super().__init__(base_url=base_url or parse_host(os.environ.get("OLLAMA_HOST")), **kwargs)
 
     def _headers(self) -> dict[str, str]:
-        headers = {"accept": "application/json"}
+        headers = {"accept": "application/json", "user-agent": USER_AGENT}
         if self.has_api_key:
             headers["authorization"] = f"Bearer {self.api_key()}"
         return headers
 
     async def _complete(self, request: Request) -> Response:
-        params = ollama_chat.to_params(request, stream=False)
+        params = ollama_chat.to_params(request, stream=False, provider=self.name)
         with _transport_errors(self.base_url):
-            reply = await self.http_client().post(
-                f"{self.base_url}/api/chat", json=params, headers=self._headers()
+            body = await read_json(
+                self,
+                "POST",
+                f"{self.base_url}/api/chat",
+                json=params,
+                headers=self._headers(),
+                model=request.model,
+                error_from_body=ollama_chat.error_from_body,
             )
-            self._observe_headers(reply.headers)
-            if reply.status_code >= 400:
-                raise self._error(reply.status_code, reply.headers, reply.text, request.model)
-            return ollama_chat.parse_chat(
-                json_object(
-                    reply.content, provider=self.name, model=request.model, status=reply.status_code
-                )
-            )
+        return ollama_chat.parse_reply(body, provider=self.name)
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        params = ollama_chat.to_params(request, stream=True)
-        decoder = ollama_chat.StreamDecoder()
-        client = self.http_client()
+        params = ollama_chat.to_params(request, stream=True, provider=self.name)
+        parser = ollama_chat.StreamParser(provider=self.name, model=request.model)
         with _transport_errors(self.base_url):
-            async with client.stream(
-                "POST", f"{self.base_url}/api/chat", json=params, headers=self._headers()
-            ) as reply:
-                self._observe_headers(reply.headers)
-                if reply.status_code >= 400:
-                    body = (await reply.aread()).decode("utf-8", errors="replace")
-                    raise self._error(reply.status_code, reply.headers, body, request.model)
-                async for event in pump(reply, decoder):
-                    yield event
+            reply = await open_reply(
+                self,
+                "POST",
+                f"{self.base_url}/api/chat",
+                json=params,
+                headers=self._headers(),
+                model=request.model,
+                error_from_body=ollama_chat.error_from_body,
+            )
+            async for event in pump(reply, parser):
+                yield event
 
     async def embed(
         self,
@@ -121,13 +122,14 @@ class OllamaProvider(BaseProvider):
     async def list_models(self) -> list[ModelInfo]:
         """The models pulled into this Ollama (`GET /api/tags`)."""
         with _transport_errors(self.base_url):
-            reply = await self.http_client().get(
-                f"{self.base_url}/api/tags", headers=self._headers()
+            body = await read_json(
+                self,
+                "GET",
+                f"{self.base_url}/api/tags",
+                headers=self._headers(),
+                model=None,
+                error_from_body=ollama_chat.error_from_body,
             )
-            self._observe_headers(reply.headers)
-            if reply.status_code >= 400:
-                raise self._error(reply.status_code, reply.headers, reply.text, None)
-            body = json_object(reply.content, provider=self.name, status=reply.status_code)
         return [
             ModelInfo(
                 id=item.get("name") or item.get("model"),
@@ -136,11 +138,6 @@ class OllamaProvider(BaseProvider):
             )
             for item in body.get("models") or ()
         ]
-
-    def _error(self, status: int, headers: Any, text: str, model: str | None) -> errors.LLMError:
-        return ollama_chat.error_from_body(
-            status, parse_json_or_text(text), model=model, retry_after=parse_retry_after(headers)
-        )
 
 
 @contextmanager
@@ -166,26 +163,6 @@ def _transport_errors(base_url: str) -> Iterator[None]:
         if error is None:
             raise
         raise error from exc
-        names = {cls.__name__ for cls in type(exc).__mro__}
-        if "TimeoutException" in names:
-            raise errors.APITimeoutError(
-                f"Ollama at {base_url} did not answer in time (a model may still be loading: "
-                "retry, or raise `timeout=`)",
-                provider=OllamaProvider.name,
-            ) from exc
-        if "ConnectError" in names:
-            raise errors.APIConnectionError(
-                f"Could not connect to Ollama at {base_url}. Is it running? Start it with "
-                "`ollama serve` (install: https://ollama.com/download), or set OLLAMA_HOST "
-                "or `OllamaProvider(base_url=...)` to where it listens.",
-                provider=OllamaProvider.name,
-            ) from exc
-        if "TransportError" in names:
-            raise errors.APIConnectionError(
-                f"The connection to Ollama at {base_url} failed: {exc}",
-                provider=OllamaProvider.name,
-            ) from exc
-        raise
 
 
 def _unix_time(value: Any) -> int | None:

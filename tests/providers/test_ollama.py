@@ -295,3 +295,25 @@ async def test_a_reply_that_is_not_json_names_the_page_not_a_repr(listing: bool)
     assert "b'" not in message and "<html>" not in message
     assert caught.value.body == PAGE.decode()
     assert caught.value.model == (None if listing else "llama3.2")
+
+
+async def test_a_server_error_line_ends_the_stream_with_its_text_and_the_partial() -> None:
+    lines = [
+        {"model": "qwen3", "message": {"content": "Hel"}, "done": False},
+        {"error": "model runner has unexpectedly stopped"},
+    ]
+    body = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    seen: list[httpx2.Request] = []
+
+    def serve(request: httpx2.Request) -> httpx2.Response:
+        seen.append(request)
+        return httpx2.Response(200, content=body)
+
+    ollama = OllamaProvider(
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(serve)), retry=None
+    )
+    with pytest.raises(errors.StreamError, match="unexpectedly stopped") as caught:
+        await ollama.stream(Request("qwen3", [Message.user("hi")])).collect()
+    assert caught.value.partial is not None and caught.value.partial.text == "Hel"
+    assert seen[0].headers["user-agent"].startswith("llmkit/")
+    assert json.loads(seen[0].content)["stream"] is True

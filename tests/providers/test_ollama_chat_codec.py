@@ -174,7 +174,7 @@ TOOL_REPLY = {
 
 
 def test_reply_text_reasoning_usage_and_timings() -> None:
-    response = ollama_chat.parse_chat(REPLY)
+    response = ollama_chat.parse_reply(REPLY)
     assert response.text == "Four."
     assert response.reasoning == "2+2=4"
     assert response.finish_reason is FinishReason.STOP
@@ -191,8 +191,8 @@ def test_reply_text_reasoning_usage_and_timings() -> None:
 
 
 def test_tool_calls_get_stable_distinct_ids() -> None:
-    first = ollama_chat.parse_chat(TOOL_REPLY)
-    again = ollama_chat.parse_chat(json.loads(json.dumps(TOOL_REPLY)))
+    first = ollama_chat.parse_reply(TOOL_REPLY)
+    again = ollama_chat.parse_reply(json.loads(json.dumps(TOOL_REPLY)))
     assert [c.name for c in first.tool_calls] == ["get_weather", "get_weather"]
     assert [c.arguments for c in first.tool_calls] == [{"city": "Paris"}, {"city": "Rome"}]
     ids = [c.id for c in first.tool_calls]
@@ -210,7 +210,7 @@ def test_a_given_call_id_is_kept() -> None:
         },
         "done": True,
     }
-    assert ollama_chat.parse_chat(body).tool_calls[0].id == "abc"
+    assert ollama_chat.parse_reply(body).tool_calls[0].id == "abc"
 
 
 @pytest.mark.parametrize(
@@ -230,7 +230,7 @@ def test_odd_tool_arguments(arguments: Any, parsed: dict[str, Any], raw: str | N
         },
         "done": True,
     }
-    call = ollama_chat.parse_chat(body).tool_calls[0]
+    call = ollama_chat.parse_reply(body).tool_calls[0]
     assert (call.arguments, call.raw_arguments) == (parsed, raw)
 
 
@@ -247,14 +247,14 @@ def test_odd_tool_arguments(arguments: Any, parsed: dict[str, Any], raw: str | N
 )
 def test_done_reason_table(done_reason: str | None, finish: FinishReason) -> None:
     body = {"message": {"content": "x"}, "done": True, "done_reason": done_reason}
-    response = ollama_chat.parse_chat(body)
+    response = ollama_chat.parse_reply(body)
     assert response.finish_reason is finish
     assert response.raw_finish_reason == (done_reason or None)
 
 
 def test_a_reply_without_message_is_invalid() -> None:
     with pytest.raises(errors.InvalidResponseError):
-        ollama_chat.parse_chat({"done": True})
+        ollama_chat.parse_reply({"done": True})
 
 
 # -- streams ----------------------------------------------------------------------
@@ -285,7 +285,7 @@ TOOL_STREAM = (
 
 
 def fold(raw: bytes, *cuts: int) -> Any:
-    decoder = ollama_chat.StreamDecoder()
+    decoder = ollama_chat.StreamParser()
     builder = ResponseBuilder(provider="ollama")
     bounds = [0, *cuts, len(raw)]
     for start, end in itertools.pairwise(bounds):
@@ -311,7 +311,7 @@ def test_stream_without_trailing_newline_still_ends() -> None:
 
 
 def test_streamed_reply_equals_the_complete_one() -> None:
-    complete = ollama_chat.parse_chat(
+    complete = ollama_chat.parse_reply(
         {**REPLY, "message": {**REPLY["message"], "content": "Four. é✓"}}
     )
     assert fold(STREAM, 10, 33) == complete
@@ -320,34 +320,40 @@ def test_streamed_reply_equals_the_complete_one() -> None:
 @pytest.mark.parametrize("cut", range(0, len(TOOL_STREAM) + 1, 7))
 def test_streamed_tool_calls_equal_the_complete_ones(cut: int) -> None:
     streamed = fold(TOOL_STREAM, cut)
-    complete = ollama_chat.parse_chat(TOOL_REPLY)
+    complete = ollama_chat.parse_reply(TOOL_REPLY)
     assert streamed.tool_calls == complete.tool_calls
     assert streamed.finish_reason is FinishReason.TOOL_CALLS
 
 
 def test_stream_that_stops_before_done_is_a_stream_error() -> None:
-    decoder = ollama_chat.StreamDecoder()
+    decoder = ollama_chat.StreamParser()
     decoder.feed(STREAM.split(b"\n")[0] + b"\n")
     with pytest.raises(errors.StreamError, match="done") as caught:
         decoder.flush()
     assert caught.value.retryable  # as every provider's unfinished stream
 
 
-def test_error_line_mid_stream_raises() -> None:
-    decoder = ollama_chat.StreamDecoder()
-    with pytest.raises(errors.StreamError, match="out of memory"):
-        decoder.feed(b'{"error": "out of memory"}\n')
+def test_error_line_mid_stream_is_recorded_after_the_events_before_it() -> None:
+    parser = ollama_chat.StreamParser(model="qwen3")
+    events = parser.feed(
+        b'{"message": {"content": "Hel"}, "done": false}\n{"error": "out of memory"}\n'
+        b'{"message": {"content": "lo"}, "done": false}\n'
+    )
+    assert [e.text for e in events] == ["Hel"]  # nothing after the error line
+    assert isinstance(parser.error, errors.StreamError)
+    assert "out of memory" in parser.error.message and parser.error.model == "qwen3"
+    assert parser.flush() == []  # the error is the ending; no "ended early" on top
 
 
 def test_garbage_line_is_an_invalid_response() -> None:
     with pytest.raises(errors.InvalidResponseError) as caught:
-        ollama_chat.StreamDecoder().feed(b"<html>\n")
+        ollama_chat.StreamParser().feed(b"<html>\n")
     assert caught.value.message == "Ollama sent a stream line that is not JSON (<html>)"
 
 
 def test_a_line_that_is_not_an_object_is_an_invalid_response() -> None:
     with pytest.raises(errors.InvalidResponseError) as caught:
-        ollama_chat.StreamDecoder().feed(b'["a"]\n')
+        ollama_chat.StreamParser().feed(b'["a"]\n')
     assert caught.value.message == 'Ollama sent a stream line that is not a JSON object (["a"])'
 
 

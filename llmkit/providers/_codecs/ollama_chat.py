@@ -29,8 +29,14 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
-from llmkit.providers._codecs._errors_common import error_class, excerpt
+from llmkit.providers._codecs._errors_common import (
+    error_class,
+    excerpt,
+    is_context_overflow,
+    parse_json_or_text,
+)
 from llmkit.providers._codecs.ndjson import NDJSONDecoder
+from llmkit.retry import parse_retry_after
 from llmkit.types import (
     FinishReason,
     Message,
@@ -46,11 +52,11 @@ from llmkit.types import (
 __all__ = [
     "OPTION_NAMES",
     "NDJSONDecoder",
-    "StreamDecoder",
+    "StreamParser",
     "error_from_body",
     "mint_call_id",
-    "parse_chat",
     "parse_chunk",
+    "parse_reply",
     "to_params",
 ]
 
@@ -99,8 +105,10 @@ _DURATIONS = ("total_duration", "load_duration", "prompt_eval_duration", "eval_d
 # -- request ------------------------------------------------------------------
 
 
-def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
-    """The `/api/chat` body for `request`.
+def to_params(
+    request: Request, dialect: None = None, *, stream: bool = False, provider: str = PROVIDER
+) -> dict[str, Any]:
+    """The `/api/chat` body for `request` (`dialect`: none, the codec contract's slot).
 
     `request.extra` wins over llmkit's own fields: Ollama's top-level fields
     (`think`, `keep_alive`, `format`, ...) pass through as they are, an
@@ -116,7 +124,7 @@ def to_params(request: Request, *, stream: bool = False) -> dict[str, Any]:
         # No messages means "load the model": https://docs.ollama.com/api/chat (load a model).
         raise errors.InvalidRequestError(
             "Ollama needs at least one message to answer; add Message.user(...)",
-            provider=PROVIDER,
+            provider=provider,
             model=request.model,
         )
     params: dict[str, Any] = {
@@ -276,18 +284,19 @@ def _finish(done_reason: Any, has_calls: bool) -> FinishReason:
     return FINISH_REASONS.get(done_reason, FinishReason.OTHER)
 
 
-def parse_chat(body: Mapping[str, Any]) -> Response:
+def parse_reply(body: Mapping[str, Any], *, provider: str = PROVIDER) -> Response:
     """A complete (`"stream": false`) `/api/chat` reply as a `Response`.
 
     Raises:
         InvalidResponseError: when the body is not a chat reply.
+        LLMError: the body is an `{"error": ...}` payload.
     """
     if "error" in body:
-        raise error_from_body(200, body)
+        raise error_from_body(200, body, provider=provider)
     message = body.get("message")
     if not isinstance(message, Mapping):
         raise errors.InvalidResponseError(
-            "Ollama's reply has no `message`", provider=PROVIDER, body=dict(body)
+            "Ollama's reply has no `message`", provider=provider, body=dict(body)
         )
     calls = _calls(message.get("tool_calls"))
     raw_finish = body.get("done_reason") or None
@@ -299,7 +308,7 @@ def parse_chat(body: Mapping[str, Any]) -> Response:
         raw_finish_reason=raw_finish,
         usage=_usage(body),
         model=body.get("model"),
-        provider=PROVIDER,
+        provider=provider,
         provider_data=_timings(body),
         raw=dict(body),
     )
@@ -352,18 +361,23 @@ def parse_chunk(body: Mapping[str, Any], *, first_call_index: int = 0) -> list[S
     return events
 
 
-class StreamDecoder:
+class StreamParser:
     """Bytes of an `/api/chat` NDJSON stream in, `StreamEvent`s out; pure and push-style.
 
     Counts tool calls across lines so each gets its own index, and knows whether
-    the final `"done": true` object arrived.
+    the final `"done": true` object arrived. An `{"error": ...}` line stops the
+    parser and lands in `error` (the events before it are returned first).
     """
 
-    def __init__(self) -> None:
-        self._lines = NDJSONDecoder(host="Ollama", provider=PROVIDER)
+    def __init__(self, *, provider: str = PROVIDER, model: str | None = None) -> None:
+        self.provider = provider
+        self.model = model
+        self._lines = NDJSONDecoder(host="Ollama", provider=provider)
         self._calls = 0
         self.done = False
         """Whether the final object (`"done": true`) has arrived."""
+        self.error: LLMError | None = None
+        """The error an `{"error": ...}` line reported, raised by the caller."""
 
     def feed(self, chunk: bytes | str) -> list[StreamEvent]:
         """Events completed by `chunk`."""
@@ -376,11 +390,12 @@ class StreamDecoder:
             StreamError: when the stream ended before its `"done": true` object.
         """
         events = self._events(self._lines.flush())
-        if not self.done:
+        if not self.done and self.error is None:
             raise errors.StreamError(
                 "Ollama's stream ended before its final `done` object; the reply is "
                 "incomplete, retry it",
-                provider=PROVIDER,
+                provider=self.provider,
+                model=self.model,
                 retryable=True,
             )
         return events
@@ -388,12 +403,20 @@ class StreamDecoder:
     def _events(self, bodies: list[Any]) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         for body in bodies:
+            if self.error is not None:
+                break
             if not isinstance(body, Mapping):
                 raise errors.InvalidResponseError(
                     f"Ollama sent a stream line that is not a JSON object ({excerpt(json.dumps(body))})",
-                    provider=PROVIDER,
+                    provider=self.provider,
+                    model=self.model,
                 )
-            new = parse_chunk(body, first_call_index=self._calls)
+            try:
+                new = parse_chunk(body, first_call_index=self._calls)
+            except LLMError as exc:
+                exc.provider, exc.model = self.provider, exc.model or self.model
+                self.error = exc
+                break
             self._calls += sum(1 for e in new if e.tool_call is not None)
             self.done = self.done or bool(body.get("done"))
             events.extend(new)
@@ -415,21 +438,34 @@ def _error_message(body: object) -> str:
     return "Ollama returned an error with no message"
 
 
-_CONTEXT_WORDS = ("context length", "context window", "maximum context", "too long")
+_CONTEXT_WORDS = ("too long",)
+"""Ollama's own wording, on top of the shared `CONTEXT_OVERFLOW_WORDS`."""
 
 
 def error_from_body(
     status: int,
     body: object,
+    headers: Any = None,
     *,
+    provider: str = PROVIDER,
     model: str | None = None,
-    retry_after: float | None = None,
     in_stream: bool = False,
 ) -> LLMError:
-    """The llmkit error for an Ollama error body (`{"error": "..."}`) with HTTP `status`."""
+    """The llmkit error for an Ollama error body (`{"error": "..."}`) with HTTP `status`.
+
+    Args:
+        status: the HTTP status (200 for an error line inside a stream).
+        body: the body as received (bytes or text) or parsed.
+        headers: the response headers, for `Retry-After`.
+        provider: the provider's name.
+        model: the requested model, where known.
+        in_stream: the error came on a line of a stream: a `StreamError`.
+    """
+    body = parse_json_or_text(body)
     message = _error_message(body)
+    retry_after = parse_retry_after(headers) if headers is not None else None
     context: dict[str, Any] = {
-        "provider": PROVIDER,
+        "provider": provider,
         "model": model,
         "status_code": status,
         "body": body,
@@ -437,7 +473,7 @@ def error_from_body(
     lower = message.lower()
     if in_stream:
         return errors.StreamError(f"Ollama reported an error mid-stream: {message}", **context)
-    if status in (400, 413, 422) and any(w in lower for w in _CONTEXT_WORDS):
+    if status in (400, 413, 422) and is_context_overflow(lower, _CONTEXT_WORDS):
         return errors.ContextLengthExceededError(
             f"{message} (raise `num_ctx` in request extra, or shorten the prompt)", **context
         )
