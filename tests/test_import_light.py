@@ -80,3 +80,12 @@ def test_providers_never_import_the_fallback_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_config_does_not_import_the_registry() -> None:
+    # the registry builds on the configuration, never the other way round
+    code = "import sys, llmkit.config\nprint('llmkit.registry' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

@@ -74,7 +74,10 @@ class ModelInfo:
 class Provider(Protocol):
     """What every provider offers; `FakeProvider` and plugins fit it structurally."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The host's name (`openai`, `groq`, ...): a class attribute or an instance one."""
+        ...
 
     async def complete(self, request: Request) -> Response:
         """Send `request` and return the whole reply."""
