@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
-from attrs import define, frozen
+from attrs import define, field, frozen
 
 from llmkit._imports import require
 from llmkit.errors import ConfigurationError
@@ -59,6 +59,17 @@ class LoadedModel:
     worker: ThreadPoolExecutor
     """One thread: generations on this model run one at a time, in order of arrival."""
     holders: int = 0
+    queue: list[Any] = field(factory=list)
+    """Jobs waiting for the worker (`generate.Job`), oldest first."""
+    queue_lock: threading.Lock = field(factory=threading.Lock)
+
+    @property
+    def pad_token_id(self) -> int | None:
+        """The id to pad batches with (the end-of-sequence one when the tokenizer has none)."""
+        for value in (self.tokenizer.pad_token_id, self.tokenizer.eos_token_id):
+            if value is not None:
+                return int(value)
+        return None
 
     def describe(self) -> str:
         """`Qwen/Qwen3-0.6B on cpu, float32, 596M parameters, 2.4 GB`."""

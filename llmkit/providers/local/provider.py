@@ -2,11 +2,12 @@
 
 The model loads lazily on first use (`loading.acquire`), once per process for
 every provider that asks for the same spec. Each call renders the chat
-template, runs `generate` on the model's one worker thread (so calls queue,
-and the wait is reported), and streams token ids back to the event loop
-through a `transformers` streamer; `text.ReplyText` turns them into text
-deltas, stop sequences and tool calls, the same way for a complete reply and
-a stream. A cancelled stream stops generation at the next token.
+template and queues a `generate.Job` for the model's one worker thread (so
+calls run one at a time, or batched with `max_batch_size`, and the wait is
+reported); the worker's streamer hands token ids back to the event loop, and
+`text.ReplyText` turns them into text deltas, stop sequences and tool calls,
+the same way for a complete reply and a stream. A cancelled stream stops its
+generation at the next token.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from llmkit.providers.local.loading import (
     acquire,
     release,
 )
+from llmkit.providers.local.generate import Done, Job, run_next
 from llmkit.providers.local.text import ReplyText
 from llmkit.tokens import TokenCount
 from llmkit.types import (
@@ -50,7 +52,6 @@ from llmkit.types import (
 __all__ = ["TransformersProvider"]
 
 _log = logging.getLogger("llmkit")
-_END = object()
 
 
 class TransformersProvider(SyncTwins):
@@ -75,6 +76,7 @@ class TransformersProvider(SyncTwins):
         max_new_tokens: int = 512,
         revision: str | None = None,
         chat_template: str | None = None,
+        max_batch_size: int = 1,
     ) -> None:
         """Configure the provider; nothing is loaded until the first call (or `load()`).
 
@@ -89,13 +91,19 @@ class TransformersProvider(SyncTwins):
             max_new_tokens: the output limit when a request sets no `max_tokens`.
             revision: a branch, tag or commit of the model repository.
             chat_template: a Jinja chat template for models that ship none.
+            max_batch_size: how many waiting requests with the same options and a similar
+                prompt length may share one `generate` call (1: one at a time). Requests
+                with a `seed` always run alone.
         """
         _check("device", device, Device)
         _check("dtype", dtype, Dtype)
         if quantization is not None:
             _check("quantization", quantization, Quantization)
-        if max_new_tokens < 1:
-            raise ConfigurationError("max_new_tokens must be at least 1", provider=self.name)
+        if max_new_tokens < 1 or max_batch_size < 1:
+            raise ConfigurationError(
+                "max_new_tokens and max_batch_size must be at least 1", provider=self.name
+            )
+        self.max_batch_size = max_batch_size
         self._options = {
             "device": device,
             "dtype": dtype,
@@ -262,37 +270,41 @@ class TransformersProvider(SyncTwins):
         _check_window(loaded, request, len(ids), options["max_new_tokens"])
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        cancel = threading.Event()
         reply = ReplyText(
             partial(loaded.tokenizer.decode, skip_special_tokens=True),
             stop=request.stop or (),
             tools=bool(request.tools),
             prefix=chat.open_think_prefix(prompt),
         )
-        submitted = time.perf_counter()
-        job = loaded.worker.submit(
-            _generate, loaded, ids, options, request.seed, cancel, partial(_post, loop, queue)
+        job = Job(
+            ids,
+            options,
+            request.seed,
+            partial(_post, loop, queue),
+            max_batch_size=self.max_batch_size,
         )
+        submitted = time.perf_counter()
+        with loaded.queue_lock:
+            loaded.queue.append(job)
+        loaded.worker.submit(run_next, loaded)
         generated: list[int] = []
         emitted_calls = 0
         try:
-            while (item := await queue.get()) is not _END:
+            while not isinstance(item := await queue.get(), Done):
                 if isinstance(item, BaseException):
                     raise _generation_error(item, request)
                 generated.extend(item)
                 text = reply.push(item)
                 if reply.stopped:
-                    cancel.set()
+                    job.cancel.set()
                 for event in _deltas(text, reply, emitted_calls):
                     yield event
                 emitted_calls = len(reply.tool_calls)
             for event in _deltas(reply.finish(), reply, emitted_calls):
                 yield event
-            started, ended = await asyncio.wrap_future(job)
         finally:
-            cancel.set()
-            job.cancel()  # still queued behind another generation: never starts
-        yield _last_event(loaded, reply, ids, generated, options, started - submitted, ended)
+            job.cancel.set()  # a generation still running stops at its next token
+        yield _last_event(loaded, reply, ids, generated, options, item, item.started - submitted)
 
     @property
     def default_model(self) -> str | None:
@@ -315,8 +327,8 @@ def _last_event(
     prompt: list[int],
     generated: list[int],
     options: dict[str, Any],
+    done: Done,
     queued: float,
-    seconds: float,
 ) -> StreamEvent:
     eos = loaded.model.generation_config.eos_token_id if loaded.model is not None else None
     eos_ids = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
@@ -335,8 +347,9 @@ def _last_event(
         model=loaded.spec.model,
         raw={
             "queue_wait": queued,
-            "generate_seconds": seconds,
-            "tokens_per_second": len(generated) / seconds if seconds > 0 else None,
+            "generate_seconds": done.seconds,
+            "tokens_per_second": len(generated) / done.seconds if done.seconds > 0 else None,
+            "batch_size": done.batch_size,
             "device": loaded.device,
         },
     )
@@ -346,69 +359,6 @@ def _post(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any)
     """Hand `item` from the generation thread to the stream's event loop."""
     with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading any more
         loop.call_soon_threadsafe(queue.put_nowait, item)
-
-
-def _generate(
-    loaded: LoadedModel,
-    prompt: list[int],
-    options: dict[str, Any],
-    seed: int | None,
-    cancel: threading.Event,
-    post: Any,
-) -> tuple[float, float]:
-    """Run `generate` on the model's worker thread; returns (start, seconds) timings."""
-    started = time.perf_counter()
-    if cancel.is_set():
-        post(_END)
-        return started, 0.0
-    import torch
-    import transformers
-
-    class Push(transformers.generation.streamers.BaseStreamer):  # type: ignore[misc]
-        """Posts each new token's ids to the event loop (the prompt, put first, is skipped)."""
-
-        def __init__(self) -> None:
-            self.prompt_seen = False
-
-        def put(self, value: Any) -> None:
-            if not self.prompt_seen:
-                self.prompt_seen = True
-                return
-            post(value.reshape(-1).tolist())
-
-        def end(self) -> None:
-            pass
-
-    class Cancelled(transformers.StoppingCriteria):  # type: ignore[misc]
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
-
-    try:
-        if seed is not None:
-            torch.manual_seed(seed)
-        inputs = torch.tensor([prompt], device=loaded.model.device)
-        with torch.inference_mode():
-            loaded.model.generate(
-                input_ids=inputs,
-                attention_mask=torch.ones_like(inputs),
-                streamer=Push(),
-                stopping_criteria=transformers.StoppingCriteriaList([Cancelled()]),
-                pad_token_id=_pad_id(loaded),
-                **options,
-            )
-    except Exception as exc:  # handed to the reader, raised there as an llmkit error
-        post(exc)
-    finally:
-        post(_END)
-    return started, time.perf_counter() - started
-
-
-def _pad_id(loaded: LoadedModel) -> int | None:
-    tokenizer = loaded.tokenizer
-    if tokenizer.pad_token_id is not None:
-        return int(tokenizer.pad_token_id)
-    eos = tokenizer.eos_token_id
-    return int(eos) if eos is not None else None
 
 
 def _mean_pool(loaded: LoadedModel, texts: list[str]) -> tuple[list[list[float]], int]:

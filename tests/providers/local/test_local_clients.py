@@ -102,3 +102,27 @@ async def test_a_missing_embedding_model_says_how_to_get_it(tmp_path: Any) -> No
     provider = SentenceTransformersProvider(model="nobody-here/no-embedder")
     with pytest.raises(ConfigurationError, match="hf download nobody-here/no-embedder"):
         await provider.embed("x")
+
+
+async def test_configured_in_llmkit_yaml_like_any_provider(tiny_model: str, tmp_path: Any) -> None:
+    pytest.importorskip("yaml")
+    path = tmp_path / "llmkit.yaml"
+    path.write_text(
+        "providers:\n"
+        "  laptop:\n"
+        "    type: local\n"
+        f"    options: {{model: '{tiny_model}', device: cpu, max_new_tokens: 3}}\n"
+        "clients:\n"
+        "  private:\n"
+        "    family: qwen\n"
+        "    provider: laptop\n",
+        encoding="utf-8",
+    )
+    registry = llmkit.load(path)
+    client = registry.client("private")
+    try:
+        assert client.model == tiny_model
+        reply = await client.generate("hi")
+        assert reply.usage.output_tokens == 3
+    finally:
+        await registry.aclose()

@@ -248,3 +248,27 @@ def test_bad_settings_are_refused_at_construction(option: str, value: str) -> No
 async def test_no_model_anywhere_is_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="has no model"):
         await TransformersProvider().complete(Request("", [Message.user("hi")]))
+
+
+async def test_waiting_requests_share_one_generate_call(tiny_model: str) -> None:
+    alone = TransformersProvider(model=tiny_model)
+    batched = TransformersProvider(model=tiny_model, max_batch_size=4)
+    prompts = ["hello", "the quick brown fox", "what is the weather", "hi"]
+    try:
+        expected = [
+            (await alone.complete(ask(tiny_model, p, temperature=0, max_tokens=12))).text
+            for p in prompts
+        ]
+        replies = await asyncio.gather(
+            *(batched.complete(ask(tiny_model, p, temperature=0, max_tokens=12)) for p in prompts)
+        )
+        assert max(r.raw[-1]["batch_size"] for r in replies) >= 2
+        assert [r.text for r in replies] == expected  # each row reached its own request
+        assert all(r.usage.output_tokens <= 12 for r in replies)
+        seeded = await asyncio.gather(
+            *(batched.complete(ask(tiny_model, p, temperature=0.8, seed=1)) for p in prompts[:2])
+        )
+        assert [r.raw[-1]["batch_size"] for r in seeded] == [1, 1]
+    finally:
+        await alone.aclose()
+        await batched.aclose()
