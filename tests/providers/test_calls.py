@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 
@@ -23,6 +25,7 @@ from llmkit.ratelimit import RateLimit
 from llmkit.retry import RetryPolicy
 from llmkit.testing.faults import Fault, FaultTransport
 from llmkit.timeouts import Timeouts
+from llmkit.types import StreamEvent
 from tests.providers._tiny import USAGE, TinyProvider, request, server, sse
 
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
@@ -419,3 +422,119 @@ async def test_an_empty_first_event_does_not_stop_a_retry() -> None:
     events = [event async for event in provider.stream(request())]
     assert "".join(e.text for e in events) == "one two three four five"
     assert len(transport.requests) == 2
+
+
+# -- calls go one way: a send callable and a frozen policy -------------------------
+
+
+def one_way_request() -> Any:
+    from llmkit.types import Message, Request
+
+    return Request("m", [Message.user("hi")])
+
+
+async def test_the_shell_needs_no_provider_object_only_send_and_a_policy() -> None:
+    from llmkit.types import Response
+
+    sent: list[Any] = []
+
+    async def send(req: Any) -> Response:
+        sent.append(req)
+        if len(sent) == 1:
+            raise OverloadedError("busy", provider="p")
+        return Response(text="done")
+
+    policy = _calls.Policy("p", Timeouts(total=5), FAST, None)
+    reply = await _calls.complete(send, policy, one_way_request())
+    assert reply.text == "done" and len(sent) == 2
+    with pytest.raises(AttributeError):
+        policy.retry = None  # type: ignore[misc]
+
+
+def test_policy_of_reads_a_providers_settings_once() -> None:
+    provider, _ = tiny([], timeout=Timeouts(idle=3))
+    policy = _calls.Policy.of(provider)
+    assert (policy.name, policy.timeouts.idle, policy.retry) == ("tiny", 3, FAST)
+    assert policy.rate_limit is provider.rate_limit
+
+
+async def test_an_llm_error_is_never_its_own_cause() -> None:
+    async def send(req: Any) -> Any:
+        raise InvalidRequestError("no", provider="p")
+
+    async def source(req: Any) -> AsyncIterator[StreamEvent]:
+        raise InvalidRequestError("no", provider="p")
+        yield StreamEvent()  # pragma: no cover
+
+    policy = _calls.Policy("p")
+    with pytest.raises(InvalidRequestError) as plain:
+        await _calls.complete(send, policy, one_way_request())
+    with pytest.raises(InvalidRequestError) as streamed:
+        async for _ in _calls.stream(source, policy, one_way_request()):
+            pass
+    for error in (plain.value, streamed.value):
+        assert error.__cause__ is not error and error.__context__ is not error
+
+
+# -- progress is content ----------------------------------------------------------
+
+
+def test_progress_is_content_not_bookkeeping() -> None:
+    from llmkit.types import FinishReason, ToolCallDelta, Usage
+
+    assert _calls.is_progress(StreamEvent(text="a"))
+    assert _calls.is_progress(StreamEvent(reasoning="r"))
+    assert _calls.is_progress(StreamEvent(tool_call=ToolCallDelta(0, arguments="{")))
+    assert not _calls.is_progress(StreamEvent(usage=Usage(input_tokens=3)))
+    assert not _calls.is_progress(StreamEvent(finish_reason=FinishReason.STOP))
+    assert not _calls.is_progress(StreamEvent(id="msg_1", model="m"))
+
+
+async def test_bookkeeping_then_a_stall_is_retried_and_nothing_leaks_to_the_caller() -> None:
+    from llmkit.types import FinishReason, Usage
+
+    attempts = 0
+
+    async def source(req: Any) -> AsyncIterator[StreamEvent]:
+        nonlocal attempts
+        attempts += 1
+        yield StreamEvent(id="msg_1", usage=Usage(input_tokens=5))  # message_start
+        if attempts == 1:
+            await anyio.sleep(60)
+        yield StreamEvent(text="hello")
+        yield StreamEvent(finish_reason=FinishReason.STOP, usage=Usage(5, 1))
+
+    policy = _calls.Policy("p", Timeouts(first_token=0.2), FAST)
+    events = [e async for e in _calls.stream(source, policy, one_way_request())]
+    assert attempts == 2
+    assert [e.text for e in events] == ["", "hello", ""]  # the held event, once
+
+
+async def test_a_reply_of_bookkeeping_only_is_delivered_at_its_end() -> None:
+    from llmkit.types import FinishReason
+
+    async def source(req: Any) -> AsyncIterator[StreamEvent]:
+        yield StreamEvent(id="x")
+        yield StreamEvent(finish_reason=FinishReason.CONTENT_FILTER)
+
+    events = [e async for e in _calls.stream(source, _calls.Policy("p"), one_way_request())]
+    assert [e.finish_reason for e in events] == [None, FinishReason.CONTENT_FILTER]
+
+
+async def test_the_first_content_brings_the_idle_deadline_forward() -> None:
+    """first_token=30, idle=0.1: after content, a stall ends in ~0.1 s, not at 30 s."""
+
+    async def source(req: Any) -> AsyncIterator[StreamEvent]:
+        yield StreamEvent(text="a")
+        await anyio.sleep(60)
+        yield StreamEvent(text="never")  # pragma: no cover
+
+    policy = _calls.Policy("p", Timeouts(first_token=30, idle=0.1), FAST)
+    with anyio.fail_after(10):
+        with pytest.raises(StreamError, match=r"idle timeout of 0\.1s"):
+            async for _ in _calls.stream(source, policy, one_way_request()):
+                pass
+
+
+def test_a_refusal_is_progress() -> None:
+    assert _calls.is_progress(StreamEvent(refusal="I can't help with that"))
