@@ -288,3 +288,36 @@ def test_instrument_without_the_extra_says_which_to_install(
     with pytest.raises(llmkit.ConfigurationError, match=r"llmkit\[otel\]"):
         llmkit.instrument()
     assert not otel.is_instrumented()
+
+
+async def test_a_stream_closed_early_ends_its_span_as_abandoned(telemetry: Telemetry) -> None:
+    import gc
+
+    client = DeepSeekClient(FakeProvider(name="deepseek"))
+    stream = client.stream("a prompt long enough for several chunks")
+    async for _ in stream:
+        break
+    await stream.aclose()
+    del stream
+    gc.collect()
+    [span] = telemetry.finished()
+    assert span.attributes["error.type"] == "abandoned"
+    assert not otel._state.open  # type: ignore[union-attr]
+
+
+async def test_telemetry_failures_never_break_a_call(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(TracerProvider):
+        def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+            class Tracer:
+                def start_span(self, *args: Any, **kwargs: Any) -> Any:
+                    raise RuntimeError("exporter down")
+
+            return Tracer()
+
+    llmkit.instrument(tracer_provider=Broken(), meter_provider=MeterProvider())
+    try:
+        reply = await DeepSeekClient(FakeProvider(name="deepseek")).generate("hi")
+    finally:
+        llmkit.uninstrument()
+    assert reply.text
+    assert "could not record a request event" in caplog.text
