@@ -302,13 +302,12 @@ async def ollama(
     """`POST /api/embed` on Ollama (a kind becomes the prefix the model wants, if any)."""
     from llmkit.providers._codecs import ollama_embed as codec
     from llmkit.providers._codecs.openai_embeddings import kind_prefix
-    from llmkit.retry import parse_retry_after
 
     prefix = kind_prefix(model, kind)
 
     def mapper(status: int, body: object, reply_headers: Any) -> LLMError:
         return codec.error_from_body(
-            status, body, model=model, retry_after=parse_retry_after(reply_headers)
+            status, body, reply_headers, provider=provider.name, model=model
         )
 
     async def send(texts: list[str]) -> Embeddings:
