@@ -87,8 +87,11 @@ async def run(
             (labelled by their `name`).
         prompts: a built-in set (`short`, `medium`, `long`), a file path, or the prompts.
         model: the host's model id, or one per label; not needed with `client`.
-        client: a model client class or factory, called as `client(provider=p)`
-            once per provider (e.g. `DeepSeekClient`): the client picks each host's model id.
+        client: a model client class or factory, called once per provider (e.g.
+            `DeepSeekClient`). A client class with a `family` runs one model on every
+            host: the newest that all of them serve (`client(provider=p, model=id)`
+            with each host's id of it); a host that does not serve it gets the
+            client's own choice. Each result's `model` says which id a host ran.
         n: measured requests per provider.
         concurrency: requests in flight at once, per provider.
         warmup: unmeasured requests per provider before the measured ones.
@@ -108,7 +111,11 @@ async def run(
     """
     labelled = _labelled(providers)
     texts, prompts_name = _prompt_set(prompts)
-    targets = [_target(label, p, model, client, max_tokens) for label, p in labelled.items()]
+    ids = _common_ids(client, labelled) if client is not None and model is None else {}
+    targets = [
+        _target(label, p, ids.get(label, model), client, max_tokens)
+        for label, p in labelled.items()
+    ]
     events: dict[int, list[tuple[float, StreamEvent]]] | None = {} if record else None
     result = await run_targets(
         targets,
@@ -161,6 +168,26 @@ def _labelled(providers: Mapping[str, Any] | Sequence[Any]) -> dict[str, Any]:
     return dict(zip(names, providers, strict=True))
 
 
+def _common_ids(client: Callable[..., Any], providers: Mapping[str, Any]) -> dict[str, str]:
+    """Per label, the host's id of the one model of `client`'s family that every host
+    serves (else the one most serve); empty when `client` has no `family`."""
+    from llmkit.bench._models import common_model
+    from llmkit.catalog import default_catalog
+
+    family = getattr(client, "family", None)
+    if not isinstance(family, str):
+        return {}
+    catalog = default_catalog()
+    names = {label: str(getattr(p, "name", label)) for label, p in providers.items()}
+    common = common_model(catalog, family, list(names.values()))
+    ids = {}
+    for label, name in names.items():
+        served = [e.id for e in catalog.entries(family, name) if e.model == common]
+        if served:
+            ids[label] = served[0]
+    return ids
+
+
 def _prompt_set(prompts: str | Sequence[str]) -> tuple[tuple[str, ...], str]:
     if isinstance(prompts, str):
         name = prompts if prompts in BUILTIN else "custom"
@@ -176,7 +203,11 @@ def _target(
     max_tokens: int | None,
 ) -> Target:
     if client is not None:
-        return client_target(label, client(provider=provider), max_tokens=max_tokens)
+        chosen = model if isinstance(model, str) else None
+        built = (
+            client(provider=provider) if chosen is None else client(provider=provider, model=chosen)
+        )
+        return client_target(label, built, max_tokens=max_tokens)
     model_id = model.get(label) if isinstance(model, Mapping) else model
     if model_id is None:
         raise ConfigurationError(

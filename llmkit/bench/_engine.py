@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
+import attrs
 from attrs import frozen
 
 from llmkit.bench._results import BenchResult, Sample, aggregate
@@ -51,6 +52,8 @@ class Target:
     """Starts a stream for a prompt; if the stream has a `.response` once exhausted, it is used."""
     provider: Any = None
     """The provider underneath, whose HTTP responses are watched for retries and headers."""
+    model: str | None = None
+    """The id of the model this target asks its host for (None when not known beforehand)."""
 
 
 def provider_target(
@@ -62,7 +65,7 @@ def provider_target(
         request = Request(model=model, messages=(Message.user(prompt),), max_tokens=max_tokens)
         return provider.stream(request)  # type: ignore[no-any-return]
 
-    return Target(name, send, provider)
+    return Target(name, send, provider, model)
 
 
 def client_target(name: str, client: Any, *, max_tokens: int | None = None) -> Target:
@@ -72,7 +75,10 @@ def client_target(name: str, client: Any, *, max_tokens: int | None = None) -> T
     def send(prompt: str) -> AsyncIterator[StreamEvent]:
         return client.stream(prompt, **options)  # type: ignore[no-any-return]
 
-    return Target(name, send, getattr(client, "provider", None))
+    model = getattr(client, "model", None)
+    return Target(
+        name, send, getattr(client, "provider", None), model if isinstance(model, str) else None
+    )
 
 
 def schedule(providers: int, n: int, prompts: int) -> list[tuple[int, int]]:
@@ -199,9 +205,11 @@ async def measure(
         await _close(stream)
     total = clock() - begin
     response = _final_response(stream, builder)
-    return _sample(
+    sample = _sample(
         target.name, index, prompt_index, started, arrivals, total, response, responses, error
     )
+    model = response.model or target.model
+    return attrs.evolve(sample, model=model) if model else sample
 
 
 async def _close(stream: Any) -> None:
@@ -302,7 +310,7 @@ async def run_targets(
                 current.uncancel()
     interrupted = interrupted or len(samples) < len(order)
     return BenchResult(
-        providers=tuple(aggregate(t.name, samples) for t in targets),
+        providers=tuple(aggregate(t.name, samples, model=t.model) for t in targets),
         n=n,
         concurrency=concurrency,
         warmup=warmup,

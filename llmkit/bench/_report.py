@@ -23,13 +23,16 @@ __all__ = [
     "csv_rows",
     "durations",
     "plot",
+    "plot_title",
     "render_table",
+    "same_model",
     "to_json",
     "write_csv",
 ]
 
 CSV_FIELDS = (
     "provider",
+    "model",
     "index",
     "prompt_index",
     "started",
@@ -64,6 +67,7 @@ def _distribution(dist: Distribution | None) -> dict[str, Any] | None:
 def provider_json(result: ProviderResult) -> dict[str, Any]:
     """One provider's summary as plain data; times in seconds."""
     return {
+        "model": result.model,
         "count": result.count,
         "errors": result.errors,
         "error_types": result.error_types,
@@ -89,9 +93,21 @@ def to_json(result: BenchResult, **extra: Any) -> dict[str, Any]:
         "concurrency": result.concurrency,
         "warmup": result.warmup,
         "interrupted": result.interrupted,
+        "models": result.models,
+        "same_model": same_model(result),
         **extra,
         "providers": {p.provider: provider_json(p) for p in result.providers},
     }
+
+
+def same_model(result: BenchResult) -> bool:
+    """Whether every provider ran the same model (by the catalog's canonical name)."""
+    from llmkit.bench._models import canonical
+    from llmkit.catalog import default_catalog
+
+    catalog = default_catalog()
+    names = {canonical(catalog, p.provider, p.model) if p.model else None for p in result.providers}
+    return len(names) <= 1
 
 
 def dumps(result: BenchResult, **extra: Any) -> str:
@@ -174,6 +190,7 @@ def host_cell(result: ProviderResult) -> str:
 
 HEADERS = (
     "provider",
+    "model",
     "ok/n",
     "TTFT ms\np50 / p90 / p99",
     "total\np50 / p90 / p99",
@@ -193,6 +210,7 @@ def table_rows(result: BenchResult) -> list[list[str]]:
         rows.append(
             [
                 p.provider,
+                p.model or "?",
                 f"{p.count - p.errors}/{p.count}",
                 _triple(p.ttft, "ms"),
                 _triple(p.total, "s"),
@@ -230,8 +248,12 @@ def render_table(result: BenchResult, *, title: str | None = None) -> Any:
     if result.interrupted:
         caption += "; INTERRUPTED: partial results"
     table = table_module.Table(title=title, caption=caption)
+    widest = max((len(p.model or "?") for p in result.providers), default=5)
     for name in HEADERS:
-        table.add_column(name, justify="left" if name == "provider" else "right")
+        if name == "model":  # the host's id in full: the row means nothing without it
+            table.add_column(name, justify="left", no_wrap=True, min_width=widest)
+        else:
+            table.add_column(name, justify="left" if name == "provider" else "right")
     for row in table_rows(result):
         table.add_row(*row)
     parts: list[Any] = [table]
@@ -252,8 +274,26 @@ def render_table(result: BenchResult, *, title: str | None = None) -> Any:
     return console_module.Group(*parts)
 
 
-def plot(result: BenchResult, path: str | Path) -> None:
+def plot_title(result: BenchResult, *, synthetic: bool = False) -> str:
+    """The plot's title: the run, the model of each host, and SYNTHETIC when it is."""
+    from llmkit.bench._models import labels_of
+
+    head = "SYNTHETIC data (demo profiles, not real traffic) — " if synthetic else ""
+    models = result.models
+    distinct = {m for m in models.values()}
+    which = (
+        f"model {next(iter(distinct))}"
+        if len(distinct) == 1 and None not in distinct
+        else f"models {labels_of(models)}"
+    )
+    return f"{head}llmkit bench — {which}\n{result.n} requests per provider, {result.started_at}"
+
+
+def plot(result: BenchResult, path: str | Path, *, synthetic: bool = False) -> None:
     """Draw the distributions of time to first token and total latency to `path` (PNG).
+
+    The title names each host's model and says SYNTHETIC when `synthetic` (a demo
+    or a replay of synthetic profiles); each box is labelled with its host and model.
 
     Raises:
         ConfigurationError: matplotlib is not installed (names the `plot` extra).
@@ -262,7 +302,7 @@ def plot(result: BenchResult, path: str | Path) -> None:
     matplotlib.use("Agg")
     pyplot = require("matplotlib.pyplot", extra="plot")
     figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5))
-    labels = [p.provider for p in result.providers]
+    labels = [f"{p.provider}\n{p.model or '?'}" for p in result.providers]
     for ax, metric, title in (
         (axes[0], "ttft", "time to first token"),
         (axes[1], "total", "total latency"),
@@ -276,7 +316,7 @@ def plot(result: BenchResult, path: str | Path) -> None:
         ax.set_title(title)
         ax.set_ylabel("seconds")
         ax.grid(axis="y", alpha=0.3)
-    figure.suptitle(f"llmkit bench — {result.n} requests per provider, {result.started_at}")
+    figure.suptitle(plot_title(result, synthetic=synthetic))
     figure.tight_layout()
     figure.savefig(str(path), dpi=120)
     pyplot.close(figure)

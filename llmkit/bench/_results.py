@@ -57,6 +57,8 @@ class Sample:
     """The llmkit error class name, when the request failed."""
     error: str | None = None
     """The error message, when the request failed."""
+    model: str | None = None
+    """The model id the host answered with (else the one asked for), when known."""
 
     @property
     def ok(self) -> bool:
@@ -84,6 +86,8 @@ class ProviderResult:
     error_types: dict[str, int] = field(factory=dict, converter=_dict)
     host_timings: dict[str, Distribution] = field(factory=dict, converter=_dict)
     samples: tuple[Sample, ...] = field(default=(), eq=False, repr=False)
+    model: str | None = None
+    """The model id the provider was asked for (else the one its replies named), when known."""
 
 
 @frozen
@@ -106,6 +110,11 @@ class BenchResult:
     interrupted: bool = False
     """True when the run was stopped (Ctrl-C, cancellation, `stop`) before every request ran."""
 
+    @property
+    def models(self) -> dict[str, str | None]:
+        """The model id of each provider, by label."""
+        return {p.provider: p.model for p in self.providers}
+
     def __getitem__(self, provider: str) -> ProviderResult:
         """The result of the provider labelled `provider`."""
         for result in self.providers:
@@ -120,8 +129,13 @@ class BenchResult:
         return tuple(sorted(everything, key=lambda s: s.index))
 
 
-def aggregate(provider: str, samples: Sequence[Sample]) -> ProviderResult:
-    """Summarise the samples of one provider (samples of other providers are ignored)."""
+def aggregate(
+    provider: str, samples: Sequence[Sample], *, model: str | None = None
+) -> ProviderResult:
+    """Summarise the samples of one provider (samples of other providers are ignored).
+
+    `model`: the id the provider was asked for; by default the one its replies named.
+    """
     mine = [s for s in samples if s.provider == provider]
     good = [s for s in mine if s.ok]
     costs = [s.cost for s in mine if s.cost is not None]
@@ -145,6 +159,7 @@ def aggregate(provider: str, samples: Sequence[Sample]) -> ProviderResult:
         error_types=dict(Counter(s.error_type for s in mine if s.error_type)),
         host_timings=host_timings,
         samples=tuple(mine),
+        model=model or next((s.model for s in mine if s.model), None),
     )
 
 

@@ -6,7 +6,7 @@ use `add_arguments(parser)` on their own parser and call `run(args) -> int`
 (synchronous; it runs its own event loop, so call it outside one).
 
     llmkit bench --demo                                  # offline, synthetic profiles
-    llmkit bench deepseek --providers groq,openrouter,deepseek -n 30 --concurrency 4
+    llmkit bench gpt4 -m gpt-oss-120b --providers groq,openrouter,ollama -n 30
     llmkit bench --model llama3.2 --base-url http://127.0.0.1:8000/v1   # any local server
 """
 
@@ -18,20 +18,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from attrs import field, frozen
-
 from llmkit import bench
-from llmkit.bench._engine import Target, client_target, provider_target, run_targets
-from llmkit.bench._record import (
-    builtin_profiles,
-    load_recording,
-    provenance,
-    recording_of,
-    replay_providers,
-    save_recording,
-)
+from llmkit.bench._engine import run_targets
+from llmkit.bench._models import differing, warning
+from llmkit.bench._record import recording_of, save_recording
 from llmkit.bench._report import dumps, plot, render_table, write_csv
 from llmkit.bench._results import BenchResult, Sample
+from llmkit.bench._sources import Source, targets
 from llmkit.errors import ConfigurationError
 from llmkit.types import StreamEvent
 
@@ -41,17 +34,15 @@ EXIT_OK, EXIT_API, EXIT_INTERRUPTED = 0, 1, 130
 
 EXAMPLES = """\
   llmkit bench --demo                               # offline: synthetic profiles of 4 hosts
+  llmkit bench gpt4 -m gpt-oss-120b --providers groq,openrouter,ollama   # one model, 3 hosts
+  llmkit bench gpt4 -m gpt-oss-120b --providers groq,openrouter,ollama --demo   # offline
   llmkit bench --demo --json | jq '.providers[].ttft.p50'
-  llmkit bench deepseek --providers groq,openrouter,deepseek -n 30 --concurrency 4
+  llmkit bench deepseek --providers openrouter,deepseek -n 30 --concurrency 4
+  llmkit bench --providers groq,ollama -m groq=openai/gpt-oss-20b,ollama=gpt-oss:20b
   llmkit bench gpt4 --providers openai,openrouter --prompts long --csv runs.csv --plot lat.png
   llmkit bench --model qwen3 --base-url http://127.0.0.1:8000/v1 -n 50
   llmkit bench deepseek --providers deepseek --record run.jsonl && llmkit bench --replay run.jsonl
 """
-
-DEMO_NOTE = (
-    "demo: FakeProviders replaying SYNTHETIC latency profiles (shaped after public figures, "
-    "not recordings of real traffic; see docs/bench.md)"
-)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -80,7 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--providers", metavar="A,B,...",
         help="providers to compare, comma-separated (names or configured providers)",
     )  # fmt: skip
-    parser.add_argument("-m", "--model", help="the model id to ask every provider for")
+    parser.add_argument(
+        "-m", "--model", metavar="ID|HOST=ID,...",
+        help="the model: one id (or canonical name) for every provider, or hand-picked "
+        "ids per provider (groq=openai/gpt-oss-120b,ollama=gpt-oss:120b); with a family, "
+        "default: the newest model every provider serves",
+    )  # fmt: skip
     parser.add_argument("-n", type=int, default=10, help="measured requests per provider (10)")
     parser.add_argument(
         "--concurrency", type=int, help="requests in flight per provider (1; 4 for --demo)"
@@ -139,23 +135,31 @@ def _check(args: argparse.Namespace) -> None:
         raise ConfigurationError("-n and --concurrency must be at least 1, --warmup at least 0")
     if args.speed <= 0:
         raise ConfigurationError("--speed must be positive (2 replays twice as fast)")
-    sources = [bool(args.demo), bool(args.replay), bool(args.providers or args.base_url)]
-    if sum(sources) != 1:
+    live = bool(args.providers or args.base_url)
+    if (args.replay and (args.demo or live)) or not (args.demo or args.replay or live):
         raise ConfigurationError(
             "Say what to benchmark: --demo, --replay PATH, or --providers A,B (and/or --base-url)"
+        )
+    if args.demo and args.base_url:
+        raise ConfigurationError(
+            "--demo replays shipped profiles and --base-url measures a live server: "
+            "give one of them"
         )
     if args.plot:
         from llmkit._imports import require
 
         require("matplotlib", extra="plot")  # fail before the run, not after it
-    if args.providers and not (args.family or args.model):
+    if args.providers and not args.demo and not (args.family or args.model):
         raise ConfigurationError(
             "Name a model family (llmkit bench deepseek --providers ...) or pass --model ID"
         )
 
 
 async def _main(args: argparse.Namespace) -> BenchResult:
-    source = _targets(args)
+    source = targets(args)
+    warned = differing(source.models)
+    if warned:
+        print(warning(source.models), file=sys.stderr)
     prompts, prompts_name = _prompt_set(args.prompts)
     events: dict[int, list[tuple[float, StreamEvent]]] | None = {} if args.record else None
     try:
@@ -174,7 +178,9 @@ async def _main(args: argparse.Namespace) -> BenchResult:
     finally:
         for provider in source.providers:
             await provider.aclose()
-    _output(args, result, source.extra)
+    _output(args, result, source)
+    if warned:
+        print(warning(source.models), file=sys.stderr)  # again, under the table
     if args.record and events is not None:
         recording = recording_of(
             result,
@@ -191,90 +197,6 @@ async def _main(args: argparse.Namespace) -> BenchResult:
 
 def _prompt_set(spec: str) -> tuple[tuple[str, ...], str]:
     return bench.load_prompts(spec), spec if spec in bench.BUILTIN else Path(spec).name
-
-
-@frozen
-class _Source:
-    """What a run measures, what to close afterwards, extra JSON fields, and its provenance
-    (carried into a `--record`ing, so a replay of it still says where it came from)."""
-
-    targets: list[Target]
-    providers: list[Any]
-    extra: dict[str, Any] = field(factory=dict)
-    synthetic: bool = False
-    note: str = ""
-    sources: dict[str, str] = field(factory=dict)
-
-
-def _targets(args: argparse.Namespace) -> _Source:
-    if args.demo:
-        print(DEMO_NOTE, file=sys.stderr)
-        replays = bench.demo_providers(speed=args.speed, seed=args.seed)
-        profiles = builtin_profiles()
-        return _Source(
-            [provider_target(name, p, "demo") for name, p in replays.items()],
-            list(replays.values()),
-            {"synthetic": True},
-            synthetic=True,
-            note="Recorded by `llmkit bench --record` from `llmkit bench --demo`: FakeProviders "
-            "replaying SYNTHETIC latency profiles, not real traffic (see `sources`).",
-            sources={name: str(profiles[name].meta.get("note", "")) for name in replays},
-        )
-    if args.replay:
-        recording = load_recording(args.replay)
-        replays = replay_providers(recording, speed=args.speed, seed=args.seed)
-        synthetic = bool(recording.meta.get("synthetic"))
-        if synthetic:
-            print(
-                f"replay of a SYNTHETIC recording, not real traffic: "
-                f"{recording.meta.get('note', '')}",
-                file=sys.stderr,
-            )
-        return _Source(
-            [provider_target(name, p, "replay") for name, p in replays.items()],
-            list(replays.values()),
-            {"replay_of": str(args.replay), **({"synthetic": True} if synthetic else {})},
-            synthetic=synthetic,
-            note=f"Recorded by `llmkit bench --record` from a replay of {Path(args.replay).name}"
-            + (" (SYNTHETIC: not real traffic)." if synthetic else "."),
-            sources={name: provenance(recording, name) for name in replays},
-        )
-    return _live_targets(args)
-
-
-def _live_targets(args: argparse.Namespace) -> _Source:
-    from llmkit.cli._common import load_registry
-
-    names = [n.strip() for n in (args.providers or "").split(",") if n.strip()]
-    labels = names + (["local"] if args.base_url else [])
-    twice = sorted({n for n in labels if labels.count(n) > 1})
-    if twice:
-        raise ConfigurationError(
-            f"--providers names {', '.join(twice)} more than once: list each provider once "
-            "(--base-url is labelled 'local'); to compare two setups of one host, configure "
-            "them under different names in your llmkit configuration"
-        )
-    if args.base_url and not args.model:
-        raise ConfigurationError("--base-url needs --model: the id the server knows")
-    registry = load_registry(args)
-    targets: list[Target] = []
-    providers: list[Any] = []
-    for name in names:
-        if args.family:
-            client = registry.client(f"{args.family}@{name}", model=args.model)
-            targets.append(client_target(name, client, max_tokens=args.max_tokens))
-            providers.append(client.provider)
-        else:
-            provider = registry.provider(name)
-            targets.append(provider_target(name, provider, args.model, max_tokens=args.max_tokens))
-            providers.append(provider)
-    if args.base_url:
-        from llmkit.providers.openai_compatible import OpenAICompatibleProvider
-
-        local = OpenAICompatibleProvider(base_url=args.base_url)
-        targets.append(provider_target("local", local, args.model, max_tokens=args.max_tokens))
-        providers.append(local)
-    return _Source(targets, list({id(p): p for p in providers}.values()))
 
 
 class _Progress:
@@ -315,21 +237,24 @@ class _Progress:
             self._bar.stop()
 
 
-def _output(args: argparse.Namespace, result: BenchResult, extra: dict[str, Any]) -> None:
+def _output(args: argparse.Namespace, result: BenchResult, source: Source) -> None:
     if args.json is not None:
-        text = dumps(result, **extra)
+        text = dumps(result, **source.extra)
         if args.json == "-":
             print(text)
         else:
             Path(args.json).write_text(text + "\n", encoding="utf-8")
+            print(f"wrote the summary (JSON) to {args.json}", file=sys.stderr)
     if args.json != "-":
         from llmkit._imports import require
 
         rich_console = require("rich.console", extra="cli")
-        width = None if sys.stdout.isatty() else 120  # a file or a pipe gets the whole table
+        width = None if sys.stdout.isatty() else 160  # a file or a pipe gets the whole table
         console = rich_console.Console(highlight=False, width=width)
         console.print(render_table(result, title="llmkit bench" + (" (demo)" if args.demo else "")))
     if args.csv:
         write_csv(result, args.csv)
+        print(f"wrote {len(result.samples)} rows (CSV) to {args.csv}", file=sys.stderr)
     if args.plot:
-        plot(result, args.plot)
+        plot(result, args.plot, synthetic=source.synthetic)
+        print(f"wrote the plot to {args.plot}", file=sys.stderr)

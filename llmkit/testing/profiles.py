@@ -39,6 +39,7 @@ __all__ = [
     "Recording",
     "builtin_profiles",
     "load_recording",
+    "model_profiles",
     "play",
     "recorded_error",
     "requests_of",
@@ -127,6 +128,23 @@ def builtin_profiles() -> dict[str, Recording]:
     for item in sorted(folder.iterdir(), key=lambda p: p.name):
         if item.name.endswith(".json"):
             profiles[item.name.removesuffix(".json")] = _parse(item.read_text(encoding="utf-8"))
+    return profiles
+
+
+def model_profiles() -> dict[tuple[str, str], Recording]:
+    """The shipped per-model latency profiles, by `(host, the host's model id)` (synthetic).
+
+    `builtin_profiles` holds one profile per host, each of its own model; these are
+    the same model on several hosts (`gpt-oss-120b` on Groq, OpenRouter and Ollama),
+    for like-for-like demos (`llmkit bench gpt4 -m gpt-oss-120b --demo ...`).
+    """
+    folder = resources.files("llmkit").joinpath("data", "profiles", "models")
+    profiles = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.endswith(".json"):
+            recording = _parse(item.read_text(encoding="utf-8"))
+            key = (str(recording.meta.get("provider")), str(recording.meta.get("model")))
+            profiles[key] = recording
     return profiles
 
 

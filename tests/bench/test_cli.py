@@ -114,7 +114,12 @@ def test_recording_a_demo_or_a_replay_stays_synthetic(
     ("argv", "message"),
     [
         (["bench"], "Say what to benchmark"),
-        (["bench", "--demo", "--providers", "groq"], "Say what to benchmark"),
+        (["bench", "--demo", "--replay", "run.jsonl"], "Say what to benchmark"),
+        (["bench", "--demo", "--base-url", "http://127.0.0.1:9/v1"], "give one of them"),
+        (["bench", "--demo", "deepseek", "--providers", "groq"], "no longer serves"),
+        (["bench", "--demo", "gpt4", "-m", "gpt-5.6", "--providers", "groq"], "no profile of"),
+        (["bench", "--demo", "--providers", "groq", "-m", "grok=x"], "did you mean 'groq'"),
+        (["bench", "--providers", "groq,ollama", "-m", "groq=x"], "No model for ollama"),
         (["bench", "--providers", "groq"], "Name a model family"),
         (["bench", "--demo", "-n", "0"], "at least 1"),
         (["bench", "--demo", "--prompts", "nope"], "neither a built-in prompt set"),
@@ -278,3 +283,129 @@ def test_base_url_benchmarks_a_local_openai_compatible_server(
 def test_base_url_needs_a_model(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["bench", "--base-url", "http://127.0.0.1:9/v1", "--no-progress"]) == 2
     assert "--base-url needs --model" in capsys.readouterr().err
+
+
+# -- one model on every host, and which model each row is (issue 10) -------------------------
+
+HEADLINE = ["gpt4", "-m", "gpt-oss-120b", "--providers", "groq,openrouter,ollama"]
+
+
+def test_the_docs_headline_example_runs_on_demo_profiles(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "runs.csv"
+    assert main(["bench", *HEADLINE, *FAST, "--json", "--csv", str(path)]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["models"] == {
+        "groq": "openai/gpt-oss-120b",
+        "openrouter": "openai/gpt-oss-120b",
+        "ollama": "gpt-oss:120b",
+    }
+    assert data["same_model"] is True and "DIFFERENT MODELS" not in err
+    assert {p["model"] for p in data["providers"].values()} == set(data["models"].values())
+    rows = list(csv.DictReader(path.open()))
+    assert {(r["provider"], r["model"]) for r in rows} == set(data["models"].items())
+    assert f"wrote 6 rows (CSV) to {path}" in err
+
+
+def test_a_family_alone_picks_the_one_model_every_host_serves(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # gpt4's newest on OpenRouter is gpt-5.6; the one model all three serve is gpt-oss-120b
+    assert main(["bench", "gpt4", "--providers", "groq,openrouter,ollama", *FAST, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["models"]["openrouter"] == "openai/gpt-oss-120b" and data["same_model"] is True
+
+
+def test_the_table_names_each_hosts_model(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", *HEADLINE, *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "model" in out and "openai/gpt-oss-120b" in out and "gpt-oss:120b" in out
+
+
+def test_different_models_are_warned_about_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [
+        "bench",
+        "--providers",
+        "groq,ollama",
+        "-m",
+        "groq=openai/gpt-oss-20b,ollama=gpt-oss:120b",
+    ]
+    assert main([*argv, *FAST, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert err.count("WARNING: the hosts run DIFFERENT MODELS") == 2  # before and after
+    assert "groq=openai/gpt-oss-20b, ollama=gpt-oss:120b" in err
+    data = json.loads(out)
+    assert data["same_model"] is False
+    assert data["models"] == {"groq": "openai/gpt-oss-20b", "ollama": "gpt-oss:120b"}
+
+
+def test_the_plain_demo_names_its_models_and_says_they_differ(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", *FAST, "--json"]) == 0
+    out, err = capsys.readouterr()
+    data = json.loads(out)
+    assert data["models"]["deepseek"] == "deepseek-flash"
+    assert data["models"]["groq"] == "openai/gpt-oss-20b"
+    assert data["same_model"] is False and "DIFFERENT MODELS" in err
+
+
+def test_hand_picked_ids_reach_each_host(capsys: pytest.CaptureFixture[str]) -> None:
+    from llmkit.bench._models import parse_model_option
+
+    option = parse_model_option("groq=openai/gpt-oss-120b, ollama=gpt-oss:120b", ["groq", "ollama"])
+    assert option.for_host("groq") == "openai/gpt-oss-120b"
+    assert option.for_host("ollama") == "gpt-oss:120b"
+    assert parse_model_option("gpt-oss-120b", ["groq"]).for_host("groq") == "gpt-oss-120b"
+    assert main(["bench", "--providers", "groq", "-m", "groq=x,y", *FAST]) == 2
+    assert "host=id pairs" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs llmkit[plot]")
+def test_the_plot_title_says_synthetic_names_the_models_and_the_path_is_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmkit.bench import _report
+
+    titles: list[str] = []
+    real = _report.plot_title
+    monkeypatch.setattr(
+        _report, "plot_title", lambda *a, **k: titles.append(real(*a, **k)) or titles[-1]
+    )
+    path = tmp_path / "latency.png"
+    assert main(["bench", *HEADLINE, *FAST, "--plot", str(path)]) == 0
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert f"wrote the plot to {path}" in capsys.readouterr().err
+    (title,) = titles
+    assert (
+        title.startswith("SYNTHETIC data")
+        and "openai/gpt-oss-120b" in title
+        and "gpt-oss:120b" in title
+    )
+
+
+def test_live_hosts_of_a_family_run_the_same_model(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The issue's case: DeepSeek's newest is deepseek-flash, OpenRouter's deepseek-v4-pro."""
+    from llmkit import registry
+    from llmkit.testing import FakeProvider
+
+    monkeypatch.chdir(tmp_path)
+    fakes = {name: FakeProvider(name=name) for name in ("openrouter", "deepseek")}
+    for name, fake in fakes.items():
+        monkeypatch.setitem(registry._PROVIDERS.added, name, lambda _f=fake, **_: _f)
+    argv = ["bench", "deepseek", "--providers", "openrouter,deepseek", "-n", "2", "--warmup", "0"]
+    assert main([*argv, "--no-progress", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["models"] == {
+        "openrouter": "deepseek/deepseek-v4-pro",
+        "deepseek": "deepseek-v4-pro",
+    }
+    assert data["same_model"] is True
+    assert {r.model for r in fakes["deepseek"].requests} == {"deepseek-v4-pro"}
+    assert {r.model for r in fakes["openrouter"].requests} == {"deepseek/deepseek-v4-pro"}

@@ -262,3 +262,16 @@ def test_next_provider_is_the_earliest_scheduled_one_with_a_free_slot() -> None:
     assert next_provider([0, 1, 2], [1, 0, 0], 1) == 1
     assert next_provider([5, None, 3], [1, 0, 1], 2) == 2
     assert next_provider([0, None], [2, 0], 2) is None
+
+
+async def test_a_client_class_runs_one_model_on_every_host() -> None:
+    from llmkit.clients import DeepSeekClient
+
+    hosts = {name: FakeProvider(name=name) for name in ("deepseek", "openrouter")}
+    result = await run(hosts, ["hi"], client=DeepSeekClient, n=1, warmup=0)
+    assert result.models == {
+        "deepseek": "deepseek-v4-pro",
+        "openrouter": "deepseek/deepseek-v4-pro",
+    }
+    assert [r.model for r in hosts["deepseek"].requests] == ["deepseek-v4-pro"]
+    assert all(s.model for s in result.samples)

@@ -17,7 +17,10 @@ def _result() -> BenchResult:
         Sample("deepseek", 1, 0, 0.0, total=0.4, error_type="OverloadedError", error="busy"),
     ]  # fmt: skip
     return BenchResult(
-        providers=(aggregate("groq", samples), aggregate("deepseek", samples)),
+        providers=(
+            aggregate("groq", samples, model="openai/gpt-oss-120b"),
+            aggregate("deepseek", samples, model="deepseek-flash"),
+        ),
         n=2, concurrency=1, warmup=0, prompts="short", model="m",
         started_at="2026-01-01T00:00:00+00:00", duration=1.0,
     )  # fmt: skip
@@ -40,9 +43,9 @@ def test_json_holds_count_errors_percentiles_and_host_timings() -> None:
 
 def test_table_rows_show_ok_counts_and_dashes_for_missing_figures() -> None:
     groq, deepseek = table_rows(_result())
-    assert groq[:2] == ["groq", "2/2"] and groq[2] == "150 / 190 / 199"
+    assert groq[:3] == ["groq", "openai/gpt-oss-120b", "2/2"] and groq[3] == "150 / 190 / 199"
     assert groq[-2:] == ["1", "0.0010"]
-    assert deepseek[:4] == ["deepseek", "0/1", "-", "-"]
+    assert deepseek[:5] == ["deepseek", "deepseek-flash", "0/1", "-", "-"]
 
 
 def test_csv_rows_come_in_sending_order() -> None:
@@ -68,15 +71,15 @@ def test_seconds_are_shown_in_ms_below_one_second(value: float | None, text: str
 
 def test_total_latency_cells_keep_their_digits_on_fast_runs() -> None:
     groq = table_rows(_result())[0]
-    assert groq[3:5] == ["400 / 480 / 498 ms", "400 ± 1271 ms"]
+    assert groq[4:6] == ["400 / 480 / 498 ms", "400 ± 1271 ms"]
     fast = [Sample("h", i, 0, 0.0, total=t) for i, t in enumerate((0.001, 0.002, 0.004))]
     result = BenchResult(
         providers=(aggregate("h", fast),), n=3, concurrency=1, warmup=0, prompts="short",
         model="m", started_at="2026-01-01T00:00:00+00:00", duration=0.01,
     )  # fmt: skip
     row = table_rows(result)[0]
-    assert row[3] == "2.0 / 3.6 / 4.0 ms"
-    assert row[4] == "2.3 ± 3.8 ms"
+    assert row[4] == "2.0 / 3.6 / 4.0 ms"
+    assert row[5] == "2.3 ± 3.8 ms"
 
 
 @pytest.mark.parametrize(
