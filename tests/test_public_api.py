@@ -22,6 +22,7 @@ ERRORS = {
     "PermissionDeniedError", "NotFoundError", "ModelNotFoundError", "RateLimitError",
     "InvalidRequestError", "ContextLengthExceededError", "ContentFilterError", "ServerError",
     "OverloadedError", "APITimeoutError", "APIConnectionError", "StreamError", "InvalidResponseError",
+    "OutputValidationError", "MaxTurnsExceededError",
 }  # fmt: skip
 CLIENTS = {
     "CallOptions",
