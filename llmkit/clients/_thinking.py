@@ -6,7 +6,10 @@ reasoning inline. `ThinkTagSplitter` is a push-style decoder over text deltas
 (like httpx's `LineDecoder`): it holds back a partial tag until the next delta
 decides it, so tags cut across chunks are found. `split_think_tags` runs the
 same splitter over a whole reply, so streamed and complete replies agree by
-construction. Whitespace around the reasoning (`<think>\\n…\\n</think>\\n\\n`) is
+construction, with one exception: a whole reply with only a `</think>` (a
+template that opened the block in the prompt) is split at it, while a stream
+cannot know it began inside a block until the close arrives, so it keeps that
+text (serve such models with the server's reasoning parser). Whitespace around the reasoning (`<think>\\n…\\n</think>\\n\\n`) is
 dropped, as R1's template produces it (pydantic-ai's
 `ignore_streamed_leading_whitespace` does the same).
 """
@@ -173,10 +176,15 @@ def _merged(earlier: StreamEvent, later: StreamEvent) -> StreamEvent:
 
 
 def split_think_tags(response: Response) -> Response:
-    """Move inline `<think>…</think>` text into `reasoning`, for hosts with no reasoning field."""
-    if response.reasoning is not None or OPEN not in response.text:
+    """Move inline `<think>…</think>` text into `reasoning`, for hosts with no reasoning field.
+
+    A reply with a `</think>` but no `<think>` began inside the block: chat templates
+    that open it in the prompt (Qwen3.5 and later, DeepSeek-R1-0528) leave only the close.
+    """
+    text = response.text
+    if response.reasoning is not None or (OPEN not in text and CLOSE not in text):
         return response
-    splitter = ThinkTagSplitter()
-    events = [*splitter.feed(response.text), *splitter.flush()]
+    splitter = ThinkTagSplitter(inside=OPEN not in text)
+    events = [*splitter.feed(text), *splitter.flush()]
     reasoning = "".join(e.reasoning for e in events)
     return evolve(response, text="".join(e.text for e in events), reasoning=reasoning or None)

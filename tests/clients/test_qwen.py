@@ -232,3 +232,17 @@ async def test_vllm_style_server_gets_enable_thinking_and_reasoning_is_split() -
     assert bodies[0]["top_k"] == 20 and bodies[0]["temperature"] == 0.7
     assert bodies[0]["messages"][-1]["content"] == "Capital of France? /no_think"
     assert (reply.text, reply.reasoning) == ("Paris.", None)
+
+
+async def test_reply_opened_by_the_template_is_split_at_its_close_tag() -> None:
+    """Qwen3.5+ templates open `<think>` in the prompt: the reply has only `</think>`."""
+    reply = "The user wants a sum.\n</think>\n\n4"
+    client = QwenClient(FakeProvider([reply], name="openai-compatible"), model="Qwen/Qwen3.6-27B")
+    whole = await client.generate("2+2?")
+    assert (whole.text, whole.reasoning) == ("4", "The user wants a sum.")
+
+
+async def test_a_reply_without_tags_is_left_alone() -> None:
+    client = QwenClient(FakeProvider(["just 4"], name="openai-compatible"), model="Qwen/Qwen3-32B")
+    whole = await client.generate("2+2?")
+    assert (whole.text, whole.reasoning) == ("just 4", None)
