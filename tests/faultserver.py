@@ -15,7 +15,8 @@ connection itself, so a test that forgets it cannot hang), and stops when its
 Each request is answered by the next `Reply` of the script (the last one
 repeats), or by `handler(request) -> Reply`. A reply's `body` is a list of
 steps played in order: `bytes` are written (as one HTTP chunk, flushed),
-a number sleeps that many seconds, `STALL` sleeps until the server stops,
+a number sleeps that many seconds, `STALL` sends nothing more until the
+server stops or the client hangs up,
 `CUT` aborts the connection (a reset mid-body). `server.requests` records
 every request; `server.connections` counts accepted TCP connections.
 """
@@ -136,7 +137,7 @@ class FaultServer:
                 if request is None:
                     return
                 self.requests.append(request)
-                if not await self._play(self._reply_for(request), writer):
+                if not await self._play(self._reply_for(request), reader, writer):
                     return
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             return
@@ -144,7 +145,9 @@ class FaultServer:
             self._writers.discard(writer)
             writer.transport.abort()
 
-    async def _play(self, reply: Reply, writer: asyncio.StreamWriter) -> bool:
+    async def _play(
+        self, reply: Reply, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Write one reply; False when the connection must not be used again."""
         headers = {k.lower(): v for k, v in reply.headers.items()}
         if reply.chunked:
@@ -158,11 +161,20 @@ class FaultServer:
         writer.write(head.encode() + b"\r\n")
         for step in reply.body:
             if isinstance(step, bytes):
-                if step:
-                    writer.write(b"%x\r\n%s\r\n" % (len(step), step) if reply.chunked else step)
+                if step and reply.chunked:
+                    writer.write(b"%x\r\n" % len(step))
+                for start in range(0, len(step), 65536):  # a big step never stalls the loop
+                    writer.write(step[start : start + 65536])
                     await writer.drain()
-            elif step == STALL:
-                await self._stopped.wait()
+                if step and reply.chunked:
+                    writer.write(b"\r\n")
+                    await writer.drain()
+            elif step == STALL:  # until the server stops or the client hangs up
+                stopped = asyncio.ensure_future(self._stopped.wait())
+                hung_up = asyncio.ensure_future(reader.read())
+                await asyncio.wait([stopped, hung_up], return_when=asyncio.FIRST_COMPLETED)
+                for waiter in (stopped, hung_up):
+                    waiter.cancel()
                 return False
             elif step == CUT:
                 await writer.drain()

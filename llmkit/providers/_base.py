@@ -254,10 +254,13 @@ class BaseProvider(SyncTwins):
     def _make_http_client(self) -> Any:
         import httpx2
 
+        from llmkit.providers._transport import bound_error_body
+
         return httpx2.AsyncClient(
             timeout=httpx2.Timeout(**self.timeouts.httpx_kwargs()),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
             follow_redirects=True,
+            event_hooks={"response": [bound_error_body]},  # a 50 MB error page: 256 KiB read
         )
 
     async def aclose(self) -> None:

@@ -5,13 +5,23 @@ SDK's timeout / connection wrapper around one) becomes `APITimeoutError` or
 `APIConnectionError` with a message naming the host and what to do. Providers
 pass their own wording for the fix (Ollama: start `ollama serve`); the policy
 shell (`llmkit.providers._calls`) maps whatever still escapes a provider.
+
+`bound_error_body` is the response hook of the pools providers build: an
+error reply's body is read only up to `ERROR_READ_LIMIT` bytes, so a 50 MB
+error page neither fills memory nor stalls the event loop while it is joined,
+parsed and scanned for keys.
 """
 
 from __future__ import annotations
 
-from llmkit.errors import APIConnectionError, APITimeoutError, LLMError
+from typing import Any
 
-__all__ = ["no_answer", "transport_error"]
+from llmkit.errors import ERROR_BODY_LIMIT, APIConnectionError, APITimeoutError, LLMError
+
+__all__ = ["ERROR_READ_LIMIT", "bound_error_body", "no_answer", "transport_error"]
+
+ERROR_READ_LIMIT = 4 * ERROR_BODY_LIMIT
+"""Bytes of an error reply's body read from the network (256 KiB; the rest is not read)."""
 
 _TRANSPORT_MODULES = frozenset({"httpx", "httpx2", "httpcore"})
 
@@ -79,3 +89,36 @@ def transport_error(
         timeout_hint=timeout_hint,
         connect_hint=connect_hint,
     )
+
+
+async def bound_error_body(response: Any) -> None:
+    """An `httpx2` response hook: an error reply keeps at most `ERROR_READ_LIMIT` bytes of body.
+
+    Runs before the client reads the body. For a status of 400 or more it reads
+    the body up to the limit, closes the rest of it unread (the connection is
+    then not reused; a short body is read to its end and the connection is) and
+    hands the prefix on as the body. Success replies are untouched.
+
+    Example:
+        `httpx2.AsyncClient(event_hooks={"response": [bound_error_body]})`
+    """
+    if response.status_code < 400:
+        return
+    import httpx2
+
+    stream = response.stream
+    if not isinstance(stream, httpx2.AsyncByteStream):
+        return  # a sync stream or an already-read body: nothing to bound here
+    kept = bytearray()
+    chunks = stream.__aiter__()
+    try:
+        async for chunk in chunks:
+            kept += chunk
+            if len(kept) >= ERROR_READ_LIMIT:
+                break
+    finally:
+        closer = getattr(chunks, "aclose", None)
+        if closer is not None:
+            await closer()
+        await stream.aclose()
+    response.stream = httpx2.ByteStream(bytes(kept[:ERROR_READ_LIMIT]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import httpx2
 import pytest
@@ -47,3 +49,51 @@ def test_hosts_word_their_own_fix() -> None:
     assert error.message == "Could not reach ollama (ConnectionRefusedError); start `ollama serve`"
     slow = no_answer(TimeoutError("t"), timeout=True, provider="p", timeout_hint="wait")
     assert isinstance(slow, APITimeoutError) and slow.message.endswith("; wait")
+
+
+# -- error bodies are read only up to a limit -----------------------------------------
+
+
+def _hooked(status: int, body: bytes) -> httpx2.AsyncClient:
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        chunks = [body[i : i + 65536] for i in range(0, len(body), 65536)]
+        return httpx2.Response(status, stream=_Chunks(chunks))
+
+    from llmkit.providers._transport import bound_error_body
+
+    return httpx2.AsyncClient(
+        transport=httpx2.MockTransport(answer), event_hooks={"response": [bound_error_body]}
+    )
+
+
+class _Chunks(httpx2.AsyncByteStream):
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+        self.sent = 0
+        self.closed = False
+
+    async def __aiter__(self) -> Any:
+        for chunk in self.chunks:
+            self.sent += 1
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_an_error_body_is_read_only_up_to_the_limit() -> None:
+    from llmkit.providers._transport import ERROR_READ_LIMIT
+
+    big = b"<html>" + b"x" * (8 * 1024 * 1024)
+    async with _hooked(502, big) as client:
+        response = await client.get("http://host.test/")
+    assert response.status_code == 502
+    assert response.content == big[:ERROR_READ_LIMIT]
+
+
+@pytest.mark.parametrize("status", [200, 404])
+async def test_success_and_short_error_bodies_are_whole(status: int) -> None:
+    body = b'{"error": "short"}' * 10 if status >= 400 else b"y" * (2 * 1024 * 1024)
+    async with _hooked(status, body) as client:
+        response = await client.get("http://host.test/")
+    assert response.content == body
