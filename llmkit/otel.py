@@ -358,11 +358,19 @@ class _Instrumentation:
 
     # -- the provider the request goes to -------------------------------------------------
 
-    def attach(self, provider: Any, request: Request, *, streaming: bool) -> None:
+    def attach(
+        self, provider: Any, request: Request, prepared: Request | None, *, streaming: bool
+    ) -> None:
+        """What only the send step knows: the host's address, whether the call streams,
+        and the request as the family rewrote it for the host (`prepared`)."""
         item = self.open.get(id(request))
         if item is None:
             return
         item.streaming = streaming
+        if prepared is not None:
+            item.span.set_attributes(_request_attributes(prepared))
+            if self.include_content:
+                item.span.set_attributes(input_content(prepared))
         if getattr(provider, "has_api_key", False):
             try:
                 key = provider.api_key()
@@ -461,11 +469,11 @@ def instrument(
         emit(hooks, event)
 
     async def observed_send(self: ModelClient, route: Any, request: Request) -> Response:
-        _attach(state, route, request, streaming=False)
+        _attach(state, self, route, request, streaming=False)
         return await send(self, route, request)
 
     def observed_send_stream(self: ModelClient, route: Any, request: Request) -> Any:
-        _attach(state, route, request, streaming=True)
+        _attach(state, self, route, request, streaming=True)
         return send_stream(self, route, request)
 
     _originals.update(emit=emit, send=send, send_stream=send_stream)
@@ -475,9 +483,17 @@ def instrument(
     _state = state
 
 
-def _attach(state: _Instrumentation, route: Any, request: Request, *, streaming: bool) -> None:
+def _attach(
+    state: _Instrumentation, client: Any, route: Any, request: Request, *, streaming: bool
+) -> None:
+    if id(request) not in state.open:
+        return
+    try:  # `prepare` is pure: run again here, it yields what the send step will send
+        prepared = client.prepare(request, route.provider, route.entry)
+    except Exception:  # the send step raises the same error itself
+        prepared = None
     try:
-        state.attach(route.provider, request, streaming=streaming)
+        state.attach(route.provider, request, prepared, streaming=streaming)
     except Exception:
         _log.exception("llmkit: OpenTelemetry could not read the provider's address")
 

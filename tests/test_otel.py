@@ -321,3 +321,15 @@ async def test_telemetry_failures_never_break_a_call(caplog: pytest.LogCaptureFi
         llmkit.uninstrument()
     assert reply.text
     assert "could not record a request event" in caplog.text
+
+
+async def test_request_attributes_are_what_the_family_sends(telemetry: Telemetry) -> None:
+    from llmkit.clients import QwenClient
+
+    fake = FakeProvider(name="openai-compatible")
+    await QwenClient(fake, model="Qwen/Qwen3-32B", thinking=False).generate("hi")
+    [span] = telemetry.finished()
+    sent = fake.requests[0]
+    assert sent.temperature == 0.7  # the model card's, added by the family's rewrite
+    assert span.attributes["gen_ai.request.temperature"] == sent.temperature
+    assert span.attributes["gen_ai.request.top_p"] == sent.top_p
