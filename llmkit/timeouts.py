@@ -1,11 +1,12 @@
 """Timeouts a user can reason about: connect, first token, idle between events, total.
 
 `BaseProvider(timeout=...)` takes a number (the total, in seconds) or a
-`Timeouts`. Progress is measured in `StreamEvent`s, never in bytes: SSE
-comments and keep-alive lines (DeepSeek holds queued connections open with
-them, HOSTS.md §1.5) never become events, so they cannot keep a stalled stream
-alive. Enforcement lives in `llmkit.providers._calls`; this module only holds
-the numbers.
+`Timeouts`. Progress is content, never bytes: text, reasoning, a tool-call
+piece or a refusal. SSE comments and keep-alive lines (DeepSeek holds queued
+connections open with them, HOSTS.md §1.5) never become events, and
+bookkeeping events (usage, Anthropic's `message_start`, a finish reason) are
+not content, so neither can keep a stalled stream alive. Enforcement lives in
+`llmkit.providers._calls`; this module only holds the numbers.
 """
 
 from __future__ import annotations
@@ -43,9 +44,13 @@ class Timeouts:
     connect: float | None = field(default=10.0, converter=_seconds)
     """Opening the connection (TCP and TLS)."""
     first_token: float | None = field(default=None, converter=_seconds)
-    """From sending a stream request to its first event with content; retryable when it fires."""
+    """From sending a stream request to its first content (text, reasoning, a tool call,
+    a refusal; not usage or pings); retryable when it fires."""
     idle: float | None = field(default=None, converter=_seconds)
-    """Longest gap between two stream events with content; after the first one it is a `StreamError`."""
+    """Longest gap between two content events; after the first content it is a `StreamError`.
+
+    Runs from the first content on even when `first_token` is longer: the
+    earlier deadline wins."""
     total: float | None = field(default=600.0, converter=_seconds)
     """One attempt from start to end, stream included (retries each get their own)."""
 

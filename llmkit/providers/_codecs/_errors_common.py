@@ -6,7 +6,7 @@ Also the two ways a provider reads a body: `json_object` for a success reply,
 Error pages from proxies and load balancers (a Cloudflare 502 is some 60 KB of
 HTML) must not become the error's message: the message gets the page's
 `<title>`, or its first ~200 characters with whitespace collapsed, always as
-decoded text. The error keeps the whole text in `.body`.
+decoded text. The error keeps the text, up to `ERROR_BODY_LIMIT`, in `.body`.
 """
 
 from __future__ import annotations
