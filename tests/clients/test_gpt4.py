@@ -229,3 +229,37 @@ async def test_gpt_oss_on_groq_replays_the_recorded_reply() -> None:
     assert "temperature" not in bodies[0]
     assert reply.text == case["expect"]["text"]
     assert reply.reasoning == case["expect"]["reasoning"]
+
+
+async def test_gpt_oss_on_ollamas_native_api_thinks_at_the_asked_level() -> None:
+    """Ollama's `/api/chat`: effort as `think: "high"`, reasoning back in `message.thinking`."""
+    from llmkit.providers import OllamaProvider
+
+    bodies: list[dict[str, Any]] = []
+
+    def host(request: httpx2.Request) -> httpx2.Response:
+        bodies.append(json.loads(request.content))
+        return httpx2.Response(
+            200,
+            json={
+                "model": "gpt-oss:20b",
+                "created_at": "2026-11-30T10:00:00Z",
+                "message": {"role": "assistant", "content": "4", "thinking": "2 plus 2"},
+                "done": True,
+                "done_reason": "stop",
+                "prompt_eval_count": 70,
+                "eval_count": 12,
+            },
+        )
+
+    provider = OllamaProvider(
+        base_url="http://127.0.0.1:11434",
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(host)),
+        retry=None,
+    )
+    client = GPT4Client(provider, model="gpt-oss-20b", reasoning_effort="high")
+    reply = await client.generate("2+2?", temperature=0.3)
+    assert bodies[0]["model"] == "gpt-oss:20b"
+    assert bodies[0]["think"] == "high"
+    assert bodies[0]["options"]["temperature"] == 0.3
+    assert (reply.text, reply.reasoning) == ("4", "2 plus 2")
