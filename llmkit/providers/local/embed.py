@@ -143,8 +143,9 @@ class SentenceTransformersProvider(SyncTwins):
         """Not available: this provider embeds only."""
 
         async def events() -> AsyncIterator[StreamEvent]:
+            for _ in ():  # an async generator that raises on its first step
+                yield _
             raise _no_chat()
-            yield  # pragma: no cover - makes this an async generator
 
         return ResponseStream(events, provider=self.name)
 

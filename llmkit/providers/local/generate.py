@@ -87,7 +87,8 @@ def _generate(loaded: LoadedModel, jobs: list[Job]) -> None:
     import torch
     import transformers
 
-    model, pad = loaded.model, loaded.pad_token_id
+    model = loaded.model
+    pad = loaded.pad_token_id if loaded.pad_token_id is not None else 0  # masked out anyway
     eos = model.generation_config.eos_token_id
     eos_ids = set(eos if isinstance(eos, list) else [] if eos is None else [eos])
     width = max(len(job.prompt) for job in jobs)

@@ -27,6 +27,7 @@ from llmkit.errors import ConfigurationError, ContextLengthExceededError, LLMErr
 from llmkit.providers._base import ModelInfo, SyncTwins
 from llmkit.providers._stream import ResponseStream
 from llmkit.providers.local import chat
+from llmkit.providers.local.generate import Done, Job, run_next
 from llmkit.providers.local.loading import (
     Device,
     Dtype,
@@ -36,7 +37,6 @@ from llmkit.providers.local.loading import (
     acquire,
     release,
 )
-from llmkit.providers.local.generate import Done, Job, run_next
 from llmkit.providers.local.text import ReplyText
 from llmkit.tokens import TokenCount
 from llmkit.types import (
