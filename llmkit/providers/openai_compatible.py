@@ -31,12 +31,12 @@ from llmkit.errors import (
     APIConnectionError,
     APITimeoutError,
     ConfigurationError,
-    InvalidResponseError,
     LLMError,
     StreamError,
 )
 from llmkit.providers._base import DEFAULT, BaseProvider, ModelInfo, Sender
 from llmkit.providers._codecs import openai_chat as codec
+from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._codecs.openai_chat import Dialect
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import no_answer, transport_error
@@ -338,16 +338,10 @@ class OpenAICompatibleProvider(BaseProvider):
         return parse_models(self._json(response, None), provider=self.name)
 
     def _json(self, response: Any, model: str | None) -> Any:
-        try:
-            return json.loads(response.content)
-        except ValueError as exc:
-            raise InvalidResponseError(
-                f"{self.name} sent a reply that is not JSON: {response.text[:200]!r}",
-                provider=self.name,
-                model=model,
-                status_code=response.status_code,
-                body=response.text,
-            ) from exc
+        """The reply's JSON object; an empty, malformed or HTML body is `InvalidResponseError`."""
+        return json_object(
+            response.content, provider=self.name, model=model, status=response.status_code
+        )
 
     # -- errors -----------------------------------------------------------------
 

@@ -12,22 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from llmkit import errors
+from llmkit.providers._codecs import _errors_common
 from llmkit.providers._codecs._errors_common import error_class, excerpt, parse_json_or_text
-from llmkit.retry import parse_retry_after
+from llmkit.retry import parse_retry_after, quota_exhausted
 
 __all__ = ["error_from_body", "error_parts", "is_context_overflow"]
-
-_CONTEXT_MARKERS = (
-    "context_length_exceeded",
-    "context length",
-    "context_length",
-    "context window",
-    "context_window",
-    "maximum context",
-    "prompt is too long",
-    "too many tokens",
-    "reduce the length",
-)
 
 _FILTERED = frozenset({"content_filter", "ResponsibleAIPolicyViolation"})
 """Error codes of a prompt refused by a content filter (Azure OpenAI)."""
@@ -77,8 +66,7 @@ def error_parts(body: Any) -> tuple[str, str | None, str | None, int | None]:
 
 def is_context_overflow(message: str, kind: str | None, code: str | None) -> bool:
     """Whether an error says the prompt does not fit the model's context window."""
-    haystack = " ".join(filter(None, (message, kind, code))).lower()
-    return any(marker in haystack for marker in _CONTEXT_MARKERS)
+    return _errors_common.is_context_overflow(" ".join(filter(None, (message, kind, code))))
 
 
 def error_from_body(
@@ -161,7 +149,7 @@ def _rate_limit(
     common: dict[str, Any],
 ) -> errors.RateLimitError:
     retry_after = parse_retry_after(headers)
-    if code == "insufficient_quota":
+    if code == "insufficient_quota" or (status == 429 and quota_exhausted(429, common["body"])):
         # A billing cap, not a rate: waiting will not help.
         # https://help.openai.com/en/articles/6891831-error-code-429-you-exceeded-your-current-quota
         return errors.RateLimitError(
