@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # the names below are imported on first use: see __getattr__
     from llmkit.registry import client, load
     from llmkit.types import (
         Cost,
+        Embeddings,
         FinishReason,
         Latency,
         Message,
@@ -72,6 +73,7 @@ __all__ = [
     "ContentFilterError",
     "ContextLengthExceededError",
     "Cost",
+    "Embeddings",
     "FinishReason",
     "InvalidRequestError",
     "InvalidResponseError",

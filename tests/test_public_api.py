@@ -15,7 +15,7 @@ from llmkit.testing import FakeProvider
 
 TYPES = {
     "Message", "Role", "Request", "Response", "StreamEvent", "ToolSpec", "ToolCall", "Usage",
-    "FinishReason", "Latency", "Cost", "ToolCallDelta",
+    "FinishReason", "Latency", "Cost", "ToolCallDelta", "Embeddings",
 }  # fmt: skip
 ERRORS = {
     "LLMError", "ConfigurationError", "BudgetExceededError", "APIError", "AuthenticationError",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from llmkit.providers.openai import OpenAIProvider
     from llmkit.providers.openai_compatible import OpenAICompatibleProvider
     from llmkit.providers.openrouter import OpenRouterProvider
+    from llmkit.providers.voyage import VoyageProvider
 
 __all__ = [
     "AnthropicProvider",
@@ -46,6 +47,7 @@ __all__ = [
     "ResponseStream",
     "SentenceTransformersProvider",
     "TransformersProvider",
+    "VoyageProvider",
 ]
 
 _HOMES = {
@@ -67,6 +69,7 @@ _HOMES = {
     "OpenRouterProvider": "openrouter",
     "SentenceTransformersProvider": "local",
     "TransformersProvider": "local",
+    "VoyageProvider": "voyage",
 }
 
 

@@ -126,9 +126,17 @@ class SyncTwins:
         """Blocking twin of `aclose`."""
         _sync.run(self.aclose)
 
-    def embed_sync(self, inputs: str | Sequence[str], **options: Any) -> Embeddings:
-        """Blocking twin of `embed` (where the provider has one)."""
-        return _sync.run(partial(self.embed, inputs, **options))  # type: ignore[attr-defined,no-any-return]
+    def embed_sync(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str,
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Blocking twin of `embed`."""
+        embed = self.embed  # type: ignore[attr-defined]
+        return _sync.run(partial(embed, inputs, model=model, kind=kind, dimensions=dimensions))  # type: ignore[no-any-return]
 
 
 class BaseProvider(SyncTwins):

@@ -18,6 +18,7 @@ import pytest
 
 from llmkit import errors
 from llmkit.providers import (
+    AzureOpenAIProvider,
     CohereProvider,
     GeminiProvider,
     MistralProvider,
@@ -42,10 +43,6 @@ _KINDS = {
 }
 
 
-class _Azure(OpenAICompatibleProvider):
-    name: ClassVar[str] = "azure"
-
-
 class _Perplexity(OpenAICompatibleProvider):
     name: ClassVar[str] = "perplexity"
 
@@ -57,11 +54,18 @@ def _provider(case: dict[str, Any], http_client: Any) -> Any:
         return GeminiProvider(base_url="https://generativelanguage.googleapis.com", **common)
     if host == "cohere":
         return CohereProvider(base_url="https://api.cohere.com", **common)
+    if host == "azure":  # the deployment path: .../openai/deployments/<name>/embeddings
+        url = case["request"]["url"]
+        return AzureOpenAIProvider(
+            endpoint=url.split("/openai/")[0],
+            deployment=url.split("/deployments/")[1].split("/")[0],
+            api_version=url.split("api-version=")[1],
+            **common,
+        )
     if host == "ollama":
         return OllamaProvider(base_url=harness.base_url(case, "/api/embed"), **common)
     classes = {
         "openai": OpenAIProvider,
-        "azure": _Azure,
         "mistral": MistralProvider,
         "openrouter": OpenRouterProvider,
         "perplexity": _Perplexity,
