@@ -320,3 +320,23 @@ def test_run_sync() -> None:
     )
     reply = GPT4Client(provider=fake).run_sync("boiling?", tools=[to_fahrenheit])
     assert reply.messages[2].content == "212.0"
+
+
+async def test_fake_provider_scripts_json_and_tool_calls() -> None:
+    from llmkit.testing import tool_calls
+
+    fake = FakeProvider(
+        [
+            tool_calls(("weather", {"city": "Rome"}), ("weather", {"city": "Oslo"})),
+            {"city": "Rome", "temperature": 21},
+        ],
+        name="openai",
+    )
+    reply = await GPT4Client(provider=fake).run("Rome?", tools=[weather], output=Answer)
+    assert reply.output == Answer("Rome", 21.0)
+    first = reply.messages[1]
+    assert [(c.id, c.name) for c in first.tool_calls] == [
+        ("call_0_weather", "weather"),
+        ("call_1_weather", "weather"),
+    ]
+    assert reply.messages[-1].content == '{"city": "Rome", "temperature": 21}'

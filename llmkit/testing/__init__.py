@@ -46,6 +46,7 @@ from typing import Any
 import anyio
 from attrs import evolve, frozen
 
+from llmkit import _sync
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.providers._base import ModelInfo, SyncTwins
 from llmkit.providers._stream import ResponseStream
@@ -68,6 +69,7 @@ from llmkit.types import (
     Response,
     Role,
     StreamEvent,
+    ToolCall,
     ToolCallDelta,
     Usage,
 )
@@ -81,6 +83,7 @@ __all__ = [
     "Recording",
     "Reply",
     "httpx_fault_transport",
+    "tool_calls",
 ]
 
 
@@ -96,10 +99,31 @@ class Interrupted:
     after: int = 1
 
 
-Reply = str | Response | LLMError | Interrupted | Callable[[Request], "str | Response | LLMError"]
-"""One scripted answer: text, a whole `Response` (reasoning, tool calls, usage),
-an error to raise, an `Interrupted` stream, or a function of the request
-returning text, a `Response` or an error."""
+Reply = (
+    str
+    | dict[str, Any]
+    | list[Any]
+    | Response
+    | LLMError
+    | Interrupted
+    | Callable[[Request], "str | Response | LLMError"]
+)
+"""One scripted answer: text, a dict or list (answered as JSON text, for `output=`), a
+whole `Response` (reasoning, tool calls, usage; see `tool_calls`), an error to raise,
+an `Interrupted` stream, or a function of the request returning text, a `Response`
+or an error."""
+
+
+def tool_calls(*calls: tuple[str, Mapping[str, Any]] | ToolCall, text: str = "") -> Response:
+    """A scripted reply that calls tools: `tool_calls(("get_weather", {"city": "Oslo"}))`.
+
+    Calls given as `(name, arguments)` get the ids `call_<position>_<name>`.
+    """
+    made = [
+        c if isinstance(c, ToolCall) else ToolCall(f"call_{i}_{c[0]}", c[0], dict(c[1]))
+        for i, c in enumerate(calls)
+    ]
+    return Response(text=text, tool_calls=made)
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
@@ -329,6 +353,8 @@ class FakeProvider(SyncTwins):
             cut, reply = reply, reply.reply
         if isinstance(reply, LLMError):
             raise reply
+        if isinstance(reply, dict | list):
+            reply = Response(text=json.dumps(reply))
         if isinstance(reply, str):
             reply = Response(text=reply)
         return _completed(reply, request, self.name, number), cut
@@ -437,6 +463,17 @@ class FakeProvider(SyncTwins):
             provider=self.name,
             usage=Usage(input_tokens=sum(len(t.split()) + 1 for t in texts)),
         )
+
+    def embed_sync(
+        self,
+        inputs: str | Sequence[str],
+        *,
+        model: str = "fake-embed",
+        kind: str | None = None,
+        dimensions: int | None = None,
+    ) -> Embeddings:
+        """Blocking twin of `embed`."""
+        return _sync.run(partial(self.embed, inputs, model=model, kind=kind, dimensions=dimensions))
 
     async def aclose(self) -> None:
         """Nothing to release; marks the fake closed."""
