@@ -16,8 +16,10 @@ from llmkit.providers._codecs import (
     openai_chat_errors,
 )
 from llmkit.providers._codecs._errors_common import (
+    CONTEXT_OVERFLOW_WORDS,
     error_class,
     excerpt,
+    is_context_overflow,
     json_object,
     parse_json_or_text,
 )
@@ -123,3 +125,58 @@ def test_parse_json_or_text(body: object, parsed: object) -> None:
 )
 def test_error_class_by_status_with_a_host_table(status: int, cls: type[errors.LLMError]) -> None:
     assert error_class(status, {498: errors.AuthenticationError}) is cls
+
+
+# -- context overflow: one shared list, per-host additions ------------------------------
+
+OVERFLOW = "This model's maximum context length is 8192 tokens; the prompt is too long"
+
+
+def test_context_overflow_words_are_shared_and_a_host_adds_its_own() -> None:
+    assert is_context_overflow(OVERFLOW)
+    assert is_context_overflow("CONTEXT_LENGTH_EXCEEDED")  # any case
+    assert not is_context_overflow("input exceeds the maximum number of tokens")
+    assert is_context_overflow("input exceeds the maximum number of tokens", ("maximum number",))
+    assert not is_context_overflow("invalid api key")
+    assert len(set(CONTEXT_OVERFLOW_WORDS)) == len(CONTEXT_OVERFLOW_WORDS)
+
+
+@pytest.mark.parametrize("codec", sorted(BUILDERS))
+def test_every_codec_reads_the_shared_overflow_words(codec: str) -> None:
+    body = {"error": {"message": OVERFLOW, "type": "invalid_request_error"}, "message": OVERFLOW}
+    assert isinstance(BUILDERS[codec](400, body), errors.ContextLengthExceededError)
+    assert not isinstance(
+        BUILDERS[codec](400, {"error": {"message": "bad"}, "message": "bad"}),
+        errors.ContextLengthExceededError,
+    )
+
+
+def test_host_additions_stay_with_their_host() -> None:
+    gemini = {"error": {"message": "The input token count exceeds the maximum number of tokens"}}
+    assert isinstance(
+        gemini_generate.error_from_body(400, gemini), errors.ContextLengthExceededError
+    )
+    ollama = {"error": "input too long for this model"}
+    assert isinstance(ollama_chat.error_from_body(400, ollama), errors.ContextLengthExceededError)
+    assert not isinstance(
+        cohere_chat.error_from_body(400, {"message": "input too long for this model"}),
+        errors.ContextLengthExceededError,
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"type": "error", "error": {"type": "rate_limit_error", "message": "limit: 0 for this"}},
+        {
+            "error": {
+                "type": "rate_limit_error",
+                "message": "x",
+                "details": {"error_code": "enforced_spend_limit_reached"},
+            }
+        },
+    ],
+)
+def test_anthropic_quota_checks_go_through_quota_exhausted(body: dict[str, Any]) -> None:
+    error = anthropic_messages.error_from_body(429, body)
+    assert isinstance(error, errors.RateLimitError) and not error.retryable
