@@ -22,11 +22,14 @@ BASE = "http://bench.invalid/v1"
 AUTH = {"authorization": "Bearer sk-bench"}
 
 
-def _handler(module: Any, stream: bool) -> Callable[[Any], Any]:
-    """A MockTransport handler answering every request with the completion or the stream."""
+def _handler(module: Any, stream: bool, wire: str = "openai") -> Callable[[Any], Any]:
+    """A MockTransport handler answering every request with the reply or the stream
+    (`wire`: OpenAI Chat Completions bytes, or Anthropic Messages bytes)."""
+    chunks = P.ANTHROPIC_STREAM_EVENTS if wire == "anthropic" else P.STREAM_EVENTS
+    whole = P.ANTHROPIC_MESSAGE_BYTES if wire == "anthropic" else P.COMPLETION_BYTES
 
     async def events() -> Any:
-        for event in P.STREAM_EVENTS:
+        for event in chunks:
             yield event
 
     def handle(request: Any) -> Any:
@@ -34,14 +37,15 @@ def _handler(module: Any, stream: bool) -> Callable[[Any], Any]:
             headers = {"content-type": "text/event-stream"}
             return module.Response(200, headers=headers, content=events())
         headers = {"content-type": "application/json"}
-        return module.Response(200, headers=headers, content=P.COMPLETION_BYTES)
+        return module.Response(200, headers=headers, content=whole)
 
     return handle
 
 
-def mock_client(module: Any, stream: bool, **kwargs: Any) -> Any:
+def mock_client(module: Any, stream: bool, wire: str = "openai", **kwargs: Any) -> Any:
     """An `AsyncClient` of `module` (httpx2 or httpx) over the mock transport."""
-    return module.AsyncClient(transport=module.MockTransport(_handler(module, stream)), **kwargs)
+    handler = _handler(module, stream, wire)
+    return module.AsyncClient(transport=module.MockTransport(handler), **kwargs)
 
 
 Call = Callable[[], Awaitable[str]]
@@ -77,6 +81,34 @@ def raw(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Call, Cal
     return call, stream
 
 
+def raw_anthropic(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Call, Call]:
+    """The floor for Anthropic's wire format: the HTTP library and `json`, by hand."""
+    plain, streaming = make_client(False), make_client(True)
+    url = base + "/v1/messages"
+    body = json.dumps(P.ANTHROPIC_REQUEST).encode()
+    stream_body = json.dumps({**P.ANTHROPIC_REQUEST, "stream": True}).encode()
+    headers = {"x-api-key": "sk-bench", "anthropic-version": "2023-06-01",
+               "content-type": "application/json"}  # fmt: skip
+
+    async def call() -> str:
+        response = await plain.post(url, content=body, headers=headers)
+        data = json.loads(response.content)
+        return "".join(b["text"] for b in data["content"] if b["type"] == "text")
+
+    async def stream() -> str:
+        parts = []
+        async with streaming.stream("POST", url, content=stream_body, headers=headers) as response:
+            async for line in response.aiter_lines():
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line[6:])
+                if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
+                    parts.append(event["delta"]["text"])
+        return "".join(parts)
+
+    return call, stream
+
+
 def openai_sdk(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Call, Call]:
     """The `openai` SDK alone, typed objects as its users get them."""
     import openai
@@ -106,10 +138,17 @@ def openai_sdk(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Ca
 
 
 def llmkit_provider(
-    cls_path: str, make_client: Callable[[bool], Any], base: str = BASE, *, client: bool = False
+    cls_path: str,
+    make_client: Callable[[bool], Any],
+    base: str = BASE,
+    *,
+    client: bool = False,
+    sender: str | None = None,
+    model: str = P.MODEL,
 ) -> tuple[Call, Call]:
     """An llmkit provider (optionally under a model client); `make_client` may return None
-    (then the provider pools its own connections, as users get it)."""
+    (then the provider pools its own connections, as users get it). `sender="sdk"` has the
+    vendor SDK send (the default: llmkit sends with `httpx2` itself)."""
     import importlib
 
     from llmkit.types import Message, Request
@@ -117,15 +156,18 @@ def llmkit_provider(
     module_name, _, cls_name = cls_path.rpartition(".")
     cls = getattr(importlib.import_module(module_name), cls_name)
     request = Request(
-        model=P.MODEL,
+        model=model,
         messages=[
             Message.system("You are terse."),
             Message.user("Explain quicksort in one paragraph."),
         ],
         max_tokens=200,
     )
-    plain = cls(api_key="sk-bench", base_url=base, http_client=make_client(False))
-    streaming = cls(api_key="sk-bench", base_url=base, http_client=make_client(True))
+    options: dict[str, Any] = {"api_key": "sk-bench", "base_url": base}
+    if sender is not None:
+        options["sender"] = sender
+    plain = cls(http_client=make_client(False), **options)
+    streaming = cls(http_client=make_client(True), **options)
 
     if client:
         from llmkit.clients import GPT4Client
@@ -166,22 +208,42 @@ def cases() -> dict[str, Callable[[], tuple[Call, Call]]]:
     def client1(stream: bool) -> Any:
         return mock_client(httpx, stream)
 
+    def anthropic1(stream: bool) -> Any:
+        return mock_client(httpx, stream, "anthropic")
+
+    def anthropic2(stream: bool) -> Any:
+        return mock_client(httpx2, stream, "anthropic")
+
+    openai = "llmkit.providers.openai.OpenAIProvider"
     found: dict[str, Callable[[], tuple[Call, Call]]] = {
         "raw httpx + json": lambda: raw(client1),
         "raw httpx2 + json": lambda: raw(client2),
+        "llmkit OpenAIProvider": lambda: llmkit_provider(openai, client2),
+        "llmkit OpenAICompatibleProvider": lambda: llmkit_provider(
+            "llmkit.providers.openai_compatible.OpenAICompatibleProvider", client2
+        ),
+        "llmkit GPT4Client -> OpenAIProvider": lambda: llmkit_provider(
+            openai, client2, client=True
+        ),
     }
     if importlib.util.find_spec("openai"):
         found["openai SDK alone (typed)"] = lambda: openai_sdk(client2)
-        found["llmkit OpenAIProvider"] = lambda: llmkit_provider(
-            "llmkit.providers.openai.OpenAIProvider", client2
-        )
-        found["llmkit OpenAICompatibleProvider"] = lambda: llmkit_provider(
-            "llmkit.providers.openai_compatible.OpenAICompatibleProvider", client2
-        )
-        found["llmkit GPT4Client -> OpenAIProvider"] = lambda: llmkit_provider(
-            "llmkit.providers.openai.OpenAIProvider", client2, client=True
+        found[SDK_SENDER] = lambda: llmkit_provider(openai, client2, sender="sdk")
+    anthropic = "llmkit.providers.anthropic.AnthropicProvider"
+    found[ANTHROPIC_FLOOR] = lambda: raw_anthropic(anthropic1, "http://bench.invalid")
+    found["llmkit AnthropicProvider"] = lambda: llmkit_provider(
+        anthropic, anthropic2, "http://bench.invalid", model=P.ANTHROPIC_MODEL
+    )
+    if importlib.util.find_spec("anthropic"):
+        found["llmkit AnthropicProvider sender=sdk"] = lambda: llmkit_provider(
+            anthropic, anthropic2, "http://bench.invalid", sender="sdk", model=P.ANTHROPIC_MODEL
         )
     return found
+
+
+SDK_SENDER = "llmkit OpenAIProvider sender=sdk"
+ANTHROPIC_FLOOR = "raw httpx + json, Anthropic bytes"
+"""The Anthropic rows are compared with this floor (the same bytes, read by hand)."""
 
 
 OTHERS = ("pydantic_ai", "litellm", "langchain_openai", "aisuite")

@@ -71,6 +71,12 @@ def clients(base: str) -> dict[str, Callable[[], tuple[I.Call, I.Call]]]:
         "llmkit OpenAICompatibleProvider": lambda: I.llmkit_provider(
             "llmkit.providers.openai_compatible.OpenAICompatibleProvider", lambda s: None, base
         ),
+        "llmkit OpenAICompatibleProvider sender=sdk": lambda: I.llmkit_provider(
+            "llmkit.providers.openai_compatible.OpenAICompatibleProvider",
+            lambda s: None,
+            base,
+            sender="sdk",
+        ),
     }
 
 

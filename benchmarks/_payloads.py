@@ -83,3 +83,56 @@ STREAM_EVENTS: list[bytes] = [
 ]
 """One SSE event per network chunk: role, 64 content deltas, finish, usage, [DONE]."""
 STREAM_BYTES = b"".join(STREAM_EVENTS)
+
+
+# -- Anthropic Messages: the same text, as Anthropic's API sends it ---------------------
+
+ANTHROPIC_MODEL = "claude-sonnet-4-6"
+ANTHROPIC_REQUEST = {
+    "model": ANTHROPIC_MODEL,
+    "system": "You are terse.",
+    "messages": [{"role": "user", "content": "Explain quicksort in one paragraph."}],
+    "max_tokens": 200,
+}
+ANTHROPIC_MESSAGE = {
+    "id": "msg_bench000000000000000001",
+    "type": "message",
+    "role": "assistant",
+    "model": ANTHROPIC_MODEL,
+    "content": [{"type": "text", "text": TEXT}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {
+        "input_tokens": 24,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": CHUNKS,
+        "service_tier": "standard",
+    },
+}
+ANTHROPIC_MESSAGE_BYTES = json.dumps(ANTHROPIC_MESSAGE).encode()
+
+
+def _event(name: str, data: dict[str, object]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+_START = {**ANTHROPIC_MESSAGE, "content": [], "stop_reason": None, "usage": {
+    **ANTHROPIC_MESSAGE["usage"], "output_tokens": 1}}  # type: ignore[dict-item]  # fmt: skip
+ANTHROPIC_STREAM_EVENTS: list[bytes] = [
+    _event("message_start", {"type": "message_start", "message": _START}),
+    _event("content_block_start", {"type": "content_block_start", "index": 0,
+                                   "content_block": {"type": "text", "text": ""}}),  # fmt: skip
+    _event("ping", {"type": "ping"}),
+    *(
+        _event("content_block_delta", {"type": "content_block_delta", "index": 0,
+                                       "delta": {"type": "text_delta", "text": word}})  # fmt: skip
+        for word in WORDS
+    ),
+    _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    _event("message_delta", {"type": "message_delta",
+                             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                             "usage": {"output_tokens": CHUNKS}}),  # fmt: skip
+    _event("message_stop", {"type": "message_stop"}),
+]
+"""One SSE event per network chunk: start, block start, ping, 64 text deltas, stops."""
