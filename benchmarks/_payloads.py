@@ -117,22 +117,39 @@ def _event(name: str, data: dict[str, object]) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
-_START = {**ANTHROPIC_MESSAGE, "content": [], "stop_reason": None, "usage": {
-    **ANTHROPIC_MESSAGE["usage"], "output_tokens": 1}}  # type: ignore[dict-item]  # fmt: skip
+_START = {
+    **ANTHROPIC_MESSAGE,
+    "content": [],
+    "stop_reason": None,
+    "usage": {**ANTHROPIC_MESSAGE["usage"], "output_tokens": 1},
+}  # type: ignore[dict-item]
 ANTHROPIC_STREAM_EVENTS: list[bytes] = [
     _event("message_start", {"type": "message_start", "message": _START}),
-    _event("content_block_start", {"type": "content_block_start", "index": 0,
-                                   "content_block": {"type": "text", "text": ""}}),  # fmt: skip
+    _event(
+        "content_block_start",
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    ),
     _event("ping", {"type": "ping"}),
     *(
-        _event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                       "delta": {"type": "text_delta", "text": word}})  # fmt: skip
+        _event(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": word},
+            },
+        )
         for word in WORDS
     ),
     _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-    _event("message_delta", {"type": "message_delta",
-                             "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                             "usage": {"output_tokens": CHUNKS}}),  # fmt: skip
+    _event(
+        "message_delta",
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+            "usage": {"output_tokens": CHUNKS},
+        },
+    ),
     _event("message_stop", {"type": "message_stop"}),
 ]
 """One SSE event per network chunk: start, block start, ping, 64 text deltas, stops."""
