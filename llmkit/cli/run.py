@@ -39,6 +39,11 @@ def add_parser(subparsers: Any) -> None:
     add_request_options(parser)
     parser.add_argument("--json", action="store_true", help="print the whole Response as JSON")
     parser.add_argument(
+        "--schema", metavar="FILE",
+        help="a JSON Schema file: the reply is JSON checked against it (re-asked when it "
+        "does not match) and printed as JSON",
+    )  # fmt: skip
+    parser.add_argument(
         "--stream", action=argparse.BooleanOptionalAction, default=True,
         help="print the reply as it arrives (default: on)",
     )  # fmt: skip
@@ -118,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
     model = params.pop("model", None)
     client = registry.client(target, model=model, provider=args.provider, **client_options(args))
     messages = [Message.user(prompt)]
+    if args.schema:
+        return _run_schema(args, client, messages, params)
     if args.stream:
         show = None if args.json else _write
         response = _ask.stream(client, messages, show or (lambda _event: None), **params)
@@ -143,3 +150,29 @@ def _write(event: Any) -> None:
     if event.text:
         sys.stdout.write(event.text)
         sys.stdout.flush()
+
+
+def _run_schema(args: argparse.Namespace, client: Any, messages: list[Any], params: Any) -> int:
+    """`--schema FILE`: the validated JSON on stdout (with `--json`, the whole Response)."""
+    import re
+    from pathlib import Path
+
+    from llmkit.cli import _ask
+    from llmkit.output import JSONSchema
+    from llmkit.types import to_dict
+
+    path = Path(args.schema)
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the JSON Schema {path}: {exc}") from exc
+    name = re.sub(r"\W+", "_", path.name.split(".")[0]) or "output"
+    response = _ask.generate(client, messages, output=JSONSchema(schema, name=name), **params)
+    data = to_dict(response) if args.json else response.output
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    if args.usage:
+        from llmkit.cli._common import provider_label
+        from llmkit.cli._render import usage_line
+
+        note(usage_line(response, provider_label(load_registry(args), client, response.provider)))
+    return EXIT_OK

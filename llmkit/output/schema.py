@@ -88,7 +88,11 @@ def json_schema(tp: Any) -> dict[str, Any]:
     Raises:
         ConfigurationError: `tp` is not a type a schema can be written for.
     """
-    if is_pydantic_model(tp):
+    from llmkit.output.document import JSONSchema
+
+    if isinstance(tp, JSONSchema):
+        schema = dict(tp.schema)
+    elif is_pydantic_model(tp):
         schema = dict(tp.model_json_schema())
     else:
         import msgspec

@@ -90,6 +90,13 @@ def convert(data: Any, tp: Any, *, wrapped: bool = False) -> Any:
         data = data[WRAPPER_KEY]
     if is_pydantic_model(tp):
         return _pydantic(data, tp)
+    from llmkit.output.document import JSONSchema, validate_document
+
+    if isinstance(tp, JSONSchema):
+        found = validate_document(data, tp)
+        if found:
+            raise OutputInvalid([Issue(path, message) for path, message in found])
+        return data
     import msgspec
 
     try:
