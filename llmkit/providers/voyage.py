@@ -52,8 +52,9 @@ class VoyageProvider(BaseProvider):
         raise _no_chat()
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
+        for _ in ():  # an async generator that raises on its first step
+            yield _
         raise _no_chat()
-        yield  # pragma: no cover - makes this an async generator
 
 
 def _no_chat() -> ConfigurationError:
