@@ -18,7 +18,16 @@ from attrs import frozen
 
 from llmkit.errors import ConfigurationError, LLMError
 
-__all__ = ["JOB_FORMAT", "BatchItemError", "BatchJob", "BatchState", "BatchStatus", "iso", "parse_time"]
+__all__ = [
+    "JOB_FORMAT",
+    "BatchItemError",
+    "BatchJob",
+    "BatchNotReadyError",
+    "BatchState",
+    "BatchStatus",
+    "iso",
+    "parse_time",
+]
 
 JOB_FORMAT = 1
 """The version of `BatchJob.to_json`'s layout; `from_json` refuses a newer one."""
@@ -65,6 +74,10 @@ class BatchItemError(LLMError):
         super().__init__(message, **where)
         self.reason = reason
         """`expired`, `cancelled`, `failed` (the whole job failed) or `missing`."""
+
+
+class BatchNotReadyError(LLMError):
+    """Results were asked for a batch job that has not ended yet."""
 
 
 def parse_time(value: Any) -> dt.datetime | None:

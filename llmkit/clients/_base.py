@@ -609,6 +609,43 @@ class ModelClient:
             )
         )  # fmt: skip
 
+    async def generate_batch(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        poll: Any = None,
+        on_progress: Callable[[Any], Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> list[Response | LLMError]:
+        """Every prompt through the host's batch API (about half price, within the host's
+        window): submits, waits polling with backoff, and returns one slot per prompt in
+        input order, a reply or its `LLMError` (see `llmkit.batches`, docs/batch-api.md).
+
+        Args:
+            prompts: the prompts; each is what `generate` accepts.
+            poll: seconds before the first poll, or a `llmkit.batches.Poll`.
+            on_progress: called with a `llmkit.batches.BatchRun` at every poll.
+            **options: `generate`'s keyword arguments (not `output=`), for every prompt.
+        """
+        from llmkit.batches._client import client_generate_batch
+
+        return await client_generate_batch(
+            self, prompts, dict(options), poll=poll, on_progress=on_progress
+        )
+
+    def generate_batch_sync(
+        self,
+        prompts: Sequence[Prompt],
+        *,
+        poll: Any = None,
+        on_progress: Callable[[Any], Any] | None = None,
+        **options: Unpack[CallOptions],
+    ) -> list[Response | LLMError]:
+        """Blocking twin of `generate_batch`."""
+        return _sync.run(
+            partial(self.generate_batch, prompts, poll=poll, on_progress=on_progress, **options)
+        )
+
 
 def _first(*values: Any) -> Any:
     return next((v for v in values if v is not None), None)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
 from llmkit import _sync
+from llmkit.batches._methods import BatchMethods
 from llmkit.errors import ConfigurationError, LLMError, StreamError
 from llmkit.providers._anthropic_sdk import PLATFORM_EXTRAS, AnthropicSDK
 from llmkit.providers._base import BaseProvider, ModelInfo
@@ -34,7 +35,7 @@ Platform = Literal["anthropic", "bedrock", "vertex"]
 """Where Claude is reached: Anthropic's own API, Amazon Bedrock, or Google Vertex AI."""
 
 
-class AnthropicProvider(BaseProvider):
+class AnthropicProvider(BatchMethods, BaseProvider):
     """Claude on Anthropic's Messages API; key from `ANTHROPIC_API_KEY`.
 
     llmkit sends the requests itself (`sender="httpx2"`, the default: no SDK is
@@ -49,6 +50,7 @@ class AnthropicProvider(BaseProvider):
     """
 
     name: ClassVar[str] = "anthropic"
+    batch_api: ClassVar[str | None] = "anthropic"  # llmkit.batches: Message Batches
     default_base_url: ClassVar[str] = "https://api.anthropic.com"
     api_key_env: ClassVar[str | None] = "ANTHROPIC_API_KEY"
     sdk_module: ClassVar[str | None] = "anthropic"

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import ClassVar, Unpack
 from urllib.parse import quote
 
+from llmkit.batches._methods import BatchMethods
 from llmkit.errors import AuthenticationError, ConfigurationError
 from llmkit.providers._base import Sender
 from llmkit.providers._codecs.openai_chat import Dialect
@@ -39,7 +40,7 @@ TokenProvider = Callable[[], "str | Awaitable[str]"]
 """A callable returning a Microsoft Entra ID bearer token (sync or async)."""
 
 
-class AzureOpenAIProvider(OpenAICompatibleProvider):
+class AzureOpenAIProvider(BatchMethods, OpenAICompatibleProvider):
     """GPT models on Azure OpenAI (`AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`).
 
     Example:
@@ -48,6 +49,8 @@ class AzureOpenAIProvider(OpenAICompatibleProvider):
     """
 
     name: ClassVar[str] = "azure-openai"
+    batch_api: ClassVar[str | None] = "openai"  # llmkit.batches: global-batch deployments
+    batch_endpoint: ClassVar[str] = "/chat/completions"
     api_key_env: ClassVar[str | None] = "AZURE_OPENAI_API_KEY"
     endpoint_env: ClassVar[str] = "AZURE_OPENAI_ENDPOINT"
     requires_api_key: ClassVar[bool] = True

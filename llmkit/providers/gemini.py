@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from llmkit import _sync
+from llmkit.batches._methods import BatchMethods
 from llmkit.errors import (
     ConfigurationError,
     LLMError,
@@ -36,7 +37,7 @@ from llmkit.types import Embeddings, Request, Response, StreamEvent
 __all__ = ["GeminiProvider"]
 
 
-class GeminiProvider(BaseProvider):
+class GeminiProvider(BatchMethods, BaseProvider):
     """Gemini on Google's Gemini API; key from `GEMINI_API_KEY` (or `GOOGLE_API_KEY`).
 
     Thinking is asked for through `Request.extra`, merged into `generationConfig`:
@@ -45,6 +46,7 @@ class GeminiProvider(BaseProvider):
     """
 
     name: ClassVar[str] = "gemini"
+    batch_api: ClassVar[str | None] = "gemini"  # llmkit.batches: batchGenerateContent
     default_base_url: ClassVar[str] = "https://generativelanguage.googleapis.com"
     api_key_env: ClassVar[str | None] = "GEMINI_API_KEY"
     fallback_key_env: ClassVar[str] = "GOOGLE_API_KEY"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from llmkit._imports import require
+from llmkit.batches._methods import BatchMethods
 from llmkit.providers._codecs.openai_chat import GROQ_REFUSED, Dialect
 from llmkit.providers._http import as_httpx_client
 from llmkit.providers.openai_compatible import OpenAICompatibleProvider
@@ -12,7 +13,7 @@ from llmkit.providers.openai_compatible import OpenAICompatibleProvider
 __all__ = ["GroqProvider"]
 
 
-class GroqProvider(OpenAICompatibleProvider):
+class GroqProvider(BatchMethods, OpenAICompatibleProvider):
     """Groq's hosted models (`GROQ_API_KEY`).
 
     Groq refuses `n` other than 1, logprobs and `messages[].name`
@@ -22,6 +23,7 @@ class GroqProvider(OpenAICompatibleProvider):
     """
 
     name: ClassVar[str] = "groq"
+    batch_api: ClassVar[str | None] = "openai"  # llmkit.batches: OpenAI's batch API
     default_base_url: ClassVar[str] = "https://api.groq.com/openai/v1"
     api_key_env: ClassVar[str | None] = "GROQ_API_KEY"
     requires_api_key: ClassVar[bool] = True

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from llmkit.batches._methods import BatchMethods
 from llmkit.providers._codecs.openai_chat import Dialect
 from llmkit.providers.openai_compatible import OpenAICompatibleProvider
 
 __all__ = ["OpenAIProvider"]
 
 
-class OpenAIProvider(OpenAICompatibleProvider):
+class OpenAIProvider(BatchMethods, OpenAICompatibleProvider):
     """OpenAI's hosted models (`OPENAI_API_KEY`)."""
 
     name: ClassVar[str] = "openai"
+    batch_api: ClassVar[str | None] = "openai"  # llmkit.batches: /files + /batches
     default_base_url: ClassVar[str] = "https://api.openai.com/v1"
     api_key_env: ClassVar[str | None] = "OPENAI_API_KEY"
     requires_api_key: ClassVar[bool] = True

@@ -47,6 +47,7 @@ import anyio
 from attrs import evolve, frozen
 
 from llmkit import _sync
+from llmkit.batches._methods import BatchMethods
 from llmkit.errors import ConfigurationError, LLMError
 from llmkit.providers._base import ModelInfo, SyncTwins
 from llmkit.providers._stream import ResponseStream
@@ -196,7 +197,7 @@ def _json(arguments: Mapping[str, object]) -> str:
     return json.dumps(arguments)
 
 
-class FakeProvider(SyncTwins):
+class FakeProvider(BatchMethods, SyncTwins):
     """A scripted provider that implements the whole `Provider` protocol offline.
 
     Replies are used in order, one per call (`complete` or `stream`); an error in
@@ -227,6 +228,8 @@ class FakeProvider(SyncTwins):
         seed: int | str | None = None,
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        batch_delay: float = 0.0,
+        batch_dir: str | Path | None = None,
     ) -> None:
         """A fake host.
 
@@ -251,6 +254,9 @@ class FakeProvider(SyncTwins):
             clock: seconds, monotonic (default: the event loop's); with `sleep`,
                 injectable so tests replay a profile on a fake clock.
             sleep: waits the given seconds (default: `anyio.sleep`).
+            batch_delay: seconds (wall clock) a batch job takes to complete (`llmkit.batches`).
+            batch_dir: where batch jobs are kept, so another process can collect them
+                (default `$LLMKIT_FAKE_BATCH_DIR`; neither: in this fake's memory).
 
         Raises:
             ConfigurationError: an unknown shipped profile, an empty one, or a
@@ -279,6 +285,8 @@ class FakeProvider(SyncTwins):
         self.embedded: list[list[str]] = []
         """The inputs of every `embed` call, in order."""
         self.closed = False
+        self.batch_delay = batch_delay
+        self.batch_dir = batch_dir
 
     @classmethod
     def from_recording(
@@ -320,6 +328,8 @@ class FakeProvider(SyncTwins):
             clock=clock,
             sleep=sleep,
         )
+
+    batch_api = "fake"  # llmkit.batches._fake: jobs complete after `batch_delay` seconds
 
     def __repr__(self) -> str:
         profile = "" if self._picker is None else f", profile={len(self._picker.requests)} requests"
