@@ -106,6 +106,26 @@ async def snippet_10() -> None:
 
 async def snippet_11() -> None:
     import asyncio
+    from llmkit import Message, Request
+    from llmkit.providers import AnthropicProvider
+
+    async def main() -> None:
+        # AWS credentials: arguments, or the usual AWS_* variables / profile (boto3 finds them)
+        bedrock = AnthropicProvider(platform="bedrock", platform_options={"aws_region": "us-east-1"})
+        # Google: application default credentials, or an access_token / credentials object
+        vertex = AnthropicProvider(
+            platform="vertex", platform_options={"region": "us-east5", "project_id": "my-project"}
+        )
+        request = Request("global.anthropic.claude-sonnet-4-6", [Message.user("Hi")], max_tokens=200)
+        print((await bedrock.complete(request)).text)
+        async for event in vertex.stream(Request("claude-sonnet-4-6", [Message.user("Hi")])):
+            print(event.text, end="")
+
+    asyncio.run(main())
+
+
+async def snippet_12() -> None:
+    import asyncio
     from llmkit import Message, Request, ToolSpec
     from llmkit.providers import GeminiProvider
 
@@ -124,7 +144,7 @@ async def snippet_11() -> None:
     asyncio.run(main())
 
 
-async def snippet_12() -> None:
+async def snippet_13() -> None:
     import asyncio
 
     from llmkit import Message, Request, ToolSpec
@@ -165,7 +185,7 @@ async def snippet_12() -> None:
     asyncio.run(main())
 
 
-async def snippet_13() -> None:
+async def snippet_14() -> None:
     import asyncio
 
     from llmkit import Message, Request, ToolSpec
