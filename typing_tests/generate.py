@@ -36,6 +36,12 @@ PARAMS: dict[tuple[str, int], str] = {
     ("retries", 3): CONTEXT,
     ("streaming", 2): CONTEXT,
     ("streaming", 3): CONTEXT,
+    ("structured_output", 1): "client: ModelClient",
+    ("tools", 1): "client: ModelClient",
+    ("tools", 3): (
+        "client: ModelClient, conversation: list[Message], WEATHER: ToolSpec,"
+        " get_weather: Callable[..., str]"
+    ),
 }
 """(page, snippet number) → the parameters it takes from the text around it."""
 
@@ -50,11 +56,23 @@ IMPORTS: dict[str, list[str]] = {
         "from llmkit.providers import Provider",
         "from llmkit.types import Request, Response",
     ],
+    "structured_output": ["from llmkit.clients import ModelClient"],
+    "tools": [
+        "from collections.abc import Callable",
+        "from llmkit.clients import ModelClient",
+        "from llmkit.types import Message, ToolSpec",
+    ],
     "providers": [
         "from llmkit.providers import GroqProvider, OpenAICompatibleProvider",
     ],
 }
 """Page → imports its later snippets rely on (made by an earlier one, or by the prose)."""
+
+SESSIONS: dict[str, list[tuple[int, int]]] = {
+    "structured_output": [(1, 3)],
+    "tools": [(1, 2)],
+}
+"""Page → runs of snippets (first, last) that build on each other: checked as one function."""
 
 ADAPT: dict[tuple[str, int], list[tuple[str, str]]] = {
     ("bench", 1): [
@@ -175,6 +193,8 @@ def render(name: str, page: Path) -> str | None:
     if any(key[0] == name for key in PARAMS):
         out += ["from llmkit.providers import BaseProvider", "from llmkit.types import Request"]
     out += IMPORTS.get(name, [])
+    runs = {first: last for first, last in SESSIONS.get(name, [])}
+    continued: set[int] = set()
     for number, code in enumerate(snippets, 1):
         for old, new in ADAPT.get((name, number), []):
             if old not in code:
@@ -183,9 +203,15 @@ def render(name: str, page: Path) -> str | None:
                     "update ADAPT in typing_tests/generate.py"
                 )
             code = code.replace(old, new)
+        body = textwrap.indent(code.rstrip("\n"), "    ", lambda line: bool(line.strip()))
+        if number in continued:
+            out += ["", f"    # -- snippet {number}, continuing the one above", body]
+            continue
+        last = runs.get(number, number)
+        continued.update(range(number + 1, last + 1))
+        label = f"snippet_{number}" if last == number else f"snippets_{number}_to_{last}"
         params = PARAMS.get((name, number), "")
-        out += ["", "", f"async def snippet_{number}({params}) -> None:"]
-        out.append(textwrap.indent(code.rstrip("\n"), "    ", lambda line: bool(line.strip())))
+        out += ["", "", f"async def {label}({params}) -> None:", body]
     return "\n".join(out) + "\n"
 
 
