@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections import deque
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -436,22 +437,26 @@ parse_completion = parse_reply
 class StreamParser:
     """The codec contract's stream parser: body bytes in, `StreamEvent`s out; no I/O.
 
-    Decodes server-sent events and hands each to `ChatStreamParser`. After
-    `[DONE]` (or an error) later bytes are read and ignored, so the caller can
-    drain the body and its pooled connection is reused. `flush()` at the end of
-    the body returns the last events or raises what the stream ended with: the
-    host's in-stream error, a `StreamError` for a stream cut short, or one for a
-    server's own `error: {...}` line (llama.cpp, GPUStack).
+    Decodes server-sent events and hands each to `ChatStreamParser`. A network
+    chunk that is exactly one `data:` event (the common case) skips the SSE
+    decoder. After `[DONE]` (or an error) later bytes are read and ignored, so the
+    caller can drain the body and its pooled connection is reused. `flush()` at the
+    end of the body returns the last events or raises what the stream ended with:
+    the host's in-stream error, a `StreamError` for a stream cut short, or one
+    quoting a server's own `error: {...}` line (llama.cpp, GPUStack), which SSE
+    itself ignores.
     """
 
     def __init__(self, *, provider: str, model: str | None = None, status: int = 200) -> None:
-        from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser, EventDecoder
+        from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser
+        from llmkit.providers._codecs.sse import SSEDecoder
 
         self.provider = provider
         self.model = model
-        self._decoder = EventDecoder()
+        self._decoder = SSEDecoder()
         self._chat = ChatStreamParser(provider=provider, model=model, status=status)
-        self._line_error: LLMError | None = None
+        self._clean = True  # the decoder holds nothing unfinished
+        self._recent: deque[bytes] = deque(maxlen=_RECENT_CHUNKS)
 
     @property
     def done(self) -> bool:
@@ -460,8 +465,8 @@ class StreamParser:
 
     @property
     def error(self) -> LLMError | None:
-        """The error the stream reported, once it has (later input is ignored)."""
-        return self._chat.error or self._line_error
+        """The error the host reported inside the stream, once it has."""
+        return self._chat.error
 
     def feed(self, chunk: bytes) -> list[StreamEvent]:
         """The events the chunk completed.
@@ -470,17 +475,27 @@ class StreamParser:
             InvalidResponseError: an event's data is not a JSON object.
         """
         chat = self._chat
-        if chat.done or chat.error is not None or self._line_error is not None:
+        if chat.done or chat.error is not None:
             return []
+        if (
+            self._clean
+            and chunk[:6] == b"data: "
+            and chunk[-2:] == b"\n\n"
+            and chunk.count(b"\n") == 2
+            and b"\r" not in chunk
+        ):
+            try:
+                return chat.feed_data(chunk[6:-2].decode())
+            except UnicodeDecodeError:
+                pass  # the decoder says what is wrong with it
+        self._recent.append(chunk)
         sses = self._decoder.feed(chunk)
+        self._clean = chunk[-2:] == b"\n\n" and b"\r" not in chunk
         if len(sses) == 1:
-            events = chat.feed(sses[0])
-        else:
-            events = []
-            for sse in sses:
-                events += chat.feed(sse)
-        if self._decoder.error_line is not None and not chat.done:
-            self._line_error = self._server_error(self._decoder.error_line)
+            return chat.feed(sses[0])
+        events: list[StreamEvent] = []
+        for sse in sses:
+            events += chat.feed(sse)
         return events
 
     def flush(self) -> list[StreamEvent]:
@@ -491,21 +506,24 @@ class StreamParser:
             StreamError: the stream stopped early (no `[DONE]`, no finish reason), was
                 cut inside an event, or the server ended it with an `error:` line.
         """
+        chat = self._chat
         events: list[StreamEvent] = []
-        if not (self.done or self.error is not None):
+        if not (chat.done or chat.error is not None):
             for sse in self._decoder.flush():
                 events += self._last(sse)
-            if self._decoder.error_line is not None:
-                self._line_error = self._server_error(self._decoder.error_line)
-        if self._line_error is not None and self._chat.error is None:
-            raise self._line_error
-        return events + self._chat.finish()
+            if not (chat.done or chat.finished or chat.error is not None):
+                line = _error_line(b"".join(self._recent))
+                if line is not None:
+                    raise self._server_error(line)
+        return events + chat.finish()
 
     def _last(self, sse: Any) -> list[StreamEvent]:
         """The events of a last event with no closing blank line (a cut body if it does not parse)."""
         try:
             return self._chat.feed(sse)
         except InvalidResponseError as exc:
+            if _error_line(b"".join(self._recent)) is not None:
+                return []  # the server's error line says more than the cut event
             raise StreamError(
                 f"the {self.provider} stream was cut in the middle of an event; "
                 "what arrived is in `.partial`",
@@ -527,3 +545,15 @@ class StreamParser:
             model=self.model,
             body=body,
         )
+
+
+_RECENT_CHUNKS = 64
+"""Chunks kept (those the SSE decoder read) to find a server's `error:` line at the end."""
+
+_ERROR_LINE = re.compile(r"(?:^|[\r\n])error:[ ]?([^\r\n]*)")
+
+
+def _error_line(tail: bytes) -> str | None:
+    """The text of the last `error:` line in the end of a body, if there is one."""
+    found = _ERROR_LINE.findall(tail.decode("utf-8", errors="replace"))
+    return found[-1].strip() if found else None

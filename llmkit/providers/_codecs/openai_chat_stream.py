@@ -29,30 +29,10 @@ from llmkit.providers._codecs.openai_chat import (
     refusal_of,
 )
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
-from llmkit.providers._codecs.sse import ServerSentEvent, SSEDecoder
+from llmkit.providers._codecs.sse import ServerSentEvent
 from llmkit.types import Cost, FinishReason, StreamEvent, ToolCallDelta
 
-__all__ = ["ChatStreamParser", "EventDecoder"]
-
-
-class EventDecoder(SSEDecoder):
-    """The SSE decoder, also keeping a server's own `error: {...}` line.
-
-    SSE ignores fields it does not know, but llama.cpp's and GPUStack's servers end a
-    failed stream with such a line (`error: {"code": 500, "message": ...}`) instead of
-    an event: its text is kept in `error_line` so the stream fails saying why.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.error_line: str | None = None
-        """The value of the first `error:` line, if one came."""
-
-    def _line(self, line: str) -> ServerSentEvent | None:
-        if line[:6] == "error:" and self.error_line is None:
-            self.error_line = line[6:].strip()
-            return None
-        return super()._line(line)
+__all__ = ["ChatStreamParser"]
 
 
 class ChatStreamParser:
@@ -87,9 +67,16 @@ class ChatStreamParser:
         Raises:
             InvalidResponseError: the event's data is not JSON.
         """
+        return self.feed_data(event.data, event.event)
+
+    def feed_data(self, data: str, name: str | None = None) -> list[StreamEvent]:
+        """`feed` for an event given as its data (and its `event:` name, if any).
+
+        Raises:
+            InvalidResponseError: the data is not JSON.
+        """
         if self.done or self.error is not None:
             return []
-        data = event.data
         if data == "[DONE]":
             self.done = True
             return []
@@ -111,7 +98,7 @@ class ChatStreamParser:
                 model=self.model,
                 body=chunk,
             )
-        if event.event == "error" or chunk.get("error"):
+        if name == "error" or chunk.get("error"):
             # OpenRouter: https://openrouter.ai/docs/api-reference/errors#error-during-streaming
             # Groq: `event: error` with the error object as data.
             self.error = error_from_body(
