@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +27,6 @@ from llmkit.providers._stream import ResponseStream
 from llmkit.types import (
     Cost,
     Embeddings,
-    Latency,
     Request,
     Response,
     StreamEvent,
@@ -132,11 +130,9 @@ def _event_data(event: StreamEvent) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v not in (None, "", {})}
 
 
-def _hit(stored: Response, started: float) -> Response:
-    elapsed = time.perf_counter() - started
-    return attrs.evolve(
-        stored, cached=True, cost=ZERO, latency=Latency(first_token=elapsed, total=elapsed)
-    )
+def _hit(stored: Response) -> Response:
+    """A stored reply as a hit: `cached`, zero cost; usage and latency as the first time."""
+    return attrs.evolve(stored, cached=True, cost=ZERO)
 
 
 async def cached_complete(
@@ -146,8 +142,11 @@ async def cached_complete(
     enabled, ttl = _settings.get()
     if not enabled:
         return await send()
-    started = time.perf_counter()
     key = request_key(provider, request)
+    recall = getattr(cache, "recall", None)  # MemoryCache: the hit, already decoded
+    if recall is not None and (found := recall(key)) is not None:
+        events.caching("hit", provider=provider, model=request.model, size=found[1])
+        return found[0]  # type: ignore[no-any-return]
     data = await cache.get(key)
     if data is None:
         async with cache.single_flight(key) as waited:
@@ -158,11 +157,12 @@ async def cached_complete(
                 response = await send()
                 blob = _dump({"response": to_dict(response)})
                 await cache.set(key, blob, ttl)
+                if recall is not None:
+                    cache.remember(key, _hit(response))  # type: ignore[attr-defined]
                 events.caching("store", provider=provider, model=request.model, size=len(blob))
                 return response
     events.caching("hit", provider=provider, model=request.model, size=len(data))
-    stored = from_dict(json.loads(data)["response"], Response)
-    return _hit(stored, started)
+    return _hit(from_dict(json.loads(data)["response"], Response))
 
 
 def cached_stream(
@@ -176,7 +176,6 @@ def cached_stream(
     result: list[Response] = []
 
     async def replay() -> AsyncIterator[StreamEvent]:
-        started = time.perf_counter()
         data = await cache.get(key)
         if data is None:
             async with cache.single_flight(key) as waited:
@@ -200,17 +199,11 @@ def cached_stream(
         await stream.aclose()  # never started: nothing was sent
         events.caching("hit", provider=provider, model=request.model, size=len(data))
         entry = json.loads(data)
-        result.append(_hit(from_dict(entry["response"], Response), started))
+        result.append(_hit(from_dict(entry["response"], Response)))
         for item in entry["events"]:
             yield from_dict(item, StreamEvent)
 
-    def finish(timed: Response) -> Response:
-        response = result[-1]
-        if response.cached:  # the time of this replay, not of the first stream
-            return attrs.evolve(response, latency=timed.latency)
-        return response
-
-    return ResponseStream(replay, provider=provider, finish=finish, fold=False)
+    return ResponseStream(replay, provider=provider, finish=lambda _: result[-1], fold=False)
 
 
 async def embed_cached(

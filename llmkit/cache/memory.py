@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from llmkit.cache._base import CacheStats, Flights
 from llmkit.errors import ConfigurationError
@@ -37,7 +38,7 @@ class MemoryCache:
         self.max_entries = max_entries
         self.ttl = ttl
         self._clock = clock
-        self._data: OrderedDict[str, tuple[bytes, float | None]] = OrderedDict()
+        self._data: OrderedDict[str, tuple[bytes, float | None, Any]] = OrderedDict()
         self._bytes = 0
         self.hits = 0
         self.misses = 0
@@ -46,20 +47,39 @@ class MemoryCache:
     def __repr__(self) -> str:
         return f"MemoryCache(max_entries={self.max_entries}, ttl={self.ttl})"
 
-    def get_nowait(self, key: str) -> bytes | None:
-        """`get` without awaiting."""
+    def _entry(self, key: str) -> tuple[bytes, float | None, Any] | None:
         item = self._data.get(key)
-        if item is None:
-            self.misses += 1
-            return None
-        value, expires = item
-        if expires is not None and self._clock() >= expires:
+        if item is not None and item[1] is not None and self._clock() >= item[1]:
             self._drop(key)
+            item = None
+        if item is None:
             self.misses += 1
             return None
         self._data.move_to_end(key)
         self.hits += 1
-        return value
+        return item
+
+    def get_nowait(self, key: str) -> bytes | None:
+        """`get` without awaiting."""
+        item = self._entry(key)
+        return None if item is None else item[0]
+
+    def recall(self, key: str) -> tuple[Any, int] | None:
+        """The decoded value `remember`ed with `key`'s entry and the entry's size, or None
+        (no entry, or none remembered): a hit that skips decoding the bytes."""
+        item = self._entry(key)
+        if item is None:
+            return None
+        if item[2] is None:
+            self.hits -= 1  # the caller falls back to `get`, which counts it
+            return None
+        return item[2], len(item[0])
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep `value` (the decoded form of `key`'s bytes) beside its entry."""
+        item = self._data.get(key)
+        if item is not None:
+            self._data[key] = (item[0], item[1], value)
 
     async def get(self, key: str) -> bytes | None:
         """The value under `key`, or None."""
@@ -70,13 +90,13 @@ class MemoryCache:
         life = self.ttl if ttl is None else ttl
         if key in self._data:
             self._drop(key)
-        self._data[key] = (value, None if life is None else self._clock() + life)
+        self._data[key] = (value, None if life is None else self._clock() + life, None)
         self._bytes += len(value)
         while len(self._data) > self.max_entries:
             self._drop(next(iter(self._data)))
 
     def _drop(self, key: str) -> None:
-        value, _ = self._data.pop(key)
+        value = self._data.pop(key)[0]
         self._bytes -= len(value)
 
     async def clear(self) -> int:

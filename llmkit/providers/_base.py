@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -301,7 +301,10 @@ class BaseProvider(SyncTwins):
         if self.cache is not None:  # llmkit.cache: a hit never reaches the policies
             from llmkit.cache import cached_complete
 
-            return await cached_complete(self.cache, self.name, request, partial(_calls.complete, self._complete, _calls.Policy.of(self), request))  # fmt: skip
+            def send() -> Awaitable[Response]:  # built only on a miss
+                return _calls.complete(self._complete, _calls.Policy.of(self), request)
+
+            return await cached_complete(self.cache, self.name, request, send)
         return await _calls.complete(self._complete, _calls.Policy.of(self), request)
 
     def stream(self, request: Request) -> ResponseStream:

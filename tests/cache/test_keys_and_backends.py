@@ -13,7 +13,7 @@ import anyio
 import pytest
 
 from llmkit.cache import DiskCache, MemoryCache, embedding_keys, open_cache, request_key
-from llmkit.cache._key import canonical
+from llmkit.cache._key import canonical, canonical_request
 from llmkit.errors import ConfigurationError
 from llmkit.types import Message, Request, ToolSpec
 
@@ -28,23 +28,34 @@ REQUEST = Request(
     response_format={"type": "json_object"},
     seed=7,
 )
-# The canonical JSON of REQUEST and its SHA-256, written down once: if either changes,
+# The canonical text of REQUEST and its SHA-256, written down once: if either changes,
 # every cache in the field stops hitting, so a change must bump `_key.VERSION` on purpose.
 CANONICAL = (
-    '{"kind":"complete","provider":"openai","request":{"max_tokens":64,"messages":'
-    '[{"content":"Be brief.","role":"system"},{"content":"H\\u00e9llo \\u2713","role":"user"}],'
-    '"model":"gpt-5.6","response_format":{"type":"json_object"},"seed":7,"temperature":0.7,'
-    '"tools":[{"description":"Weather","name":"get_weather","parameters":{"properties":'
-    '{"city":{}},"type":"object"}}]},"v":1}'
+    "llmkit-cache/1|complete|6:openai|7:gpt-5.6|msystem9:Be brief.|muser7:H\u00e9llo \u2713"
+    '|temperature=0.7|max_tokens=64|seed=7|tools=[{"description":"Weather","name":'
+    '"get_weather","parameters":{"properties":{"city":{}},"type":"object"}}]'
+    '|response_format={"type":"json_object"}'
 )
+KEY = "llmkit:complete:1b99dc5c66c362b5201fdf7e8ff781a7aade13283b40313e1f74bc78a17236c0"
 
 
 def test_key_is_the_sha256_of_the_canonical_request() -> None:
     import hashlib
 
-    assert hashlib.sha256(CANONICAL.encode()).hexdigest() == request_key(
-        "openai", REQUEST
-    ).removeprefix("llmkit:complete:")
+    assert canonical_request("openai", REQUEST) == CANONICAL
+    assert hashlib.sha256(CANONICAL.encode()).hexdigest() == KEY.removeprefix("llmkit:complete:")
+    assert request_key("openai", REQUEST) == KEY
+
+
+def test_other_shapes_are_keyed_by_their_whole_plain_data(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from llmkit.cache import _key
+
+    monkeypatch.setattr(_key, "_FAST", False)
+    text = canonical_request("openai", REQUEST)
+    assert text.startswith("llmkit-cache/1|complete|6:openai|plain={") and '"seed":7' in text
+    assert request_key("openai", REQUEST) != KEY
 
 
 def test_key_is_the_same_in_another_process_with_another_hash_seed() -> None:
