@@ -21,11 +21,34 @@ from llmkit.errors import ConfigurationError, LLMError
 from llmkit.types import Prompt, Request, Response
 
 if TYPE_CHECKING:
-    from llmkit.clients._base import ModelClient
+    from llmkit.clients._base import ModelClient, Route
 
-__all__ = ["client_generate_batch"]
+__all__ = ["client_generate_batch", "prepare_batch"]
 
 _REFUSED = ("output", "output_mode", "output_retries", "cache", "cache_ttl")
+
+
+def prepare_batch(
+    client: ModelClient, prompts: Sequence[Prompt], options: dict[str, Any]
+) -> tuple[Route, list[Request]]:
+    """Each prompt as the `Request` `generate` would send (family rewrites applied), and
+    the route (provider, catalog entry) they go to.
+
+    Raises:
+        ConfigurationError: an option a batch cannot honour (`output=`, `cache=`).
+    """
+    refused = [name for name in _REFUSED if options.get(name) is not None]
+    if refused:
+        raise ConfigurationError(
+            f"generate_batch does not take {refused[0]}=; validate structured answers "
+            "from the replies yourself, or use generate_many"
+        )
+    route = client._route
+    prepared: list[Request] = []
+    for prompt in prompts:
+        route, request = client._build_request(client._route, prompt, options)  # type: ignore[arg-type]
+        prepared.append(client.prepare(request, route.provider, route.entry))
+    return route, prepared
 
 
 async def client_generate_batch(
@@ -38,19 +61,9 @@ async def client_generate_batch(
     on_submit: Callable[[BatchJob], Any] | None = None,
 ) -> list[Response | LLMError]:
     """See `ModelClient.generate_batch`."""
-    refused = [name for name in _REFUSED if options.get(name) is not None]
-    if refused:
-        raise ConfigurationError(
-            f"generate_batch does not take {refused[0]}=; validate structured answers "
-            "from the replies yourself, or use generate_many"
-        )
     if not prompts:
         return []
-    prepared: list[Request] = []
-    route = client._route
-    for prompt in prompts:
-        route, request = client._build_request(client._route, prompt, options)  # type: ignore[arg-type]
-        prepared.append(client.prepare(request, route.provider, route.entry))
+    route, prepared = prepare_batch(client, prompts, options)
     provider = route.provider
     budget = client.budget
     reservation = None

@@ -25,10 +25,12 @@ from llmkit.batches._types import BatchJob, BatchState, BatchStatus
 from llmkit.errors import ConfigurationError, LLMError, NotFoundError
 from llmkit.types import Request, Response, from_dict, to_dict
 
-__all__ = ["ENV_DIR", "FakeBatches", "batch_dir"]
+__all__ = ["ENV_DELAY", "ENV_DIR", "FakeBatches", "batch_dir"]
 
 ENV_DIR = "LLMKIT_FAKE_BATCH_DIR"
 """Where fake batch jobs are kept when a fake has no `batch_dir` of its own."""
+ENV_DELAY = "LLMKIT_FAKE_BATCH_DELAY"
+"""Seconds a fake batch job takes when the fake has no `batch_delay` of its own."""
 
 Item = tuple[str, Request]
 
@@ -79,7 +81,7 @@ class FakeBatches:
             "id": f"fakebatch_{secrets.token_hex(8)}",
             "provider": provider.name,
             "created": now,
-            "ready_at": now + float(getattr(provider, "batch_delay", 0.0)),
+            "ready_at": now + _delay(provider),
             "expires": now + 86_400,
             "cancelled": False,
             "custom_ids": [cid for cid, _ in items],
@@ -125,6 +127,15 @@ class FakeBatches:
             records = [json.loads(p.read_text(encoding="utf-8")) for p in directory.glob("*.json")] if directory.is_dir() else []
         records.sort(key=lambda r: r["created"], reverse=True)
         return [_status(r) for r in records[:limit]]
+
+
+def _delay(provider: Any) -> float:
+    """The fake's `batch_delay`, else `$LLMKIT_FAKE_BATCH_DELAY` (seconds), else 0."""
+    delay = getattr(provider, "batch_delay", 0.0) or os.environ.get(ENV_DELAY) or 0.0
+    try:
+        return max(0.0, float(delay))
+    except ValueError:
+        raise ConfigurationError(f"{ENV_DELAY}={delay!r}: seconds, e.g. 2.5") from None
 
 
 def _status(record: dict[str, Any]) -> BatchStatus:

@@ -53,6 +53,7 @@ COMMANDS = (
     "llmkit.cli.demo",
     "llmkit.cli.embed",
     "llmkit.cli.cache",
+    "llmkit.cli.batch_cmd",
     "llmkit.bench.cli",
 )
 """Modules that each add one subcommand, in `--help` order. `llmkit.bench.cli` is H7's."""
