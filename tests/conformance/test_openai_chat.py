@@ -107,19 +107,6 @@ def _roles(messages: list[dict[str, Any]]) -> list[str]:
     return ["system" if m["role"] == "developer" else m["role"] for m in messages]
 
 
-def _modes() -> list[Any]:
-    modes = []
-    for param in harness.params("openai-chat"):
-        path = param.values[0]
-        if path is None:
-            return [param]
-        streamed = harness.load(path)["stream"]
-        for chunk in (None, 7) if streamed else (None,):
-            suffix = "" if chunk is None else f"-chunk{chunk}"
-            modes.append(pytest.param(path, chunk, id=f"{path.stem}{suffix}"))
-    return modes
-
-
 async def _replay(
     case: dict[str, Any], chunk_size: int | None, sender: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -153,14 +140,14 @@ async def _replay(
     return result, sent
 
 
-@pytest.mark.parametrize(("path", "chunk_size"), _modes())
-async def test_case(path: Path, chunk_size: int | None) -> None:
+@pytest.mark.parametrize(harness.ARGS, harness.cases("openai-chat"))
+async def test_case(path: Path, mode: harness.Mode) -> None:
     """The same result from both senders (llmkit's own `httpx2` and the vendor SDK)."""
     case = harness.load(path)
     recorded = case["request"]["json"]
     results = {}
     for sender in ("httpx2", "sdk"):
-        result, sent = await _replay(case, chunk_size, sender)
+        result, sent = await _replay(case, mode.chunk_size, sender)
         results[sender] = result
         assert result == case["expect"], sender
         assert len(sent) == 1
