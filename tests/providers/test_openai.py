@@ -98,3 +98,29 @@ async def test_missing_sdk_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_invalid_sender_is_a_configuration_error() -> None:
     shared.check_invalid_sender(OpenAIProvider)
+
+
+def test_the_direct_sender_imports_no_vendor_sdk() -> None:
+    """A fresh interpreter builds the provider, calls and streams: `openai` is never imported."""
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, json, sys
+import httpx2
+from llmkit.providers import OpenAIProvider
+from tests.providers import _openai_compat as shared
+
+async def main():
+    client = shared.client_of("httpx2", shared.Recorder())
+    provider = OpenAIProvider(api_key="k", http_client=client, retry=None)
+    assert (await provider.complete(shared.QUESTION)).text == "Hi!"
+    assert (await provider.stream(shared.QUESTION).collect()).text == "Hi!"
+
+asyncio.run(main())
+print(json.dumps(sorted(m for m in ("openai", "groq", "anthropic") if m in sys.modules)))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "[]"
