@@ -297,11 +297,18 @@ class StreamEvent:
         return bool(self.text or self.reasoning or self.refusal or self.tool_call is not None)
 
 
+def _vectors(value: Sequence[Sequence[float]]) -> tuple[tuple[float, ...], ...]:
+    """Vectors as tuples, copying only what is not a tuple already (10,000 vectors a call)."""
+    if type(value) is tuple and all(type(v) is tuple for v in value):
+        return value  # type: ignore[return-value]
+    return tuple(v if type(v) is tuple else tuple(v) for v in value)
+
+
 @frozen
 class Embeddings:
     """Vectors for a list of inputs, one per input, in input order."""
 
-    vectors: tuple[tuple[float, ...], ...] = field(converter=lambda v: tuple(tuple(x) for x in v))
+    vectors: tuple[tuple[float, ...], ...] = field(converter=_vectors)
     """One vector per input (integers for int8/binary types, as the host sent them)."""
     model: str | None = None
     """The model the host says answered (the requested id when it names none)."""

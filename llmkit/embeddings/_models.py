@@ -129,8 +129,8 @@ def check_lengths(
     counter = None
     out = list(texts)
     for index, text in enumerate(texts):
-        if len(text) <= limit and len(text.encode("utf-8")) <= limit:
-            continue  # a token is at least one byte: this one fits, uncounted
+        if len(text) * 4 <= limit or len(text.encode("utf-8")) <= limit:
+            continue  # a token is at least one byte (a character at most four): it fits
         counter = counter or counter_for(model.id, tokenizer)
         tokens = counter.count(text)
         if tokens <= limit:

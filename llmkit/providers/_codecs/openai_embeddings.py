@@ -9,7 +9,7 @@ float32 unless the request asked for another type (`output_dtype`,
 
 from __future__ import annotations
 
-import base64
+import binascii
 import sys
 from array import array
 from collections.abc import Mapping, Sequence
@@ -77,7 +77,7 @@ def to_params(
     return body
 
 
-def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> list[Any]:
+def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> Sequence[Any]:
     """A vector as numbers: a JSON list as it is, a base64 string decoded as `dtype`."""
     if isinstance(value, list):
         return value
@@ -87,17 +87,17 @@ def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> li
             provider=provider,
         )
     try:
-        raw = base64.b64decode(value, validate=False)
+        raw = binascii.a2b_base64(value)
         numbers = array(DTYPES.get(dtype, "f"))
         numbers.frombytes(raw)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, binascii.Error) as exc:
         raise InvalidResponseError(
             f"{provider} sent a base64 embedding that does not decode as {dtype}: {exc}",
             provider=provider,
         ) from exc
     if numbers.itemsize > 1 and sys.byteorder == "big":
         numbers.byteswap()  # the wire is little-endian
-    return numbers.tolist()
+    return tuple(numbers.tolist())  # tolist is C; tuple(array) iterates in Python objects
 
 
 def parse_reply(
