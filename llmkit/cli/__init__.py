@@ -26,7 +26,9 @@ listed in `COMMANDS` below. A module that is missing (not yet installed) is skip
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -126,7 +128,29 @@ class _WithParents:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the `llmkit` command line with `argv` (default: `sys.argv[1:]`); the exit code."""
+    """Run the `llmkit` command line with `argv` (default: `sys.argv[1:]`); the exit code.
+
+    Ctrl-C anywhere (even while the commands load) exits with 130 and one
+    `interrupted` line, never a traceback; a second Ctrl-C while it winds down is
+    ignored.
+    """
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        return _interrupted(process=argv is None)
+
+
+def _interrupted(*, process: bool) -> int:
+    """Say `interrupted`; as the process's own entry point (`argv` None), ignore Ctrl-C
+    from here to the exit, so a second one cannot end it with a traceback."""
+    if process:
+        with contextlib.suppress(ValueError):  # ValueError: not the main thread
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    note("interrupted")
+    return EXIT_INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     from llmkit.errors import LLMError
 
     parser = build_parser()
@@ -142,9 +166,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
         return code
-    except KeyboardInterrupt:
-        note("interrupted")
-        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `llmkit run ... | head`: the reader left; not an error
         _silence_stdout()
         return EXIT_OK

@@ -13,10 +13,42 @@ from typing import Any, TextIO
 
 from llmkit.types import Response, StreamEvent
 
-__all__ = ["ReplyPrinter", "reasoning_summary", "usage_line"]
+__all__ = ["ReplyPrinter", "hard_line_breaks", "reasoning_summary", "usage_line"]
 
 _REASONING_TAIL = 600
 """Characters of reasoning kept on screen while it streams."""
+
+
+_ECHO_ROOM = 2
+"""Columns the live view leaves free on the right. A live line as wide as the terminal
+leaves the cursor in the last column, where the `^C` the terminal echoes on Ctrl-C
+wraps to a new line, and the view's last redraw then lands one line too low (the
+reply's first line showed twice)."""
+
+
+def hard_line_breaks(text: str) -> str:
+    """`text` with each single newline kept as a line break when rendered as Markdown.
+
+    A model's reply means its newlines (a poem, an address, steps); Markdown would
+    join the lines of a paragraph into one. Lines inside fenced code blocks are left
+    as they are; blank lines still separate paragraphs.
+    """
+    lines = text.split("\n")
+    out = []
+    fenced = False
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        elif (
+            not fenced
+            and line.strip()
+            and not line.endswith("  ")
+            and index + 1 < len(lines)
+            and lines[index + 1].strip()
+        ):
+            line += "  "  # Markdown's hard line break
+        out.append(line)
+    return "\n".join(out)
 
 
 def reasoning_summary(reasoning: str) -> str:
@@ -104,6 +136,7 @@ class ReplyPrinter:
 
     def _view(self, *, final: bool) -> Any:
         from rich.console import Group
+        from rich.constrain import Constrain
         from rich.markdown import Markdown
         from rich.text import Text
 
@@ -119,5 +152,6 @@ class ReplyPrinter:
                     )
                 )
         if self.text:
-            parts.append(Markdown(self.text))
-        return Group(*parts)
+            parts.append(Markdown(hard_line_breaks(self.text)))
+        width = max(20, self._console.width - _ECHO_ROOM)
+        return Constrain(Group(*parts), width=width)

@@ -126,8 +126,13 @@ def run(args: argparse.Namespace) -> int:
     if args.schema:
         return _run_schema(args, client, messages, params)
     if args.stream:
-        show = None if args.json else _write
-        response = _ask.stream(client, messages, show or (lambda _event: None), **params)
+        out = _Writer()
+        show = (lambda _event: None) if args.json else out.write
+        try:
+            response = _ask.stream(client, messages, show, **params)
+        except KeyboardInterrupt:
+            out.end_line()  # `interrupted` (on stderr) goes on a line of its own
+            raise
         if not args.json and not response.text.endswith("\n"):
             sys.stdout.write("\n")
     else:
@@ -146,10 +151,25 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write(event: Any) -> None:
-    if event.text:
-        sys.stdout.write(event.text)
-        sys.stdout.flush()
+class _Writer:
+    """Writes a streamed reply to stdout, knowing whether its last line is unfinished."""
+
+    def __init__(self) -> None:
+        self.open_line = False
+
+    def write(self, event: Any) -> None:
+        if event.text:
+            self.open_line = True  # before writing: Ctrl-C may land mid-write
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+            self.open_line = not event.text.endswith("\n")
+
+    def end_line(self) -> None:
+        """End an unfinished line of the reply (after Ctrl-C)."""
+        if self.open_line:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+            self.open_line = False
 
 
 def _run_schema(args: argparse.Namespace, client: Any, messages: list[Any], params: Any) -> int:

@@ -55,3 +55,14 @@ def test_usage_line() -> None:
         cost=Cost(total=0.000031), latency=Latency(total=0.84),
     )  # fmt: skip
     assert usage_line(response) == "groq:m · 12 in / 48 out tokens · $0.000031 · 0.84 s"
+
+
+def test_hard_line_breaks_keep_a_replys_single_newlines_but_not_inside_code() -> None:
+    from llmkit.cli._render import hard_line_breaks
+
+    text = "roses are red\nviolets are blue\n\n```\nx = 1\ny = 2\n```\nlast"
+    assert hard_line_breaks(text) == (
+        "roses are red  \nviolets are blue\n\n```\nx = 1\ny = 2\n```\nlast"
+    )
+    assert hard_line_breaks("one line") == "one line"
+    assert hard_line_breaks("kept  \nas is") == "kept  \nas is"
