@@ -184,7 +184,10 @@ def _submit(args: argparse.Namespace) -> int:
     from llmkit.batches import limits_for, split
     from llmkit.batches._client import prepare_batch
 
+    from llmkit.batches._hosts import adapter_for
+
     client = _client(args, args.client, args.model)
+    adapter_for(client.provider)  # a host without a batch API: say so before reading
     lines = read_prompts(args.file)
     requests = []
     for _, prompt, options in lines:
