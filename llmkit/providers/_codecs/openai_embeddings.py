@@ -10,8 +10,8 @@ float32 unless the request asked for another type (`output_dtype`,
 from __future__ import annotations
 
 import binascii
-import sys
-from array import array
+import functools
+import struct
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,7 +31,7 @@ __all__ = [
 
 Dtype = Literal["float", "int8", "uint8", "binary", "ubinary"]
 DTYPES: dict[str, str] = {"float": "f", "int8": "b", "uint8": "B", "binary": "b", "ubinary": "B"}
-"""`array` type codes for each vector type (binary types stay packed: one int per byte)."""
+"""`struct` codes for each vector type (binary types stay packed: one int per byte)."""
 
 DEFAULT_DTYPE: dict[str, Dtype] = {"perplexity": "int8"}
 """Hosts whose base64 vectors are not float32 by default (https://docs.perplexity.ai)."""
@@ -78,7 +78,8 @@ def to_params(
 
 
 def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> Sequence[Any]:
-    """A vector as numbers: a JSON list as it is, a base64 string decoded as `dtype`."""
+    """A vector as numbers: a JSON list as it is, a base64 string decoded as `dtype`
+    (little-endian, straight into a tuple by `struct`: no list in between)."""
     if isinstance(value, list):
         return value
     if not isinstance(value, str):
@@ -88,16 +89,20 @@ def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> Se
         )
     try:
         raw = binascii.a2b_base64(value)
-        numbers = array(DTYPES.get(dtype, "f"))
-        numbers.frombytes(raw)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        return _unpacker(DTYPES.get(dtype, "f"), len(raw)).unpack(raw)
+    except (ValueError, TypeError, binascii.Error, struct.error) as exc:
         raise InvalidResponseError(
             f"{provider} sent a base64 embedding that does not decode as {dtype}: {exc}",
             provider=provider,
         ) from exc
-    if numbers.itemsize > 1 and sys.byteorder == "big":
-        numbers.byteswap()  # the wire is little-endian
-    return tuple(numbers.tolist())  # tolist is C; tuple(array) iterates in Python objects
+
+
+@functools.lru_cache(maxsize=64)
+def _unpacker(code: str, size: int) -> struct.Struct:
+    width = struct.calcsize(code)
+    if size % width:
+        raise ValueError(f"{size} bytes is not a whole number of {width}-byte values")
+    return struct.Struct(f"<{size // width}{code}")
 
 
 def parse_reply(
