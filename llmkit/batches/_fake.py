@@ -53,8 +53,14 @@ class FakeBatches:
             path = directory / f"{_safe(job_id)}.json"
             record = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
         if record is None:
-            where = f"in {directory}" if directory else f"in this FakeProvider (set {ENV_DIR} to share jobs between processes)"
-            raise NotFoundError(f"no fake batch {job_id!r} {where}", provider=provider.name, status_code=404)
+            where = (
+                f"in {directory}"
+                if directory
+                else f"in this FakeProvider (set {ENV_DIR} to share jobs between processes)"
+            )
+            raise NotFoundError(
+                f"no fake batch {job_id!r} {where}", provider=provider.name, status_code=404
+            )
         return record
 
     def _save(self, provider: Any, record: dict[str, Any]) -> None:
@@ -102,7 +108,9 @@ class FakeBatches:
     async def status(self, provider: Any, job: BatchJob) -> BatchStatus:
         return _status(self._load(provider, job.id))
 
-    async def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[tuple[str, Response | LLMError]]:
+    async def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[tuple[str, Response | LLMError]]:
         record = self._load(provider, job.id)
         if record["cancelled"] and time.time() < record["ready_at"]:
             return
@@ -124,7 +132,11 @@ class FakeBatches:
         if directory is None:
             records = list(_memory(provider).values())
         else:
-            records = [json.loads(p.read_text(encoding="utf-8")) for p in directory.glob("*.json")] if directory.is_dir() else []
+            records = (
+                [json.loads(p.read_text(encoding="utf-8")) for p in directory.glob("*.json")]
+                if directory.is_dir()
+                else []
+            )
         records.sort(key=lambda r: r["created"], reverse=True)
         return [_status(r) for r in records[:limit]]
 

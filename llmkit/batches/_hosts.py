@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urlencode
 
@@ -37,7 +38,9 @@ class Adapter(Protocol):
 
     async def submit(self, provider: Any, items: Sequence[Item]) -> BatchJob: ...
     async def status(self, provider: Any, job: BatchJob) -> BatchStatus: ...
-    def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[Result]: ...
+    def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[Result]: ...
     async def cancel(self, provider: Any, job: BatchJob) -> BatchStatus: ...
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]: ...
 
@@ -60,7 +63,9 @@ def _failed_job(status: BatchStatus, job: BatchJob, provider: str) -> list[Resul
     raw = status.raw if isinstance(status.raw, dict) else {}
     errors = raw.get("errors")
     found = errors.get("data") if isinstance(errors, dict) else errors
-    reasons = [str(e.get("message")) for e in found or () if isinstance(e, dict) and e.get("message")]
+    reasons = [
+        str(e.get("message")) for e in found or () if isinstance(e, dict) and e.get("message")
+    ]
     why = "; ".join(reasons[:3]) or f"the host reports the batch {status.host_state or 'failed'}"
     return [
         (cid, BatchItemError(f"batch {job.id} failed: {why}", reason="failed", provider=provider))
@@ -74,7 +79,9 @@ def _failed_job(status: BatchStatus, job: BatchJob, provider: str) -> list[Resul
 class OpenAIBatches:
     """`/files` + `/batches`, output and error files (OpenAI, Groq, Azure OpenAI)."""
 
-    async def _headers(self, provider: Any, content_type: str | None = "application/json") -> dict[str, str]:
+    async def _headers(
+        self, provider: Any, content_type: str | None = "application/json"
+    ) -> dict[str, str]:
         headers = dict(await provider.request_headers())
         headers.pop("content-type", None)
         if content_type:
@@ -96,7 +103,9 @@ class OpenAIBatches:
 
         return error
 
-    async def _json(self, provider: Any, method: str, path: str, body: Any = None, **kw: Any) -> Any:
+    async def _json(
+        self, provider: Any, method: str, path: str, body: Any = None, **kw: Any
+    ) -> Any:
         return await request_json(
             provider,
             method,
@@ -110,7 +119,9 @@ class OpenAIBatches:
         from llmkit.providers._codecs import openai_batch as codec
 
         endpoint = getattr(provider, "batch_endpoint", codec.ENDPOINT)
-        content, content_type = codec.multipart_file(codec.to_jsonl(items, provider.dialect, endpoint=endpoint))
+        content, content_type = codec.multipart_file(
+            codec.to_jsonl(items, provider.dialect, endpoint=endpoint)
+        )
 
         async def upload() -> Any:
             return await request_json(
@@ -122,23 +133,35 @@ class OpenAIBatches:
                 content=content,
             )
 
-        file_id = codec.parse_file(await with_retry(provider, upload, submit=True), provider=provider.name)
+        file_id = codec.parse_file(
+            await with_retry(provider, upload, submit=True), provider=provider.name
+        )
         create = codec.to_create_body(file_id, endpoint=endpoint)
-        body = await with_retry(provider, lambda: self._json(provider, "POST", "/batches", create), submit=True)
+        body = await with_retry(
+            provider, lambda: self._json(provider, "POST", "/batches", create), submit=True
+        )
         status = codec.parse_batch(body, provider=provider.name)
         return _job(provider, status, items, input_file_id=file_id, endpoint=endpoint)
 
     async def status(self, provider: Any, job: BatchJob) -> BatchStatus:
         from llmkit.providers._codecs import openai_batch as codec
 
-        body = await with_retry(provider, lambda: self._json(provider, "GET", f"/batches/{quote(job.id, safe='')}"))
+        body = await with_retry(
+            provider, lambda: self._json(provider, "GET", f"/batches/{quote(job.id, safe='')}")
+        )
         return codec.parse_batch(body, provider=provider.name)
 
-    async def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[Result]:
+    async def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[Result]:
         from llmkit.providers._codecs import openai_batch as codec
 
         raw = status.raw if isinstance(status.raw, dict) else {}
-        if not raw.get("output_file_id") and not raw.get("error_file_id") and not status.state.has_results:
+        if (
+            not raw.get("output_file_id")
+            and not raw.get("error_file_id")
+            and not status.state.has_results
+        ):
             for result in _failed_job(status, job, provider.name):
                 yield result
             return
@@ -148,9 +171,13 @@ class OpenAIBatches:
                 continue
             url = self._url(provider, f"/files/{quote(str(file_id), safe='')}/content")
             headers = await self._headers(provider, None)
-            async for line in lines(provider, url, headers=headers, error_from_body=self._error(provider)):
+            async for line in lines(
+                provider, url, headers=headers, error_from_body=self._error(provider)
+            ):
                 cid = line.get("custom_id") if isinstance(line, dict) else None
-                yield codec.parse_result_line(line, provider=provider.name, model=job.model_of(str(cid)))
+                yield codec.parse_result_line(
+                    line, provider=provider.name, model=job.model_of(str(cid))
+                )
 
     async def cancel(self, provider: Any, job: BatchJob) -> BatchStatus:
         from llmkit.providers._codecs import openai_batch as codec
@@ -168,7 +195,9 @@ class OpenAIBatches:
             query: dict[str, Any] = {"limit": min(100, limit - len(found))}
             if after:
                 query["after"] = after
-            body = await with_retry(provider, lambda q=query: self._json(provider, "GET", "/batches", query=q))  # type: ignore[misc]
+            body = await with_retry(
+                provider, partial(self._json, provider, "GET", "/batches", query=query)
+            )
             page, after = codec.parse_batch_list(body, provider=provider.name)
             found.extend(page)
             if after is None:
@@ -186,7 +215,9 @@ class AnthropicBatches:
         if getattr(provider, "platform", "anthropic") != "anthropic":
             provider._first_party_only(what)
 
-    async def _json(self, provider: Any, method: str, path: str, body: Any = None, betas: Sequence[str] = ()) -> Any:
+    async def _json(
+        self, provider: Any, method: str, path: str, body: Any = None, betas: Sequence[str] = ()
+    ) -> Any:
         from llmkit.providers._codecs import anthropic_messages
 
         return await request_json(
@@ -204,7 +235,9 @@ class AnthropicBatches:
         self._check(provider, "submit_batch")
         create, betas = codec.to_create_body(items, provider=provider.name)
         body = await with_retry(
-            provider, lambda: self._json(provider, "POST", "/v1/messages/batches", create, betas), submit=True
+            provider,
+            lambda: self._json(provider, "POST", "/v1/messages/batches", create, betas),
+            submit=True,
         )
         status = codec.parse_batch(body, provider=provider.name)
         return _job(provider, status, items, betas=list(betas) or None)
@@ -214,26 +247,41 @@ class AnthropicBatches:
 
         self._check(provider, "batch_status")
         path = f"/v1/messages/batches/{quote(job.id, safe='')}"
-        return codec.parse_batch(await with_retry(provider, lambda: self._json(provider, "GET", path)), provider=provider.name)
+        return codec.parse_batch(
+            await with_retry(provider, lambda: self._json(provider, "GET", path)),
+            provider=provider.name,
+        )
 
-    async def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[Result]:
+    async def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[Result]:
         from llmkit.providers._codecs import anthropic_batch as codec
         from llmkit.providers._codecs import anthropic_messages
 
         raw = status.raw if isinstance(status.raw, dict) else {}
-        url = raw.get("results_url") or f"{provider.base_url}/v1/messages/batches/{quote(job.id, safe='')}/results"
+        url = (
+            raw.get("results_url")
+            or f"{provider.base_url}/v1/messages/batches/{quote(job.id, safe='')}/results"
+        )
         headers = provider._headers([])
         headers.pop("content-type", None)
-        async for line in lines(provider, url, headers=headers, error_from_body=anthropic_messages.error_from_body):
+        async for line in lines(
+            provider, url, headers=headers, error_from_body=anthropic_messages.error_from_body
+        ):
             cid = line.get("custom_id") if isinstance(line, dict) else None
-            yield codec.parse_result_line(line, provider=provider.name, model=job.model_of(str(cid)))
+            yield codec.parse_result_line(
+                line, provider=provider.name, model=job.model_of(str(cid))
+            )
 
     async def cancel(self, provider: Any, job: BatchJob) -> BatchStatus:
         from llmkit.providers._codecs import anthropic_batch as codec
 
         self._check(provider, "cancel_batch")
         path = f"/v1/messages/batches/{quote(job.id, safe='')}/cancel"
-        return codec.parse_batch(await with_retry(provider, lambda: self._json(provider, "POST", path)), provider=provider.name)
+        return codec.parse_batch(
+            await with_retry(provider, lambda: self._json(provider, "POST", path)),
+            provider=provider.name,
+        )
 
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]:
         from llmkit.providers._codecs import anthropic_batch as codec
@@ -242,10 +290,13 @@ class AnthropicBatches:
         found: list[BatchStatus] = []
         after: str | None = None
         while len(found) < limit:
-            query = {"limit": min(1000, limit - len(found)), **({"after_id": after} if after else {})}
+            query = {
+                "limit": min(1000, limit - len(found)),
+                **({"after_id": after} if after else {}),
+            }
             path = f"/v1/messages/batches?{urlencode(query)}"
             page, after = codec.parse_batch_list(
-                await with_retry(provider, lambda p=path: self._json(provider, "GET", p)),  # type: ignore[misc]
+                await with_retry(provider, partial(self._json, provider, "GET", path)),
                 provider=provider.name,
             )
             found.extend(page)
@@ -267,7 +318,12 @@ class GeminiBatches:
         from llmkit.providers._codecs import gemini_generate
 
         return await request_json(
-            provider, method, url, headers=provider._headers(), error_from_body=gemini_generate.error_from_body, body=body
+            provider,
+            method,
+            url,
+            headers=provider._headers(),
+            error_from_body=gemini_generate.error_from_body,
+            body=body,
         )
 
     async def submit(self, provider: Any, items: Sequence[Item]) -> BatchJob:
@@ -277,7 +333,9 @@ class GeminiBatches:
         name = f"llmkit-{secrets.token_hex(6)}"
         create = codec.to_create_body(items, display_name=name, provider=provider.name)
         url = provider._url(model, "batchGenerateContent")
-        body = await with_retry(provider, lambda: self._json(provider, "POST", url, create), submit=True)
+        body = await with_retry(
+            provider, lambda: self._json(provider, "POST", url, create), submit=True
+        )
         status = codec.parse_batch(body, provider=provider.name)
         return _job(provider, status, items, display_name=name)
 
@@ -285,9 +343,14 @@ class GeminiBatches:
         from llmkit.providers._codecs import gemini_batch as codec
 
         url = f"{self._root(provider)}/{quote(job.id, safe='/')}"
-        return codec.parse_batch(await with_retry(provider, lambda: self._json(provider, "GET", url)), provider=provider.name)
+        return codec.parse_batch(
+            await with_retry(provider, lambda: self._json(provider, "GET", url)),
+            provider=provider.name,
+        )
 
-    async def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[Result]:
+    async def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[Result]:
         from llmkit.providers._codecs import gemini_batch as codec
         from llmkit.providers._codecs import gemini_generate
 
@@ -304,11 +367,16 @@ class GeminiBatches:
         file_name = codec.result_file(status.raw)
         if file_name is None:
             if not status.state.has_results:
-                for result in _failed_job(status, job, provider.name):
-                    yield result
+                for failed in _failed_job(status, job, provider.name):
+                    yield failed
             return
         url = f"{provider.base_url}/download/{provider.api_version}/{quote(file_name, safe='/')}:download?alt=media"
-        async for line in lines(provider, url, headers=provider._headers(), error_from_body=gemini_generate.error_from_body):
+        async for line in lines(
+            provider,
+            url,
+            headers=provider._headers(),
+            error_from_body=gemini_generate.error_from_body,
+        ):
             yield codec.parse_result(line, custom_id=None, provider=provider.name)
 
     async def cancel(self, provider: Any, job: BatchJob) -> BatchStatus:
@@ -322,10 +390,13 @@ class GeminiBatches:
         found: list[BatchStatus] = []
         token: str | None = None
         while len(found) < limit:
-            query = {"pageSize": min(100, limit - len(found)), **({"pageToken": token} if token else {})}
+            query = {
+                "pageSize": min(100, limit - len(found)),
+                **({"pageToken": token} if token else {}),
+            }
             url = f"{self._root(provider)}/batches?{urlencode(query)}"
             page, token = codec.parse_batch_list(
-                await with_retry(provider, lambda u=url: self._json(provider, "GET", u)),  # type: ignore[misc]
+                await with_retry(provider, partial(self._json, provider, "GET", url)),
                 provider=provider.name,
             )
             found.extend(page)
@@ -344,26 +415,37 @@ class MistralBatches(OpenAIBatches):
         from llmkit.providers._codecs import mistral_batch as codec
 
         create = codec.to_create_body(items, provider.dialect)
-        body = await with_retry(provider, lambda: self._json(provider, "POST", "/batch/jobs", create), submit=True)
+        body = await with_retry(
+            provider, lambda: self._json(provider, "POST", "/batch/jobs", create), submit=True
+        )
         return _job(provider, codec.parse_batch(body, provider=provider.name), items)
 
     async def status(self, provider: Any, job: BatchJob) -> BatchStatus:
         from llmkit.providers._codecs import mistral_batch as codec
 
         path = f"/batch/jobs/{quote(job.id, safe='')}"
-        return codec.parse_batch(await with_retry(provider, lambda: self._json(provider, "GET", path)), provider=provider.name)
+        return codec.parse_batch(
+            await with_retry(provider, lambda: self._json(provider, "GET", path)),
+            provider=provider.name,
+        )
 
-    async def results(self, provider: Any, job: BatchJob, status: BatchStatus) -> AsyncIterator[Result]:
+    async def results(
+        self, provider: Any, job: BatchJob, status: BatchStatus
+    ) -> AsyncIterator[Result]:
         from llmkit.providers._codecs import mistral_batch as codec
         from llmkit.providers._codecs import openai_batch
 
         path = f"/batch/jobs/{quote(job.id, safe='')}"
-        body = await with_retry(provider, lambda: self._json(provider, "GET", path, query={"inline": "true"}))
+        body = await with_retry(
+            provider, lambda: self._json(provider, "GET", path, query={"inline": "true"})
+        )
         outputs = body.get("outputs") if isinstance(body, dict) else None
         if isinstance(outputs, list):
             for line in outputs:
                 cid = line.get("custom_id") if isinstance(line, dict) else None
-                yield openai_batch.parse_result_line(line, provider=provider.name, model=job.model_of(str(cid)))
+                yield openai_batch.parse_result_line(
+                    line, provider=provider.name, model=job.model_of(str(cid))
+                )
             return
         files = codec.parse_batch(body, provider=provider.name)
         raw = dict(files.raw or {})
@@ -375,7 +457,10 @@ class MistralBatches(OpenAIBatches):
         from llmkit.providers._codecs import mistral_batch as codec
 
         path = f"/batch/jobs/{quote(job.id, safe='')}/cancel"
-        return codec.parse_batch(await with_retry(provider, lambda: self._json(provider, "POST", path)), provider=provider.name)
+        return codec.parse_batch(
+            await with_retry(provider, lambda: self._json(provider, "POST", path)),
+            provider=provider.name,
+        )
 
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]:
         from llmkit.providers._codecs import mistral_batch as codec
@@ -384,7 +469,9 @@ class MistralBatches(OpenAIBatches):
         page: int | None = 0
         while page is not None and len(found) < limit:
             query = {"page": page, "page_size": 100}
-            body = await with_retry(provider, lambda q=query: self._json(provider, "GET", "/batch/jobs", query=q))  # type: ignore[misc]
+            body = await with_retry(
+                provider, partial(self._json, provider, "GET", "/batch/jobs", query=query)
+            )
             statuses, page = codec.parse_batch_list(body, provider=provider.name, page=page)
             found.extend(statuses)
         return found[:limit]

@@ -60,11 +60,17 @@ async def request_json(
     provider._observe_headers(response.headers)
     if response.status_code >= 400:
         raise error_from_body(
-            response.status_code, response.content, response.headers, provider=provider.name, model=None
+            response.status_code,
+            response.content,
+            response.headers,
+            provider=provider.name,
+            model=None,
         )
     if not response.content.strip() or response.content.strip() == b"null":
         return {}
-    return json_object(response.content, provider=provider.name, model=None, status=response.status_code)
+    return json_object(
+        response.content, provider=provider.name, model=None, status=response.status_code
+    )
 
 
 async def lines(

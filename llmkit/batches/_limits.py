@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 from attrs import frozen
 
-from llmkit.catalog import Catalog, PriceTier, Prices, default_catalog
+from llmkit.catalog import Catalog, Prices, PriceTier, default_catalog
 from llmkit.errors import ConfigurationError
 from llmkit.types import Request
 
@@ -55,9 +55,7 @@ def limits_for(provider: str, catalog: Catalog | None = None) -> BatchLimits | N
     )
 
 
-def batch_prices(
-    provider: str, model: str | None, catalog: Catalog | None = None
-) -> Prices | None:
+def batch_prices(provider: str, model: str | None, catalog: Catalog | None = None) -> Prices | None:
     """The catalog's prices for `model` on `provider`, at the host's batch discount.
 
     None when the model's price or the host's discount is unknown (a cost is then

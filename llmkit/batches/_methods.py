@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from attrs import evolve
 
@@ -37,7 +37,7 @@ BatchRequests = Mapping[str, Request] | Sequence[Request]
 def as_items(requests: BatchRequests) -> list[tuple[str, Request]]:
     """`(custom_id, request)` pairs, ids minted from positions for a sequence."""
     if isinstance(requests, Mapping):
-        return [(str(k) if isinstance(k, int) else k, v) for k, v in requests.items()]
+        return [(str(k), v) for k, v in requests.items()]
     return [(str(i), r) for i, r in enumerate(requests)]
 
 
@@ -46,12 +46,17 @@ class BatchMethods:
 
     batch_api: ClassVar[str | None] = None
     """Which adapter speaks this host's batch API."""
-    name: Any
+
+    @property
+    def _host(self) -> str:
+        """The provider's name (a class attribute on llmkit's providers, an instance one
+        on `FakeProvider`)."""
+        return str(self.name)  # type: ignore[attr-defined]
 
     def _batch_job(self, job: BatchJob | str) -> BatchJob:
         if isinstance(job, BatchJob):
             return job
-        return BatchJob(id=str(job), provider=self.name, custom_ids=())
+        return BatchJob(id=str(job), provider=self._host, custom_ids=())
 
     async def submit_batch(self, requests: BatchRequests) -> BatchJob:
         """Submit `requests` as one host batch job; returns at once with the job.
@@ -67,7 +72,7 @@ class BatchMethods:
         from llmkit.batches._hosts import adapter_for
 
         items = as_items(requests)
-        check_items(items, limits_for(self.name), provider=self.name)
+        check_items(items, limits_for(self._host), provider=self._host)
         return await adapter_for(self).submit(self, items)
 
     async def batch_status(self, job: BatchJob | str) -> BatchStatus:
@@ -97,7 +102,7 @@ class BatchMethods:
             raise BatchNotReadyError(
                 f"batch {job.id} has not ended ({status.describe()}); poll batch_status() "
                 "until .done, or use generate_batch(), which waits",
-                provider=self.name,
+                provider=self._host,
             )
         seen: set[str] = set()
         async for custom_id, result in adapter.results(self, job, status):
@@ -105,16 +110,18 @@ class BatchMethods:
             yield custom_id, self._priced(job, custom_id, result)
         for custom_id in job.custom_ids:
             if custom_id not in seen:
-                yield custom_id, _unanswered(job, custom_id, status, self.name)
+                yield custom_id, _unanswered(job, custom_id, status, self._host)
 
-    def _priced(self, job: BatchJob, custom_id: str, result: Response | LLMError) -> Response | LLMError:
+    def _priced(
+        self, job: BatchJob, custom_id: str, result: Response | LLMError
+    ) -> Response | LLMError:
         if isinstance(result, LLMError):
             result.model = result.model or job.model_of(custom_id)
             return result
         if result.provider is None:
-            result = evolve(result, provider=self.name)
+            result = evolve(result, provider=self._host)
         model = job.model_of(custom_id) or result.model
-        return price_response(result, batch_prices(self.name, model), when=job.created_at)
+        return price_response(result, batch_prices(self._host, model), when=job.created_at)
 
     async def batch_results(self, job: BatchJob | str) -> dict[str, Response | LLMError]:
         """Every request's reply or error, in submission order (see `iter_batch_results`)."""
@@ -146,7 +153,9 @@ class BatchMethods:
         """Blocking twin of `batch_status`."""
         return _sync.run(partial(self.batch_status, job))
 
-    def iter_batch_results_sync(self, job: BatchJob | str) -> Iterator[tuple[str, Response | LLMError]]:
+    def iter_batch_results_sync(
+        self, job: BatchJob | str
+    ) -> Iterator[tuple[str, Response | LLMError]]:
         """Blocking twin of `iter_batch_results`."""
         return _sync.iterate(partial(self.iter_batch_results, job))
 
@@ -163,7 +172,9 @@ class BatchMethods:
         return _sync.run(partial(self.list_batches, limit=limit))
 
 
-def _unanswered(job: BatchJob, custom_id: str, status: BatchStatus, provider: str) -> BatchItemError:
+def _unanswered(
+    job: BatchJob, custom_id: str, status: BatchStatus, provider: str
+) -> BatchItemError:
     reason = {
         BatchState.EXPIRED: "expired",
         BatchState.CANCELLED: "cancelled",

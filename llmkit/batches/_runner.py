@@ -128,7 +128,9 @@ async def generate_batch(
     return [
         slot
         if slot is not None
-        else BatchItemError(f"request {index} has no result", reason="missing", provider=provider.name)
+        else BatchItemError(
+            f"request {index} has no result", reason="missing", provider=provider.name
+        )
         for index, slot in enumerate(slots)
     ]
 

@@ -94,7 +94,7 @@ def parse_time(value: Any) -> dt.datetime | None:
     if "." in text:  # Python reads at most 6 fraction digits; Gemini sends 9
         head, _, rest = text.partition(".")
         digits = "".join(c for c in rest if c.isdigit())
-        text = f"{head}.{digits[:6]}{rest[len(digits):]}"
+        text = f"{head}.{digits[:6]}{rest[len(digits) :]}"
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -143,7 +143,11 @@ class BatchStatus:
         parts = [f"{self.state}: {finished}/{self.total} done"]
         extra = [
             f"{n} {word}"
-            for n, word in ((self.failed, "failed"), (self.expired, "expired"), (self.cancelled, "cancelled"))
+            for n, word in (
+                (self.failed, "failed"),
+                (self.expired, "expired"),
+                (self.cancelled, "cancelled"),
+            )
             if n
         ]
         if extra:

@@ -47,8 +47,12 @@ def add_parser(subparsers: Any) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION")
     actions.required = True
     submit = actions.add_parser("submit", help="submit a JSONL file of prompts")
-    submit.add_argument("file", help="JSON Lines: a string, or {prompt|messages, id, system, max_tokens, ...}")
-    submit.add_argument("-c", "--client", required=True, help="CLIENT@PROVIDER, e.g. claude@anthropic")
+    submit.add_argument(
+        "file", help="JSON Lines: a string, or {prompt|messages, id, system, max_tokens, ...}"
+    )
+    submit.add_argument(
+        "-c", "--client", required=True, help="CLIENT@PROVIDER, e.g. claude@anthropic"
+    )
     submit.add_argument("-m", "--model", help="the host's model id (default: the catalog's)")
     submit.add_argument("--system", help="a system prompt for every request")
     submit.add_argument("--max-tokens", type=int, help="output cap for every request")
@@ -81,7 +85,13 @@ def jobs_dir() -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the action; returns the exit code."""
-    action = {"submit": _submit, "status": _status, "results": _results, "list": _list, "cancel": _cancel}
+    action = {
+        "submit": _submit,
+        "status": _status,
+        "results": _results,
+        "list": _list,
+        "cancel": _cancel,
+    }
     return action[args.action](args)
 
 
@@ -173,8 +183,11 @@ def _safe(job_id: str) -> str:
 
 def _client(args: argparse.Namespace, spec: str, model: str | None = None) -> Any:
     client = load_registry(args).client(spec, model=model)
-    provider = client.provider
-    if getattr(provider, "batch_api", None) == "fake" and getattr(provider, "batch_dir", None) is None:
+    provider: Any = client.provider
+    if (
+        getattr(provider, "batch_api", None) == "fake"
+        and getattr(provider, "batch_dir", None) is None
+    ):
         provider.batch_dir = os.environ.get("LLMKIT_FAKE_BATCH_DIR") or str(jobs_dir() / "fake")
     return client
 
@@ -183,7 +196,6 @@ def _submit(args: argparse.Namespace) -> int:
     from llmkit import _sync
     from llmkit.batches import limits_for, split
     from llmkit.batches._client import prepare_batch
-
     from llmkit.batches._hosts import adapter_for
 
     client = _client(args, args.client, args.model)
@@ -193,7 +205,7 @@ def _submit(args: argparse.Namespace) -> int:
     for _, prompt, options in lines:
         common = {"system": args.system, "max_tokens": args.max_tokens}
         merged = {k: v for k, v in {**common, **options}.items() if v is not None}
-        route, (request,) = prepare_batch(client, [prompt], merged)
+        _, (request,) = prepare_batch(client, [prompt], merged)
         requests.append(request)
     ids = [cid if cid is not None else str(i) for i, (cid, _, _) in enumerate(lines)]
     provider = client.provider
@@ -245,17 +257,25 @@ def _cancel(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     if args.host:
-        provider = load_registry(args).provider(args.host)
+        provider: Any = load_registry(args).provider(args.host)
         for status in provider.list_batches_sync():
             print(json.dumps(_status_dict(status)))
         return EXIT_OK
     directory = jobs_dir()
-    paths = sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True) if directory.is_dir() else []
+    paths = (
+        sorted(directory.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        if directory.is_dir()
+        else []
+    )
     from llmkit.errors import LLMError
 
     for path in paths:
         record = json.loads(path.read_text(encoding="utf-8"))
-        line: dict[str, Any] = {"id": record["job"]["id"], "client": record["client"], "requests": len(record["job"]["custom_ids"])}
+        line: dict[str, Any] = {
+            "id": record["job"]["id"],
+            "client": record["client"],
+            "requests": len(record["job"]["custom_ids"]),
+        }
         try:
             client, job = _open_job(args, record["job"]["id"])
             line.update(_status_dict(client.provider.batch_status_sync(job)))
@@ -295,7 +315,11 @@ def _write_results(client: Any, job: Any, out: str | None, *, append: bool = Fal
                 failed += 1
                 record: dict[str, Any] = {
                     "id": custom_id,
-                    "error": {"type": type(result).__name__, "message": result.message, "status": result.status_code},
+                    "error": {
+                        "type": type(result).__name__,
+                        "message": result.message,
+                        "status": result.status_code,
+                    },
                 }
             else:
                 reply = client.finish(result)
@@ -305,7 +329,10 @@ def _write_results(client: Any, job: Any, out: str | None, *, append: bool = Fal
                     "reasoning": reply.reasoning,
                     "finish_reason": str(reply.finish_reason),
                     "model": reply.model,
-                    "usage": {"input_tokens": reply.usage.input_tokens, "output_tokens": reply.usage.output_tokens},
+                    "usage": {
+                        "input_tokens": reply.usage.input_tokens,
+                        "output_tokens": reply.usage.output_tokens,
+                    },
                     "cost": None if reply.cost is None else reply.cost.total,
                 }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -342,7 +369,9 @@ def _watch(provider: Any, jobs: list[Any], interval: float) -> None:
             note(f"batch: {run.finished}/{run.total} done, {run.failed} failed ({states})")
 
     try:
-        _sync.run(lambda: wait(provider, jobs, poll=Poll.coerce(interval), on_progress=show, total=total))
+        _sync.run(
+            lambda: wait(provider, jobs, poll=Poll.coerce(interval), on_progress=show, total=total)
+        )
     finally:
         if bar is not None:
             bar.stop()

@@ -70,7 +70,9 @@ def convert(source: Path) -> list[dict[str, Any]]:
                 "source": f"{source.name}#{index}",
                 "method": request["method"].upper(),
                 "url": request["uri"],
-                "request_body": json.loads(sent) if is_json else (None if not sent else "<multipart>"),
+                "request_body": json.loads(sent)
+                if is_json
+                else (None if not sent else "<multipart>"),
                 "status": response["status"]["code"],
                 "headers": {k: v for k, v in headers.items() if k in _KEEP_HEADERS},
                 "body": _body(text, headers.get("content-type", "")),
@@ -85,7 +87,10 @@ def main(source_dir: str, target_dir: str) -> None:
     commit = (Path(source_dir) / "COMMIT").read_text().strip()
     for host, names in SOURCES.items():
         recordings = {name: convert(Path(source_dir) / name) for name in names}
-        document = {"from": f"ruby_llm@{commit} spec/fixtures/vcr_cassettes (MIT)", "recordings": recordings}
+        document = {
+            "from": f"ruby_llm@{commit} spec/fixtures/vcr_cassettes (MIT)",
+            "recordings": recordings,
+        }
         path = target / f"{host}.json"
         path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         print(path, sum(len(r) for r in recordings.values()), "interactions")

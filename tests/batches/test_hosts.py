@@ -31,7 +31,9 @@ Q2 = "Name the largest planet in our solar system. One word."
 
 def two(model: str) -> dict[str, Request]:
     return {
-        "0": Request(model=model, messages=(Message.system(SYSTEM), Message.user(Q1)), max_tokens=64),
+        "0": Request(
+            model=model, messages=(Message.system(SYSTEM), Message.user(Q1)), max_tokens=64
+        ),
         "1": Request(model=model, messages=(Message.user(Q2),), max_tokens=64),
     }
 
@@ -100,7 +102,9 @@ async def test_anthropic_reply_is_priced_at_half_the_live_price() -> None:
 async def test_anthropic_job_resumed_by_id_only() -> None:
     replay = Replay(recording("anthropic", "reloads"))
     p = provider(AnthropicProvider, replay)
-    job = await p.submit_batch({"0": Request(model="claude-haiku-4-5", messages=(Message.user("Hi"),))})
+    job = await p.submit_batch(
+        {"0": Request(model="claude-haiku-4-5", messages=(Message.user("Hi"),))}
+    )
     again = BatchJob.from_json(job.to_json())
     assert again == job
     await poll_until_done(p, again)
@@ -111,7 +115,9 @@ async def test_anthropic_job_resumed_by_id_only() -> None:
 async def test_anthropic_cancel() -> None:
     replay = Replay(recording("anthropic", "cancels"))
     p = provider(AnthropicProvider, replay)
-    job = await p.submit_batch({"0": Request(model="claude-haiku-4-5", messages=(Message.user("What is 5 + 5?"),))})
+    job = await p.submit_batch(
+        {"0": Request(model="claude-haiku-4-5", messages=(Message.user("What is 5 + 5?"),))}
+    )
     status = await p.cancel_batch(job)
     assert status.state is BatchState.CANCELLING and status.host_state == "canceling"
     assert replay.sent[-1].method == "POST" and str(replay.sent[-1].url).endswith("/cancel")
@@ -120,8 +126,16 @@ async def test_anthropic_cancel() -> None:
 async def test_anthropic_results_before_the_end_are_refused() -> None:
     replay = Replay(recording("anthropic", "cancels"))
     p = provider(AnthropicProvider, replay)
-    job = await p.submit_batch({"0": Request(model="claude-haiku-4-5", messages=(Message.user("x"),))})
-    replay.interactions.append({**replay.interactions[0], "method": "GET", "url": f"https://api.anthropic.com/v1/messages/batches/{job.id}"})
+    job = await p.submit_batch(
+        {"0": Request(model="claude-haiku-4-5", messages=(Message.user("x"),))}
+    )
+    replay.interactions.append(
+        {
+            **replay.interactions[0],
+            "method": "GET",
+            "url": f"https://api.anthropic.com/v1/messages/batches/{job.id}",
+        }
+    )
     with pytest.raises(BatchNotReadyError, match="has not ended"):
         await p.batch_results(job)
 
@@ -130,22 +144,46 @@ def _anthropic_partial() -> list[dict[str, Any]]:
     """The recorded ended batch, edited to 1 succeeded, 1 errored, 1 expired; its result
     file: the recorded success, an `errored` line and an `expired` line in the documented shapes."""
     items = recording("anthropic", "answers_staged")
-    ended = next(i for i in items if i["method"] == "GET" and (i["body"] or {}).get("processing_status") == "ended")
-    ended["body"]["request_counts"] = {"processing": 0, "succeeded": 1, "errored": 1, "canceled": 0, "expired": 1}
+    ended = next(
+        i
+        for i in items
+        if i["method"] == "GET" and (i["body"] or {}).get("processing_status") == "ended"
+    )
+    ended["body"]["request_counts"] = {
+        "processing": 0,
+        "succeeded": 1,
+        "errored": 1,
+        "canceled": 0,
+        "expired": 1,
+    }
     results = next(i for i in items if i["url"].endswith("/results"))
     success = results["body"]["jsonl"][0]
     errored = {
         "custom_id": "1",
-        "result": {"type": "errored", "error": {"type": "error", "error": {"type": "invalid_request_error", "message": "max_tokens: 64000 > 8192, which is the maximum allowed"}}},
+        "result": {
+            "type": "errored",
+            "error": {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "max_tokens: 64000 > 8192, which is the maximum allowed",
+                },
+            },
+        },
     }
-    results["body"] = {"jsonl": [success, errored, {"custom_id": "2", "result": {"type": "expired"}}]}
+    results["body"] = {
+        "jsonl": [success, errored, {"custom_id": "2", "result": {"type": "expired"}}]
+    }
     return [i for i in items if i is ended or i is results or i["method"] == "POST"]
 
 
 async def test_anthropic_partial_failure_and_expiry_land_in_their_slots() -> None:
     replay = Replay(_anthropic_partial())
     p = provider(AnthropicProvider, replay)
-    requests = {**two("claude-haiku-4-5"), "2": Request(model="claude-haiku-4-5", messages=(Message.user("late"),))}
+    requests = {
+        **two("claude-haiku-4-5"),
+        "2": Request(model="claude-haiku-4-5", messages=(Message.user("late"),)),
+    }
     job = await p.submit_batch(requests)
     status = await p.batch_status(job)
     assert status.state is BatchState.EXPIRED
@@ -245,8 +283,27 @@ def _chat_output(items: list[dict[str, Any]]) -> None:
         line["response"]["body"] = source["response"]["body"]
     rejected = copy.deepcopy(lines[0])
     rejected["custom_id"] = "2"
-    rejected["response"] = {"status_code": 400, "request_id": "req_x", "body": {"error": {"message": "Invalid 'messages': empty array.", "type": "invalid_request_error", "param": "messages", "code": "empty_array"}}}
-    expired = {"id": "batch_req_y", "custom_id": "3", "response": None, "error": {"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}}
+    rejected["response"] = {
+        "status_code": 400,
+        "request_id": "req_x",
+        "body": {
+            "error": {
+                "message": "Invalid 'messages': empty array.",
+                "type": "invalid_request_error",
+                "param": "messages",
+                "code": "empty_array",
+            }
+        },
+    }
+    expired = {
+        "id": "batch_req_y",
+        "custom_id": "3",
+        "response": None,
+        "error": {
+            "code": "batch_expired",
+            "message": "This request could not be executed before the completion window expired.",
+        },
+    }
     output["body"]["jsonl"] = [*lines, rejected, expired]
 
 
@@ -255,7 +312,11 @@ async def test_openai_files_and_batches() -> None:
     _chat_output(items)
     replay = Replay(items)
     p = provider(OpenAIProvider, replay)
-    requests = {**two("gpt-5-nano"), "2": Request(model="gpt-5-nano", messages=(Message.user("?"),)), "3": Request(model="gpt-5-nano", messages=(Message.user("late"),))}
+    requests = {
+        **two("gpt-5-nano"),
+        "2": Request(model="gpt-5-nano", messages=(Message.user("?"),)),
+        "3": Request(model="gpt-5-nano", messages=(Message.user("late"),)),
+    }
     job = await p.submit_batch(requests)
     upload, create = replay.sent[0], replay.sent[1]
     assert upload.headers["content-type"].startswith("multipart/form-data; boundary=")
@@ -267,7 +328,11 @@ async def test_openai_files_and_batches() -> None:
     for line, request in zip(lines, requests.values(), strict=True):
         assert line["method"] == "POST" and line["url"] == "/v1/chat/completions"
         assert line["body"] == openai_chat.to_params(request, p.dialect)
-    assert json.loads(create.content) == {"input_file_id": "file-5dskxx7B6SVyAyRgAHzTJ2", "endpoint": "/v1/chat/completions", "completion_window": "24h"}
+    assert json.loads(create.content) == {
+        "input_file_id": "file-5dskxx7B6SVyAyRgAHzTJ2",
+        "endpoint": "/v1/chat/completions",
+        "completion_window": "24h",
+    }
     assert job.data["input_file_id"] == "file-5dskxx7B6SVyAyRgAHzTJ2"
     states = await poll_until_done(p, job)
     assert states[0] is BatchState.QUEUED and states[-1] is BatchState.COMPLETED
@@ -314,12 +379,19 @@ async def test_azure_deployment_path_keeps_api_version() -> None:
         path = item["url"].removeprefix("https://api.openai.com/v1")
         item["url"] = f"{root}{path}?api-version=2024-10-21"
     replay = Replay(items)
-    p = provider(AzureOpenAIProvider, replay, endpoint="https://res.openai.azure.com", api_version="2024-10-21")
+    p = provider(
+        AzureOpenAIProvider,
+        replay,
+        endpoint="https://res.openai.azure.com",
+        api_version="2024-10-21",
+    )
     await p.submit_batch(two("my-batch-deployment"))
     assert replay.sent[0].headers["api-key"] == "test-key"
     create = json.loads(replay.sent[1].content)
     assert create["endpoint"] == "/chat/completions"
-    line = next(line for line in replay.sent[0].content.decode().splitlines() if line.startswith("{"))
+    line = next(
+        line for line in replay.sent[0].content.decode().splitlines() if line.startswith("{")
+    )
     assert json.loads(line)["url"] == "/chat/completions"
 
 
@@ -327,9 +399,14 @@ async def test_host_error_on_submit_is_the_live_error() -> None:
     import httpx2
 
     def refuse(request: httpx2.Request) -> httpx2.Response:
-        body = {"type": "error", "error": {"type": "invalid_request_error", "message": "requests: too many"}}
+        body = {
+            "type": "error",
+            "error": {"type": "invalid_request_error", "message": "requests: too many"},
+        }
         return httpx2.Response(400, json=body)
 
-    p = AnthropicProvider(api_key="k", http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(refuse)))
+    p = AnthropicProvider(
+        api_key="k", http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(refuse))
+    )
     with pytest.raises(InvalidRequestError, match="too many"):
         await p.submit_batch(two("claude-haiku-4-5"))

@@ -125,7 +125,9 @@ def test_cli_end_to_end_on_the_fake_host(tmp_path: Path, cli_env: dict[str, str]
     assert json.loads(cancelled.stdout)["state"] == "cancelled"
 
 
-def test_cli_unknown_job_and_bad_file_are_usage_errors(tmp_path: Path, cli_env: dict[str, str]) -> None:
+def test_cli_unknown_job_and_bad_file_are_usage_errors(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     missing = _llmkit(cli_env, "batch", "status", "nope")
     assert missing.returncode == 2 and "no saved batch job 'nope'" in missing.stderr
     bad = tmp_path / "bad.jsonl"

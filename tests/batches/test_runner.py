@@ -44,7 +44,9 @@ def test_job_round_trips_through_json() -> None:
     assert job.model_of("b") == "y" and job.model_of("zz") is None
 
 
-@pytest.mark.parametrize("text", ["", "[]", '{"id": "x"}', '{"id": "x", "provider": "p", "format": 99}', "nope"])
+@pytest.mark.parametrize(
+    "text", ["", "[]", '{"id": "x"}', '{"id": "x", "provider": "p", "format": 99}', "nope"]
+)
 def test_bad_job_json_is_a_clear_error(text: str) -> None:
     with pytest.raises(ConfigurationError, match="batch job"):
         BatchJob.from_json(text)
@@ -53,8 +55,14 @@ def test_bad_job_json_is_a_clear_error(text: str) -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("2026-08-19T14:34:12.267870162Z", dt.datetime(2026, 8, 19, 14, 34, 12, 267870, tzinfo=dt.UTC)),
-        ("2026-08-19T14:44:51.493319+00:00", dt.datetime(2026, 8, 19, 14, 44, 51, 493319, tzinfo=dt.UTC)),
+        (
+            "2026-08-19T14:34:12.267870162Z",
+            dt.datetime(2026, 8, 19, 14, 34, 12, 267870, tzinfo=dt.UTC),
+        ),
+        (
+            "2026-08-19T14:44:51.493319+00:00",
+            dt.datetime(2026, 8, 19, 14, 44, 51, 493319, tzinfo=dt.UTC),
+        ),
         (1787150474, dt.datetime(2026, 8, 19, 14, 41, 14, tzinfo=dt.UTC)),
         (None, None),
         ("garbage", None),
@@ -109,18 +117,24 @@ async def test_results_in_input_order_with_errors_in_their_slots() -> None:
     assert [r.messages[-1].content for r in fake.requests] == ["a", "b", "c"]
 
 
-async def test_work_over_the_limit_is_split_and_reassembled(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_work_over_the_limit_is_split_and_reassembled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from llmkit.batches import _runner
 
     monkeypatch.setattr(_runner, "limits_for", lambda name: BatchLimits(name, max_requests=2))
     fake = FakeProvider([f"r{i}" for i in range(5)])
     jobs: list[BatchJob] = []
-    results = await generate_batch(fake, [req(str(i)) for i in range(5)], poll=0, on_submit=jobs.append)
+    results = await generate_batch(
+        fake, [req(str(i)) for i in range(5)], poll=0, on_submit=jobs.append
+    )
     assert len(jobs) == 3
     assert [r.text for r in results if isinstance(r, Response)] == [f"r{i}" for i in range(5)]
 
 
-async def test_a_part_the_host_refuses_lands_in_each_of_its_slots(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_part_the_host_refuses_lands_in_each_of_its_slots(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from llmkit.batches import _runner
 
     monkeypatch.setattr(_runner, "limits_for", lambda name: BatchLimits(name, max_requests=2))
@@ -137,7 +151,12 @@ async def test_a_part_the_host_refuses_lands_in_each_of_its_slots(monkeypatch: p
 
     fake.submit_batch = flaky  # type: ignore[method-assign]
     results = await generate_batch(fake, [req(str(i)) for i in range(4)], poll=0)
-    assert [type(r).__name__ for r in results] == ["Response", "Response", "RateLimitError", "RateLimitError"]
+    assert [type(r).__name__ for r in results] == [
+        "Response",
+        "Response",
+        "RateLimitError",
+        "RateLimitError",
+    ]
 
 
 async def test_polling_waits_with_backoff_and_reports_progress() -> None:
@@ -151,6 +170,7 @@ async def test_polling_waits_with_backoff_and_reports_progress() -> None:
             store = fake._fake_batches  # type: ignore[attr-defined]
             for record in store.values():
                 record["ready_at"] = 0
+
     results = await _runner_with_sleep(fake, sleep, runs)
     assert waits == [1.0, 2.0, 4.0]
     assert [r.done for r in runs] == [False, False, False, True]
@@ -160,7 +180,11 @@ async def test_polling_waits_with_backoff_and_reports_progress() -> None:
 
 async def _runner_with_sleep(fake: FakeProvider, sleep: Any, runs: list[Any]) -> list[Any]:
     return await generate_batch(
-        fake, [req("a"), req("b")], poll=Poll(interval=1, factor=2), on_progress=runs.append, sleep=sleep
+        fake,
+        [req("a"), req("b")],
+        poll=Poll(interval=1, factor=2),
+        on_progress=runs.append,
+        sleep=sleep,
     )
 
 

@@ -82,7 +82,9 @@ def parse_batch(body: Any, *, provider: str = "anthropic") -> BatchStatus:
     )
 
 
-def parse_batch_list(body: Any, *, provider: str = "anthropic") -> tuple[list[BatchStatus], str | None]:
+def parse_batch_list(
+    body: Any, *, provider: str = "anthropic"
+) -> tuple[list[BatchStatus], str | None]:
     """The batches of one `GET /v1/messages/batches` page, and the next page's `after_id`."""
     data = body.get("data") if isinstance(body, Mapping) else None
     statuses = [parse_batch(item, provider=provider) for item in data or ()]
@@ -108,8 +110,14 @@ def parse_result_line(
     kind = result.get("type") if isinstance(result, Mapping) else None
     where: dict[str, Any] = {"provider": provider, "model": model}
     if kind == "succeeded" and isinstance(result, Mapping):
+        message = result.get("message")
         try:
-            return custom_id, anthropic_messages.parse_reply(result.get("message"), provider=provider)
+            if not isinstance(message, Mapping):
+                raise InvalidResponseError(
+                    f"Anthropic's batch result for {custom_id!r} has no message",
+                    provider=provider,
+                )
+            return custom_id, anthropic_messages.parse_reply(message, provider=provider)
         except LLMError as error:
             return custom_id, error
     if kind == "errored" and isinstance(result, Mapping):

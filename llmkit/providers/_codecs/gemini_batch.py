@@ -109,7 +109,9 @@ def parse_batch(body: Any, *, provider: str = "gemini") -> BatchStatus:
     )
 
 
-def parse_batch_list(body: Any, *, provider: str = "gemini") -> tuple[list[BatchStatus], str | None]:
+def parse_batch_list(
+    body: Any, *, provider: str = "gemini"
+) -> tuple[list[BatchStatus], str | None]:
     """The batches of one `GET batches` page, and the next page's token."""
     items = (body.get("operations") or body.get("batches")) if isinstance(body, Mapping) else None
     statuses = [parse_batch(item, provider=provider) for item in items or ()]
@@ -170,15 +172,17 @@ def parse_result(
             return key, gemini_generate.parse_reply(item["response"], provider=provider)
         except LLMError as error:
             return key, error
-    error = item.get("error") if isinstance(item.get("error"), Mapping) else None
-    if error is None:
+    failure = item.get("error")
+    if not isinstance(failure, Mapping):
         return key, BatchItemError(
             "Gemini's batch has no reply for this request", reason="missing", **where
         )
-    code = error.get("code")
+    code = failure.get("code")
     status = _GRPC_HTTP.get(code, 400) if isinstance(code, int) and code < 100 else code
-    body = {"error": {**error, "code": status}}
-    return key, gemini_generate.error_from_body(status if isinstance(status, int) else 400, body, **where)
+    body = {"error": {**failure, "code": status}}
+    return key, gemini_generate.error_from_body(
+        status if isinstance(status, int) else 400, body, **where
+    )
 
 
 def _int(value: Any) -> int:

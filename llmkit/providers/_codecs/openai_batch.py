@@ -135,7 +135,11 @@ def parse_batch(body: Any, *, provider: str) -> BatchStatus:
         elif state is BatchState.CANCELLED:
             cancelled = left
     ended = next(
-        (body.get(k) for k in ("completed_at", "failed_at", "expired_at", "cancelled_at") if body.get(k)),
+        (
+            body.get(k)
+            for k in ("completed_at", "failed_at", "expired_at", "cancelled_at")
+            if body.get(k)
+        ),
         None,
     )
     return BatchStatus(
@@ -190,10 +194,11 @@ def parse_result_line(
                 return custom_id, openai_chat.parse_reply(body, provider=provider)
             except LLMError as error:
                 return custom_id, error
-        error = openai_chat.error_from_body(status, body, **where)
-        error.request_id = error.request_id or response.get("request_id")
-        return custom_id, error
-    failure = line.get("error") if isinstance(line.get("error"), Mapping) else {}
+        refused = openai_chat.error_from_body(status, body, **where)
+        refused.request_id = refused.request_id or response.get("request_id")
+        return custom_id, refused
+    found = line.get("error")
+    failure: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     code = str(failure.get("code") or "")
     message = str(failure.get("message") or "the host gave no reply for this request")
     reason = _UNANSWERED.get(code)
