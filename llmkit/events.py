@@ -192,6 +192,10 @@ def emit(hooks: Hooks | None, event: Event) -> None:
             logger.exception("llmkit %s hook %r raised; the call goes on", event.kind, hook)
 
 
+_emit = emit
+"""`emit` as defined here (the instrumentation swaps in its own while it is on)."""
+
+
 # -- the hooks of the call under way -------------------------------------------
 
 _current: contextvars.ContextVar[tuple[Hooks | None, str | None, bool]] = contextvars.ContextVar(
@@ -289,8 +293,8 @@ def retrying(
 def caching(reason: str, *, provider: str | None, model: str | None, size: int | None) -> None:
     """Report a response-cache `hit`, `miss` or `store` to the hooks of the call under way."""
     hooks, client, _ = _current.get()
-    if hooks is None and not logger.isEnabledFor(logging.DEBUG):
-        return  # the common case costs one context-variable read
+    if hooks is None and emit is _emit and not logger.isEnabledFor(logging.DEBUG):
+        return  # nobody listens (`llmkit.instrument()` replaces `emit`): one read, no event
     emit(
         hooks,
         Event("cache", provider=provider, model=model, client=client, reason=reason, size=size),

@@ -22,7 +22,8 @@ a fallback is an event (`llmkit.fallback`) on the span of the provider that
 takes over, which also links to the failed attempt's span. Metrics (histograms
 with the conventions' bucket advice): `gen_ai.client.token.usage` ({token}),
 `gen_ai.client.operation.duration` (s) and, for streamed calls only,
-`gen_ai.client.operation.time_to_first_chunk` (s).
+`gen_ai.client.operation.time_to_first_chunk` (s); response-cache counters
+`llmkit.cache.lookups` and `llmkit.cache.bytes` (by `llmkit.cache.result`).
 
 Prompts and replies are recorded (`gen_ai.system_instructions`,
 `gen_ai.input.messages`, `gen_ai.output.messages`) only with
@@ -209,6 +210,14 @@ class _Instrumentation:
             description="Time to receive the first chunk of a streamed response.",
             explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )  # fmt: skip
+        self.cache_lookups = meter.create_counter(
+            "llmkit.cache.lookups", unit="{lookup}",
+            description="Response-cache lookups (llmkit.cache.result: hit or miss).",
+        )  # fmt: skip
+        self.cache_bytes = meter.create_counter(
+            "llmkit.cache.bytes", unit="By",
+            description="Bytes read from (hit) or written to (store) the response cache.",
+        )  # fmt: skip
         self.open: dict[int, _Open] = {}
         self.pending: weakref.WeakKeyDictionary[Any, list[tuple[events.Event, Any]]] = (
             weakref.WeakKeyDictionary()
@@ -223,6 +232,15 @@ class _Instrumentation:
         handler = getattr(self, f"_on_{event.kind}", None)
         if handler is not None:
             handler(event)
+
+    def _on_cache(self, event: events.Event) -> None:
+        attributes = {"gen_ai.provider.name": provider_name(event.provider),
+                      "gen_ai.request.model": event.model or "",
+                      "llmkit.cache.result": event.reason or ""}  # fmt: skip
+        if event.reason in ("hit", "miss"):
+            self.cache_lookups.add(1, attributes)
+        if event.size is not None:
+            self.cache_bytes.add(event.size, attributes)
 
     def _on_request(self, event: events.Event) -> None:
         request = event.request
