@@ -113,7 +113,7 @@ async def soak(rounds: int, streams: int) -> bool:
             provider = OpenAICompatibleProvider(
                 base_url=server.url + "/v1",
                 api_key="soak",
-                timeout=Timeouts(first_token=60, idle=0.5, total=90),
+                timeout=Timeouts(connect=60, first_token=60, idle=0.5, total=90),
                 retry=None,
                 rate_limit=None,
             )
@@ -121,9 +121,18 @@ async def soak(rounds: int, streams: int) -> bool:
             outcomes = await _round(provider, streams)
             took = time.perf_counter() - began
             await provider.aclose()
-            await asyncio.sleep(0.3)  # let the server see the closed connections
+            for _ in range(20):  # let the server see the closed connections (2 s at most)
+                await asyncio.sleep(0.1)
+                if len(asyncio.all_tasks()) <= base_tasks and _fds() <= base_fds:
+                    break
             gc.collect()
             rows.append((index + 1, took, _fds(), len(asyncio.all_tasks()), _rss_mib(), outcomes))
+            current = asyncio.current_task()
+            left = Counter(
+                t.get_coro().__qualname__ for t in asyncio.all_tasks() if t is not current
+            )  # type: ignore[union-attr]
+            if left:
+                print(f"round {index + 1}: tasks still running: {dict(left)}")
     print(f"before the first round: {base_fds} fds, {base_tasks} tasks")
     print(f"{'round':>5} {'secs':>6} {'fds':>5} {'tasks':>5} {'RSS MiB':>8}  outcomes")
     for index, took, fds, tasks, rss, outcomes in rows:

@@ -97,7 +97,7 @@ class FaultServer:
     _stopping: asyncio.Future[None] | None = None
 
     async def __aenter__(self) -> FaultServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, backlog=1024)
         port = self._server.sockets[0].getsockname()[1]
         self.url = f"http://127.0.0.1:{port}"
         self._deadline = asyncio.get_running_loop().call_later(self.lifetime, self._expire)
