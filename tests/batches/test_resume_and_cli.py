@@ -73,7 +73,7 @@ def test_a_serialised_job_is_collected_by_a_new_process() -> None:
 def cli_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMKIT_")}
     env["LLMKIT_BATCH_DIR"] = str(tmp_path / "jobs")
-    env["LLMKIT_FAKE_BATCH_DELAY"] = "4"
+    env["LLMKIT_FAKE_BATCH_DELAY"] = "86400"  # a test ends the job by editing its file
     env["HOME"] = str(tmp_path)  # no user configuration file
     return env
 
@@ -102,12 +102,21 @@ def test_cli_end_to_end_on_the_fake_host(tmp_path: Path, cli_env: dict[str, str]
     assert running.returncode == 0, running.stderr
     assert json.loads(running.stdout)["state"] == "running"
 
-    waited = _llmkit(cli_env, "batch", "status", job_id, "--wait", "--poll", "0.5")
-    assert waited.returncode == 0, waited.stderr
-    assert json.loads(waited.stdout)["state"] == "completed"
-    # a progress line per poll while it runs (stderr is no terminal: lines, not a bar)
-    assert "batch: 0/3 done, 0 failed (running)" in waited.stderr
-    assert waited.stderr.count("batch: ") >= 2
+    waiter = subprocess.Popen(
+        [sys.executable, "-m", "llmkit", "batch", "status", job_id, "--wait", "--poll", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=cli_env,
+    )  # fmt: skip
+    try:
+        assert waiter.stderr is not None
+        first = waiter.stderr.readline()  # a progress line per poll (no terminal: lines)
+        assert first.startswith("batch: 0/3 done, 0 failed (running)"), first
+        _finish_fake_job(Path(cli_env["LLMKIT_BATCH_DIR"]) / "fake" / f"{job_id}.json")
+        stdout, rest = waiter.communicate(timeout=60)
+    finally:
+        waiter.kill()
+    assert waiter.returncode == 0, rest
+    assert json.loads(stdout)["state"] == "completed"
+    assert "batch: 3/3 done, 0 failed (completed)" in rest
 
     out = tmp_path / "out.jsonl"
     collected = _llmkit(cli_env, "batch", "results", job_id, "-o", str(out))
@@ -123,6 +132,13 @@ def test_cli_end_to_end_on_the_fake_host(tmp_path: Path, cli_env: dict[str, str]
     other = second.stdout.strip()
     cancelled = _llmkit(cli_env, "batch", "cancel", other)
     assert json.loads(cancelled.stdout)["state"] == "cancelled"
+
+
+def _finish_fake_job(path: Path) -> None:
+    """What the passing of `batch_delay` does: the job's ready time is now."""
+    record = json.loads(path.read_text(encoding="utf-8"))
+    record["ready_at"] = 0
+    path.write_text(json.dumps(record), encoding="utf-8")
 
 
 def test_cli_unknown_job_and_bad_file_are_usage_errors(
