@@ -40,6 +40,7 @@ from llmkit.providers import (
 from llmkit.providers.anthropic import AnthropicProvider
 from llmkit.providers.gemini import GeminiProvider
 from llmkit.types import Role
+from tests.output.test_partial import is_prefix
 
 Unit = Literal["C", "F"]
 
@@ -177,6 +178,110 @@ def ollama_reply(calls: list[tuple[str, dict[str, Any]]], text: str | None) -> d
 Reply = Callable[[list[tuple[str, dict[str, Any]]], str | None], dict[str, Any]]
 
 
+# -- the same replies as each host streams them ----------------------------------------
+
+
+def _sse(events: list[tuple[str | None, dict[str, Any]]], done: bool = False) -> bytes:
+    text = "".join(
+        (f"event: {name}\n" if name else "") + f"data: {json.dumps(data)}\n\n"
+        for name, data in events
+    )
+    return (text + ("data: [DONE]\n\n" if done else "")).encode()
+
+
+def _halves(text: str) -> list[str]:
+    middle = len(text) // 2
+    return [text[:middle], text[middle:]]
+
+
+def openai_stream(body: dict[str, Any]) -> bytes:
+    (choice,) = body["choices"]
+    message = choice["message"]
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> tuple[None, dict[str, Any]]:
+        return None, {"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}  # fmt: skip
+
+    events = [chunk({"role": "assistant"})]
+    for index, call in enumerate(message.get("tool_calls") or ()):
+        head = {"index": index, "id": call["id"], "type": "function",
+                "function": {"name": call["function"]["name"], "arguments": ""}}  # fmt: skip
+        events.append(chunk({"tool_calls": [head]}))
+        for piece in _halves(call["function"]["arguments"]):
+            events.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
+            )
+    for piece in _halves(message.get("content") or ""):
+        events.append(chunk({"content": piece}))
+    events.append(chunk({}, choice["finish_reason"]))
+    events.append((None, {"id": "c1", "object": "chat.completion.chunk", "model": "m",
+                          "choices": [], "usage": body["usage"]}))  # fmt: skip
+    return _sse(events, done=True)
+
+
+def anthropic_stream(body: dict[str, Any]) -> bytes:
+    start = {
+        **body,
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 10, "output_tokens": 1},
+    }
+    events: list[tuple[str | None, dict[str, Any]]] = [
+        ("message_start", {"type": "message_start", "message": start})
+    ]
+    for index, block in enumerate(body["content"]):
+        if block["type"] == "tool_use":
+            opening = {**block, "input": {}}
+            deltas = [{"type": "input_json_delta", "partial_json": p}
+                      for p in _halves(json.dumps(block["input"]))]  # fmt: skip
+        else:
+            opening = {"type": "text", "text": ""}
+            deltas = [{"type": "text_delta", "text": p} for p in _halves(block["text"])]
+        events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                               "content_block": opening}))  # fmt: skip
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index,
+                                             "delta": d}) for d in deltas]  # fmt: skip
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events.append(("message_delta", {"type": "message_delta",
+                                     "delta": {"stop_reason": body["stop_reason"], "stop_sequence": None},
+                                     "usage": {"output_tokens": 5}}))  # fmt: skip
+    events.append(("message_stop", {"type": "message_stop"}))
+    return _sse(events)
+
+
+def gemini_stream(body: dict[str, Any]) -> bytes:
+    (candidate,) = body["candidates"]
+    parts = candidate["content"]["parts"]
+    pieces: list[list[dict[str, Any]]] = []
+    for part in parts:
+        pieces += [[{"text": t}] for t in _halves(part["text"])] if "text" in part else [[part]]
+    events = []
+    for i, piece in enumerate(pieces):
+        chunk = {"content": {"role": "model", "parts": piece}, "index": 0}
+        if i == len(pieces) - 1:
+            chunk["finishReason"] = candidate["finishReason"]
+        events.append((None, {**body, "candidates": [chunk]}))
+    return _sse(events)
+
+
+def ollama_stream(body: dict[str, Any]) -> bytes:
+    message = body["message"]
+    lines = [{"model": "m", "message": {"role": "assistant", "content": t}, "done": False}
+             for t in _halves(message["content"]) if t]  # fmt: skip
+    if message.get("tool_calls"):
+        lines.append({"model": "m", "message": {**message, "content": ""}, "done": False})
+    lines.append({**body, "message": {"role": "assistant", "content": ""}})
+    return "".join(json.dumps(line) + "\n" for line in lines).encode()
+
+
+STREAMS: dict[str, tuple[Callable[[dict[str, Any]], bytes], str]] = {
+    "openai": (openai_stream, "text/event-stream"),
+    "anthropic": (anthropic_stream, "text/event-stream"),
+    "gemini": (gemini_stream, "text/event-stream"),
+    "ollama": (ollama_stream, "application/x-ndjson"),
+}
+
+
 def tool_names(wire: str, body: dict[str, Any]) -> list[str]:
     if wire == "anthropic":
         return [t["name"] for t in body["tools"]]
@@ -211,19 +316,26 @@ def asked_for_structure(wire: str, mode: str, body: dict[str, Any]) -> bool:
 class Host:
     """Answers the scripted turns in one wire format; keeps every request body."""
 
-    def __init__(self, reply: Reply, mode: str) -> None:
+    def __init__(self, reply: Reply, mode: str, wire: str = "") -> None:
         self.reply = reply
         self.mode = mode
+        self.wire = wire
         self.bodies: list[dict[str, Any]] = []
 
     def __call__(self, request: httpx2.Request) -> httpx2.Response:
-        self.bodies.append(json.loads(request.content))
+        body = json.loads(request.content)
+        self.bodies.append(body)
         turn = len(self.bodies) - 1
         if turn < len(TURNS):
-            return httpx2.Response(200, json=self.reply(TURNS[turn], None))
-        if self.mode == "tool":
-            return httpx2.Response(200, json=self.reply([("final_result", ANSWER)], None))
-        return httpx2.Response(200, json=self.reply([], json.dumps(ANSWER)))
+            answer = self.reply(TURNS[turn], None)
+        elif self.mode == "tool":
+            answer = self.reply([("final_result", ANSWER)], None)
+        else:
+            answer = self.reply([], json.dumps(ANSWER))
+        if body.get("stream") or "streamGenerateContent" in request.url.path:
+            encode, kind = STREAMS[self.wire]
+            return httpx2.Response(200, headers={"content-type": kind}, content=encode(answer))
+        return httpx2.Response(200, json=answer)
 
     def client(self) -> httpx2.AsyncClient:
         return httpx2.AsyncClient(transport=httpx2.MockTransport(self))
@@ -269,7 +381,7 @@ async def test_the_weather_and_units_loop_ends_in_a_typed_answer(
 ) -> None:
     wire, reply, make = HOSTS[host]
     mode = forced or CATALOG_MODE.get(host, "native")
-    fake = Host(reply, mode)
+    fake = Host(reply, mode, wire)
     client = make(fake.client())
     result = await client.run(
         "How warm is it in Boston, in the unit people there use?",
@@ -291,3 +403,27 @@ async def test_the_weather_and_units_loop_ends_in_a_typed_answer(
     assert "68.0" in json.dumps(third)
     roles = [m.role for m in result.messages]
     assert roles.count(Role.TOOL) >= 3
+
+
+@pytest.mark.parametrize("forced", [None, "tool"], ids=["catalog-mode", "tool-mode"])
+@pytest.mark.parametrize("host", sorted(h for h in HOSTS if HOSTS[h][0] in STREAMS))
+async def test_the_loop_streamed_shows_the_answer_growing(host: str, forced: str | None) -> None:
+    wire, reply, make = HOSTS[host]
+    mode = forced or CATALOG_MODE.get(host, "native")
+    fake = Host(reply, mode, wire)
+    client = make(fake.client())
+    stream = client.run_stream(
+        "How warm is it in Boston, in the unit people there use?",
+        tools=TOOLS,
+        output=Forecast,
+        output_mode=forced,
+    )
+    partials = [e.partial_output async for e in stream if e.partial_output is not None]
+    assert stream.response.output == Forecast("Boston", 68.0, "F")
+    assert len(fake.bodies) == 3
+    assert partials[-1] == ANSWER
+    # the answer arrived in pieces (Gemini and Ollama send a call's arguments whole), and
+    # each partial could grow into the answer
+    if mode != "tool" or wire in ("openai", "anthropic"):
+        assert len({json.dumps(p, sort_keys=True) for p in partials}) > 1
+    assert all(is_prefix(p, ANSWER) for p in partials)
