@@ -82,7 +82,7 @@ def is_progress(event: StreamEvent) -> bool:
     them (Anthropic's `message_start` carries usage) without having started
     to answer, so they neither end the first-token wait nor reset the idle one.
     """
-    return event.has_content or bool(getattr(event, "refusal", None))
+    return event.has_content
 
 
 async def complete(send: Send, policy: Policy, request: Request) -> Response:
