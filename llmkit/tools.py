@@ -69,7 +69,10 @@ class Tool(ToolSpec):
 # -- docstrings ---------------------------------------------------------------------
 
 _GOOGLE_ARGS = re.compile(r"^(Args|Arguments|Parameters|Params|Keyword Args|Kwargs):\s*$")
-_GOOGLE_SECTION = re.compile(r"^[A-Z][A-Za-z ]*:\s*$")
+_GOOGLE_SECTION = re.compile(
+    r"^(Returns|Return|Yields|Raises|Examples?|Notes?|Attributes|See Also|Warnings?|Todo"
+    r"|References|Other Parameters):\s*$"
+)
 _GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _NUMPY_RULE = re.compile(r"^-{3,}\s*$")
 _NUMPY_ITEM = re.compile(r"^(\w+)\s*(?::.*)?$")

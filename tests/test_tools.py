@@ -340,3 +340,21 @@ async def test_fake_provider_scripts_json_and_tool_calls() -> None:
         ("call_1_weather", "weather"),
     ]
     assert reply.messages[-1].content == '{"city": "Rome", "temperature": 21}'
+
+
+def test_a_description_line_ending_in_a_colon_is_not_a_section() -> None:
+    doc = """Does two things:
+
+    - fetches, then
+    - parses.
+
+    Args:
+        url: where.
+
+    Raises:
+        ValueError: never documented as a parameter.
+    """
+    assert parse_docstring(doc) == (
+        "Does two things:\n\n- fetches, then\n- parses.",
+        {"url": "where."},
+    )
