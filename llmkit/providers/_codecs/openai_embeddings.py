@@ -10,8 +10,8 @@ float32 unless the request asked for another type (`output_dtype`,
 from __future__ import annotations
 
 import binascii
-import functools
-import struct
+import sys
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -31,7 +31,7 @@ __all__ = [
 
 Dtype = Literal["float", "int8", "uint8", "binary", "ubinary"]
 DTYPES: dict[str, str] = {"float": "f", "int8": "b", "uint8": "B", "binary": "b", "ubinary": "B"}
-"""`struct` codes for each vector type (binary types stay packed: one int per byte)."""
+"""`array` type codes for each vector type (binary types stay packed: one int per byte)."""
 
 DEFAULT_DTYPE: dict[str, Dtype] = {"perplexity": "int8"}
 """Hosts whose base64 vectors are not float32 by default (https://docs.perplexity.ai)."""
@@ -78,31 +78,27 @@ def to_params(
 
 
 def decode_vector(value: Any, *, dtype: str = "float", provider: str = "") -> Sequence[Any]:
-    """A vector as numbers: a JSON list as it is, a base64 string decoded as `dtype`
-    (little-endian, straight into a tuple by `struct`: no list in between)."""
+    """A vector as numbers: a JSON list as it is, a base64 string decoded as `dtype`."""
+    if isinstance(value, str):
+        try:
+            numbers = array(DTYPES.get(dtype, "f"), binascii.a2b_base64(value))
+        except (ValueError, binascii.Error) as exc:
+            raise InvalidResponseError(
+                f"{provider} sent a base64 embedding that does not decode as {dtype}: {exc}",
+                provider=provider,
+            ) from exc
+        if _SWAP and numbers.itemsize > 1:
+            numbers.byteswap()  # the wire is little-endian
+        return tuple(numbers.tolist())  # `tolist` is C; tuple(array) would iterate in Python
     if isinstance(value, list):
         return value
-    if not isinstance(value, str):
-        raise InvalidResponseError(
-            f"{provider} sent an embedding that is neither a list nor base64: {str(value)[:80]!r}",
-            provider=provider,
-        )
-    try:
-        raw = binascii.a2b_base64(value)
-        return _unpacker(DTYPES.get(dtype, "f"), len(raw)).unpack(raw)
-    except (ValueError, TypeError, binascii.Error, struct.error) as exc:
-        raise InvalidResponseError(
-            f"{provider} sent a base64 embedding that does not decode as {dtype}: {exc}",
-            provider=provider,
-        ) from exc
+    raise InvalidResponseError(
+        f"{provider} sent an embedding that is neither a list nor base64: {str(value)[:80]!r}",
+        provider=provider,
+    )
 
 
-@functools.lru_cache(maxsize=64)
-def _unpacker(code: str, size: int) -> struct.Struct:
-    width = struct.calcsize(code)
-    if size % width:
-        raise ValueError(f"{size} bytes is not a whole number of {width}-byte values")
-    return struct.Struct(f"<{size // width}{code}")
+_SWAP = sys.byteorder == "big"
 
 
 def parse_reply(
@@ -128,8 +124,10 @@ def parse_reply(
             model=model,
         )
     kind = dtype or DEFAULT_DTYPE.get(provider, "float")
-    items = sorted(data, key=lambda item: item.get("index", 0)) if _indexed(data) else data
-    vectors = [decode_vector(i.get("embedding"), dtype=kind, provider=provider) for i in items]
+    vectors = [decode_vector(i.get("embedding"), dtype=kind, provider=provider) for i in data]
+    order = [item.get("index") for item in data]
+    if order != list(range(len(order))) and all(isinstance(i, int) for i in order):
+        vectors = [v for _, v in sorted(zip(order, vectors, strict=True), key=lambda p: p[0])]
     usage = body.get("usage") or {}
     tokens = usage.get("prompt_tokens")
     if tokens is None:
@@ -140,7 +138,3 @@ def parse_reply(
         provider=provider,
         usage=Usage(input_tokens=tokens if isinstance(tokens, int) else None),
     )
-
-
-def _indexed(data: list[Any]) -> bool:
-    return all(isinstance(item, Mapping) and isinstance(item.get("index"), int) for item in data)
