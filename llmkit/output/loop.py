@@ -97,7 +97,9 @@ class _Run:
         self.tools = list(tools)
         self.max_turns = max_turns
         self.retries = int(options.get("output_retries", default_retries))
-        self.plan = _plan(client, options) if options.get("output") is not None else None
+        self.plan = None
+        if options.get("output") is not None:
+            self.plan = _plan(client, options, with_tools=bool(self.tools))
         if self.tools:
             rest["tools"] = [*(rest.get("tools") or ()), *self.tools]
         if self.plan is not None:
@@ -178,13 +180,17 @@ class _Run:
         )
 
 
-def _plan(client: ModelClient, options: Mapping[str, Any]) -> OutputPlan:
+def _plan(client: ModelClient, options: Mapping[str, Any], *, with_tools: bool) -> OutputPlan:
     model = client.model
     requested = options.get("model")
     if requested is not None:
         model = client.catalog.resolve(client.family, client.provider.name, requested).id
     support = support_for(
-        client.catalog.data, client.provider.name, model, override=options.get("output_mode")
+        client.catalog.data,
+        client.provider.name,
+        model,
+        override=options.get("output_mode"),
+        with_tools=with_tools,
     )
     return plan_output(options["output"], support)
 

@@ -39,6 +39,9 @@ class OutputSupport:
     """Whether the host constrains decoding to the schema (llmkit validates anyway)."""
     json_mode: bool = True
     """Whether the host has a JSON mode (`response_format: json_object`) for `prompted`."""
+    native_with_tools: bool = True
+    """Whether `native` mode works alongside function tools; if not, `run` with tools
+    answers through the output tool instead (unless `output_mode=` says otherwise)."""
     forces_tools: bool = True
     """Whether the host can force a tool call (`tool_choice`); if not, `tool` mode asks in
     the system prompt instead."""
@@ -49,7 +52,12 @@ _UNKNOWN_HOST = OutputSupport(mode="prompted", dialect="json-schema", enforced=F
 
 
 def support_for(
-    data: Mapping[str, Any], provider: str, model: str, *, override: str | None = None
+    data: Mapping[str, Any],
+    provider: str,
+    model: str,
+    *,
+    override: str | None = None,
+    with_tools: bool = False,
 ) -> OutputSupport:
     """The structured-output support of `model` on `provider`, with `override` as its mode.
 
@@ -58,6 +66,7 @@ def support_for(
         provider: the provider's name.
         model: the host's model id.
         override: `output_mode=` from the call (`native`, `tool`, `prompted`), or None.
+        with_tools: the call also offers function tools (`client.run`).
 
     Raises:
         ConfigurationError: an unknown `override`.
@@ -76,6 +85,8 @@ def support_for(
                 break
     if override is not None:
         support = evolve(support, mode=override)
+    elif with_tools and support.mode == "native" and not support.native_with_tools:
+        support = evolve(support, mode="tool")
     return support
 
 
@@ -91,5 +102,6 @@ def _support(fields: Mapping[str, Any]) -> OutputSupport:
         enforced=bool(fields.get("enforced", False)),
         json_mode=bool(fields.get("json_mode", True)),
         forces_tools=bool(fields.get("forces_tools", True)),
+        native_with_tools=bool(fields.get("native_with_tools", True)),
         note=fields.get("note"),
     )

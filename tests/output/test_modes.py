@@ -69,3 +69,12 @@ def test_anthropic_has_no_json_mode_for_prompted_output() -> None:
         default_catalog().data, "anthropic", "claude-sonnet-5", override="prompted"
     )
     assert support.json_mode is False
+
+
+def test_a_tool_loop_on_gemini_2_answers_through_the_output_tool() -> None:
+    data = default_catalog().data
+    assert support_for(data, "gemini", "gemini-2.5-flash").mode == "native"
+    assert support_for(data, "gemini", "gemini-2.5-flash", with_tools=True).mode == "tool"
+    assert support_for(data, "gemini", "gemini-3.8-flash", with_tools=True).mode == "native"
+    forced = support_for(data, "gemini", "gemini-2.5-flash", override="native", with_tools=True)
+    assert forced.mode == "native"  # output_mode= always wins
