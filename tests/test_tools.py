@@ -358,3 +358,25 @@ def test_a_description_line_ending_in_a_colon_is_not_a_section() -> None:
         "Does two things:\n\n- fetches, then\n- parses.",
         {"url": "where."},
     )
+
+
+async def test_each_turn_is_one_request_event() -> None:
+    from llmkit.events import Hooks
+
+    hooks = Hooks()
+    sent: list[int] = []
+    hooks.on_request(lambda event: sent.append(len(event.request.messages)))
+    fake = FakeProvider(
+        [Response(tool_calls=[call("1", "weather", city="Rome")]), "Warm."], name="openai"
+    )
+    await GPT4Client(provider=fake, hooks=hooks).run("Rome?", tools=[weather])
+    assert sent == [1, 3]  # the question; then the question, the call and its result
+
+
+def test_run_stream_sync_yields_every_turns_events() -> None:
+    fake = FakeProvider(
+        [Response(tool_calls=[call("1", "to_fahrenheit", celsius=0)]), "32F"], name="openai"
+    )
+    events = list(GPT4Client(provider=fake).run_stream_sync("freezing?", tools=[to_fahrenheit]))
+    assert "".join(e.text for e in events) == "32F"
+    assert fake.calls == 2

@@ -266,3 +266,15 @@ async def test_tool_mode_streams_partials_from_the_output_tool_arguments() -> No
     partials = [e.partial_output async for e in stream if e.partial_output is not None]
     assert partials[-1] == {"name": "Ada", "age": 36}
     assert stream.response.output == Person("Ada", 36)
+
+
+async def test_the_mode_follows_set_provider() -> None:
+    client = DeepSeekClient(provider=FakeProvider([GOOD], name="openrouter"))
+    await client.generate("Who?", output=Person)
+    native = client.provider.requests[0]  # type: ignore[attr-defined]
+    assert native.response_format["type"] == "json_schema"
+    client.set_provider(FakeProvider([GOOD], name="deepseek"))
+    reply = await client.generate("Who?", output=Person)
+    assert reply.output == Person("Ada", 36)
+    prompted = client.provider.requests[0]  # type: ignore[attr-defined]
+    assert prompted.response_format == {"type": "json_object"}
