@@ -171,6 +171,7 @@ class BaseProvider(SyncTwins):
         retry: RetryPolicy | None = DEFAULT,
         rate_limit: RateLimit | None = DEFAULT,
         sender: Sender | None = None,
+        cache: Any = None,
     ) -> None:
         """Configure the provider; nothing is sent yet.
 
@@ -189,7 +190,10 @@ class BaseProvider(SyncTwins):
                 SDK is imported); `"sdk"`: the host's SDK sends it (imported here, so a
                 missing one fails now, naming the extra to install). The codec reads the
                 reply either way.
+            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`)
+                serving repeated requests, streams and embeddings (see docs/cache.md).
         """
+        self.cache = cache
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")
         self._http_client = http_client

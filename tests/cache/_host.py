@@ -82,9 +82,7 @@ class Host:
 
     def provider(self, cache: Any = None) -> OpenAICompatibleProvider:
         client = httpx2.AsyncClient(transport=httpx2.MockTransport(self))
-        provider = OpenAICompatibleProvider(
+        return OpenAICompatibleProvider(
             base_url="http://host.test/v1", api_key="sk-test-secret-key", http_client=client,
-            retry=None,
+            retry=None, cache=cache,
         )  # fmt: skip
-        provider.cache = cache
-        return provider
