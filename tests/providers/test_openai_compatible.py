@@ -248,3 +248,26 @@ async def test_every_response_shows_its_headers_to_the_rate_limiter(status: int)
 
 def test_invalid_sender_is_a_configuration_error() -> None:
     shared.check_invalid_sender(LocalServer)
+
+
+async def test_a_compressed_stream_is_still_decoded() -> None:
+    """Bodies without a content encoding skip the decoders; a gzipped one goes through them."""
+    import gzip
+
+    import httpx2
+
+    packed = gzip.compress(shared.STREAM)
+
+    async def pieces() -> Any:
+        for i in range(0, len(packed), 16):
+            yield packed[i : i + 16]
+
+    def reply(request: httpx2.Request) -> httpx2.Response:
+        headers = {"content-type": "text/event-stream", "content-encoding": "gzip"}
+        return httpx2.Response(200, headers=headers, content=pieces())
+
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(reply))
+    provider = OpenAICompatibleProvider(base_url=BASE, http_client=client, retry=None)
+    streamed = await provider.stream(shared.QUESTION).collect()
+    assert streamed.text == "Hi!"
+    assert streamed.finish_reason is FinishReason.STOP
