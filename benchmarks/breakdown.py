@@ -6,14 +6,16 @@ Peels llmkit's OpenAI-compatible path apart and times each layer the same
 way as the suite (CPU per call, median of batches, cases taking turns):
 
 1. the floor: raw `httpx2` + `json`;
-2. + llmkit's codec on the raw HTTP reply (`parse_completion`; `SSEDecoder`
-   + `ChatStreamParser`), still sent with raw `httpx2`;
-3. the provider's own attempt, `provider._complete` / `provider._stream`: the
-   `openai` SDK's generic `post` sends the request, the codec reads it;
+2. + llmkit's codec on the raw HTTP reply (`to_params`, `parse_reply`; the
+   contract's `StreamParser`), still sent with raw `httpx2`;
+3. the provider's own attempt, `provider._complete` / `provider._stream`:
+   llmkit builds the URL and headers and sends with `httpx2` (the default
+   sender), observes the rate-limit headers, the codec reads the reply;
 4. the public `provider.complete` / `provider.stream`: adds the policy shell
    (`_calls`: rate-limit lease, retries, per-event timeouts) and `ResponseStream`.
 
-The difference between consecutive rows is what that layer costs.
+The difference between consecutive rows is what that layer costs. A last row,
+for comparison, is layer 3 with `sender="sdk"` (the `openai` SDK's `post` sends).
 """
 
 from __future__ import annotations
@@ -32,9 +34,7 @@ import _inprocess as I  # noqa: E402
 import _payloads as P  # noqa: E402
 import httpx2  # noqa: E402
 
-from llmkit.providers._codecs.openai_chat import parse_completion  # noqa: E402
-from llmkit.providers._codecs.openai_chat_stream import ChatStreamParser  # noqa: E402
-from llmkit.providers._codecs.sse import SSEDecoder  # noqa: E402
+from llmkit.providers._codecs.openai_chat import StreamParser, parse_reply, to_params  # noqa: E402
 from llmkit.providers.openai import OpenAIProvider  # noqa: E402
 from llmkit.types import Message, Request  # noqa: E402
 
@@ -50,36 +50,42 @@ REQUEST = Request(
 
 def layers() -> dict[str, tuple[I.Call, I.Call]]:
     url = I.BASE + "/chat/completions"
-    plain_http, stream_http = I.mock_client(httpx2, False), I.mock_client(httpx2, True)
-    body = json.dumps(P.REQUEST).encode()
-    stream_body = json.dumps({**P.REQUEST, "stream": True}).encode()
-    headers = {**I.AUTH, "content-type": "application/json"}
-
-    async def codec_call() -> str:
-        response = await plain_http.post(url, content=body, headers=headers)
-        return parse_completion(json.loads(response.content), provider="openai").text
-
-    async def codec_stream() -> str:
-        parts = []
-        async with stream_http.stream(
-            "POST", url, content=stream_body, headers=headers
-        ) as response:
-            decoder, parser = (
-                SSEDecoder(),
-                ChatStreamParser(provider="openai", model=P.MODEL, status=200),
-            )
-            async for chunk in response.aiter_bytes():
-                for sse in decoder.feed(chunk):
-                    parts.extend(e.text for e in parser.feed(sse))
-            parts.extend(e.text for e in parser.finish())
-        return "".join(parts)
-
     plain = OpenAIProvider(
         api_key="sk-bench", base_url=I.BASE, http_client=I.mock_client(httpx2, False)
     )
     streaming = OpenAIProvider(
         api_key="sk-bench", base_url=I.BASE, http_client=I.mock_client(httpx2, True)
     )
+    plain_http, stream_http = I.mock_client(httpx2, False), I.mock_client(httpx2, True)
+    headers = {**I.AUTH, "content-type": "application/json"}
+
+    async def codec_call() -> str:
+        content = json.dumps(to_params(REQUEST, plain.dialect)).encode()
+        response = await plain_http.post(url, content=content, headers=headers)
+        return parse_reply(json.loads(response.content), provider="openai").text
+
+    async def codec_stream() -> str:
+        parts = []
+        content = json.dumps(to_params(REQUEST, plain.dialect, stream=True)).encode()
+        async with stream_http.stream("POST", url, content=content, headers=headers) as response:
+            parser = StreamParser(provider="openai", model=P.MODEL)
+            async for chunk in response.aiter_bytes():
+                parts.extend(e.text for e in parser.feed(chunk))
+            parts.extend(e.text for e in parser.flush())
+        return "".join(parts)
+
+    sdk_plain = OpenAIProvider(
+        api_key="sk-bench", base_url=I.BASE, http_client=I.mock_client(httpx2, False), sender="sdk"
+    )
+    sdk_streaming = OpenAIProvider(
+        api_key="sk-bench", base_url=I.BASE, http_client=I.mock_client(httpx2, True), sender="sdk"
+    )
+
+    async def sdk_call() -> str:
+        return (await sdk_plain._complete(REQUEST)).text
+
+    async def sdk_stream() -> str:
+        return "".join([e.text async for e in sdk_streaming._stream(REQUEST)])
 
     async def attempt_call() -> str:
         return (await plain._complete(REQUEST)).text
@@ -97,8 +103,9 @@ def layers() -> dict[str, tuple[I.Call, I.Call]]:
     return {
         "1 raw httpx2 + json": (raw_call, raw_stream),
         "2 + llmkit codec (raw httpx2 sends)": (codec_call, codec_stream),
-        "3 provider._complete/_stream (SDK post + codec)": (attempt_call, attempt_stream),
+        "3 provider._complete/_stream (llmkit sends + codec)": (attempt_call, attempt_stream),
         "4 provider.complete/stream (+ policies, ResponseStream)": (public_call, public_stream),
+        "(3 with sender='sdk': the openai SDK's post sends)": (sdk_call, sdk_stream),
     }
 
 
@@ -119,9 +126,13 @@ def main() -> None:
             runner.close()
     print(f"{'layer':<56} {'call µs':>9} {'+µs':>7} {'stream µs':>10} {'+µs':>7}")
     previous = (0.0, 0.0)
+    figures: dict[str, tuple[float, float]] = {}
     for label in layers():
         call = statistics.median(samples[label, 0]) * 1e6
         stream = statistics.median(samples[label, 1]) * 1e6
+        figures[label] = (call, stream)
+        if label.startswith("("):  # the SDK sender: compared with layer 2, as layer 3 is
+            previous = next(v for k, v in figures.items() if k.startswith("2 "))
         print(
             f"{label:<56} {call:>9,.0f} {call - previous[0]:>+7,.0f} {stream:>10,.0f} {stream - previous[1]:>+7,.0f}"
         )
