@@ -12,7 +12,7 @@ import pytest
 from llmkit import config
 from llmkit import registry as registry_module
 from llmkit._config_schema import BudgetConfig, TimeoutsConfig
-from llmkit.config import ConfigFileError, ConfigWarning, Problem, interpolate, validate_text
+from llmkit.config import ConfigWarning, Problem, interpolate, validate_text
 from llmkit.errors import ConfigurationError
 from llmkit.registry import Registry
 
