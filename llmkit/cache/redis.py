@@ -28,6 +28,10 @@ __all__ = ["RedisCache"]
 _UNLOCK = (
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 )
+_GET = (
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v then redis.call('INCR', KEYS[2]) else redis.call('INCR', KEYS[3]) end return v"
+)
 _POLL = 0.02
 
 
@@ -89,11 +93,12 @@ class RedisCache:
             ) from exc
 
     async def get(self, key: str) -> bytes | None:
-        """The value under `key`, or None; counts the hit or miss."""
+        """The value under `key`, or None; counts the hit or miss (one round trip)."""
+        prefix = self.prefix
         async with self._errors():
-            value = await self._redis().get(self.prefix + key)
-            counter = self.prefix + ("stats:hits" if value is not None else "stats:misses")
-            await self._redis().incr(counter)
+            value = await self._redis().eval(
+                _GET, 3, prefix + key, prefix + "stats:hits", prefix + "stats:misses"
+            )
         return None if value is None else bytes(value)
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> None:
