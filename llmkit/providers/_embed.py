@@ -302,6 +302,7 @@ async def ollama(
     """`POST /api/embed` on Ollama (a kind becomes the prefix the model wants, if any)."""
     from llmkit.providers._codecs import ollama_embed as codec
     from llmkit.providers._codecs.openai_embeddings import kind_prefix
+    from llmkit.providers.ollama import _transport_errors
 
     prefix = kind_prefix(model, kind)
 
@@ -313,9 +314,10 @@ async def ollama(
     async def send(texts: list[str]) -> Embeddings:
         params = codec.to_params([prefix + t for t in texts], model=model, dimensions=dimensions)
         url = f"{provider.base_url}/api/embed"
-        body = await post_json(
-            provider, url, params, headers=provider._headers(), model=model, error=mapper
-        )
+        with _transport_errors(provider.base_url):  # "is it running? `ollama serve`"
+            body = await post_json(
+                provider, url, params, headers=provider._headers(), model=model, error=mapper
+            )
         return codec.parse_reply(body, provider=provider.name, model=model)
 
     return await embed_with(

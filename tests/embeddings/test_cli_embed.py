@@ -43,3 +43,14 @@ def test_errors_are_one_line_with_an_exit_code(capsys: pytest.CaptureFixture[str
     assert "no embedding model for groq: pass -m ID" in capsys.readouterr().err
     assert main(["embed", "fake", "--file", "/nonexistent/lines.txt"]) == 2
     assert "cannot read --file" in capsys.readouterr().err
+
+
+def test_texts_from_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("one\n\ntwo\n"))
+    assert main(["embed", "fake", "--dimensions", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["embeddings"]) == 2 and data["usage"]["input_tokens"] == 4
