@@ -156,9 +156,9 @@ def test_disk_cache_is_shared_by_two_processes_writing_at_once(tmp_path: Path) -
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         results.append(json.loads(out))
-    # 40 distinct questions: each process answers each at least once from the cache
-    assert all(r["sent"] + r["cached"] == 200 for r in results)
-    assert sum(r["sent"] for r in results) < 80  # the second process reused the first's
+    # 40 distinct questions, 200 asks each: at most one send per question per process
+    # (the two may race on the same question), every other ask served by the file
+    assert all(r["sent"] + r["cached"] == 200 and r["sent"] <= 40 for r in results)
     third = subprocess.run(
         [sys.executable, "-c", _WRITER, str(path), "0", "40"], cwd=ROOT, capture_output=True,
         text=True, timeout=120, check=True,
