@@ -72,4 +72,4 @@ def open_cache(spec: str, *, ttl: float | None = None) -> Cache:
         return MemoryCache(int(size) if size else 1024, ttl=ttl)
     if spec.startswith(("redis://", "rediss://", "unix://")):
         return RedisCache(spec, ttl=ttl)
-    return DiskCache(spec.removeprefix("sqlite:///"), ttl=ttl)
+    return DiskCache(spec.removeprefix("sqlite:///"), ttl=ttl)  # `~` is expanded

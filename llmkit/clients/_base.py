@@ -190,8 +190,9 @@ class ModelClient:
                 `"drop_middle"` truncates it (see `llmkit.context`).
             tokenizer: a `tokenizer.json` path, folder, cached Hugging Face repo id or
                 `tokenizers.Tokenizer` for exact local token counts.
-            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`)
-                that serves repeated requests and streams (see docs/cache.md).
+            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`), or
+                a spec (`"memory"`, a file path, `"redis://..."`), that serves repeated
+                requests and streams (see docs/cache.md).
 
         Raises:
             ConfigurationError: the provider serves no current model of this family, and
@@ -210,7 +211,12 @@ class ModelClient:
         self.system = options.get("system")
         self.temperature = options.get("temperature")
         self.max_tokens = options.get("max_tokens")
-        self.cache = options.get("cache")
+        cache = options.get("cache")
+        if isinstance(cache, str):  # a spec from a configuration file: `memory`, a path, redis://
+            from llmkit.cache import open_cache
+
+            cache = open_cache(cache)
+        self.cache = cache
         self._policies = Policies(
             catalog=options.get("catalog") or default_catalog(),
             family=self.family,

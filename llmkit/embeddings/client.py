@@ -62,7 +62,7 @@ class EmbeddingClient:
         concurrency: int = 4,
         batch_size: int | None = None,
         truncate: bool = False,
-        cache: Cache | None = None,
+        cache: Cache | str | None = None,
         budget: Budget | None = None,
         cost_tracker: CostTracker | None = None,
         hooks: Hooks | None = None,
@@ -77,7 +77,8 @@ class EmbeddingClient:
             concurrency: the most batches under way at once.
             batch_size: inputs per request (default: the host's limit from the catalog).
             truncate: cut inputs over the model's token limit instead of refusing them.
-            cache: a `llmkit.cache` backend; vectors are cached per input.
+            cache: a `llmkit.cache` backend, or a spec (`"memory"`, a file path,
+                `"redis://..."`); vectors are cached per input.
             budget: a `llmkit.budget.Budget` that holds each batch's estimated price.
             cost_tracker: a `llmkit.cost.CostTracker` recording each call.
             hooks: `llmkit.events.Hooks` (request, error, retry and cache events).
@@ -95,6 +96,10 @@ class EmbeddingClient:
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.truncate = truncate
+        if isinstance(cache, str):  # a spec: `memory`, a file path, `redis://...`
+            from llmkit.cache import open_cache
+
+            cache = open_cache(cache)
         self.cache = cache
         self.budget = budget
         self.cost_tracker = cost_tracker

@@ -190,9 +190,14 @@ class BaseProvider(SyncTwins):
                 SDK is imported); `"sdk"`: the host's SDK sends it (imported here, so a
                 missing one fails now, naming the extra to install). The codec reads the
                 reply either way.
-            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`)
-                serving repeated requests, streams and embeddings (see docs/cache.md).
+            cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`), or
+                a spec (`"memory"`, a file path, `"redis://..."`), serving repeated
+                requests, streams and embeddings (see docs/cache.md).
         """
+        if isinstance(cache, str):  # a spec from a configuration file: `memory`, a path, redis://
+            from llmkit.cache import open_cache
+
+            cache = open_cache(cache)
         self.cache = cache
         self._api_key = api_key
         self.base_url = (base_url or self.default_base_url).rstrip("/")

@@ -93,3 +93,15 @@ async def test_redis_single_flight_across_two_processes(redis_url: str) -> None:
     await one.clear()
     await one.aclose()
     await two.aclose()
+
+
+def test_a_spec_string_names_the_backend(tmp_path: Any) -> None:
+    from llmkit.cache import DiskCache
+    from llmkit.embeddings import EmbeddingClient
+    from llmkit.providers import OpenAICompatibleProvider
+
+    client, _ = _client(str(tmp_path / "c.db"))
+    assert isinstance(client.cache, DiskCache) and client.cache.path == tmp_path / "c.db"
+    provider = OpenAICompatibleProvider(base_url="http://h.test/v1", cache="memory:10")
+    assert isinstance(provider.cache, MemoryCache) and provider.cache.max_entries == 10
+    assert isinstance(EmbeddingClient(FakeProvider(), cache="memory").cache, MemoryCache)
