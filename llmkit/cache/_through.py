@@ -120,6 +120,20 @@ def stream_with_settings(
     )  # fmt: skip
 
 
+def _names(provider: Any) -> tuple[str, str]:
+    """(the name events report, the name keys hash) of a provider or a provider's name.
+
+    A provider object is keyed with its `base_url` too, so two servers of one kind
+    (two OpenAI-compatible servers, two Azure resources) never share entries; the URL
+    only enters the hash, never an event or a log.
+    """
+    if isinstance(provider, str):
+        return provider, provider
+    name = str(provider.name)
+    where = getattr(provider, "base_url", None)
+    return name, f"{name} {where}" if where else name
+
+
 def _dump(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
@@ -136,13 +150,17 @@ def _hit(stored: Response) -> Response:
 
 
 async def cached_complete(
-    cache: Cache, provider: str, request: Request, send: Callable[[], Awaitable[Response]]
+    cache: Cache, provider: Any, request: Request, send: Callable[[], Awaitable[Response]]
 ) -> Response:
-    """`send()`'s reply to `request`, from `cache` when it holds one (then `cached=True`)."""
+    """`send()`'s reply to `request`, from `cache` when it holds one (then `cached=True`).
+
+    `provider` is the provider (keyed with its `base_url`) or a name.
+    """
     enabled, ttl = _settings.get()
     if not enabled:
         return await send()
-    key = request_key(provider, request)
+    provider, keyed = _names(provider)
+    key = request_key(keyed, request)
     recall = getattr(cache, "recall", None)  # MemoryCache: the hit, already decoded
     if recall is not None and (found := recall(key)) is not None:
         events.caching("hit", provider=provider, model=request.model, size=found[1])
@@ -166,13 +184,14 @@ async def cached_complete(
 
 
 def cached_stream(
-    cache: Cache, provider: str, request: Request, stream: ResponseStream
+    cache: Cache, provider: Any, request: Request, stream: ResponseStream
 ) -> ResponseStream:
     """`stream`, or the events of the same stream stored earlier, replayed in order."""
     enabled, ttl = _settings.get()
     if not enabled:
         return stream
-    key = request_key(provider, request, kind="stream")
+    provider, keyed = _names(provider)
+    key = request_key(keyed, request, kind="stream")
     result: list[Response] = []
 
     async def replay() -> AsyncIterator[StreamEvent]:
@@ -208,7 +227,7 @@ def cached_stream(
 
 async def embed_cached(
     cache: Cache,
-    provider: str,
+    provider: Any,
     texts: Sequence[str],
     *,
     model: str,
@@ -220,7 +239,8 @@ async def embed_cached(
     enabled, ttl = _settings.get()
     if not enabled:
         return await send(list(texts))
-    keys = embedding_keys(provider, texts, model=model, kind=kind, dimensions=dimensions)
+    provider, keyed = _names(provider)
+    keys = embedding_keys(keyed, texts, model=model, kind=kind, dimensions=dimensions)
     vectors: list[Any] = [None] * len(texts)
     named = model
     hits = 0

@@ -432,7 +432,7 @@ class ModelClient:
             async def send() -> Response:
                 return self.finish(await route.provider.complete(prepared))
 
-            return await cached_complete(self.cache, route.provider.name, prepared, send)
+            return await cached_complete(self.cache, route.provider, prepared, send)
         response = await route.provider.complete(prepared)
         return self.finish(response)
 
@@ -448,7 +448,7 @@ class ModelClient:
         if self.cache is not None:  # replays the rewritten events and the finished reply
             from llmkit.cache import cached_stream
 
-            return cached_stream(self.cache, route.provider.name, prepared, stream)
+            return cached_stream(self.cache, route.provider, prepared, stream)
         return stream
 
     # -- public API ---------------------------------------------------------------

@@ -169,7 +169,7 @@ class EmbeddingClient:
                     from llmkit.cache import embed_cached
 
                     result = await embed_cached(
-                        self.cache, provider.name, texts, model=entry.id, kind=kind,
+                        self.cache, provider, texts, model=entry.id, kind=kind,
                         dimensions=dimensions, send=send,
                     )  # fmt: skip
                 else:

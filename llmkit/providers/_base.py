@@ -313,7 +313,7 @@ class BaseProvider(SyncTwins):
             def send() -> Awaitable[Response]:  # built only on a miss
                 return _calls.complete(self._complete, _calls.Policy.of(self), request)
 
-            return await cached_complete(self.cache, self.name, request, send)
+            return await cached_complete(self.cache, self, request, send)
         return await _calls.complete(self._complete, _calls.Policy.of(self), request)
 
     def stream(self, request: Request) -> ResponseStream:
@@ -325,7 +325,7 @@ class BaseProvider(SyncTwins):
         if self.cache is not None:
             from llmkit.cache import cached_stream
 
-            return cached_stream(self.cache, self.name, request, stream)
+            return cached_stream(self.cache, self, request, stream)
         return stream
 
     async def embed(

@@ -81,7 +81,7 @@ async def embed_with(
         from llmkit.cache import embed_cached
 
         return await embed_cached(
-            cache, provider.name, texts, model=model, kind=kind, dimensions=dimensions,
+            cache, provider, texts, model=model, kind=kind, dimensions=dimensions,
             send=attempt,
         )  # fmt: skip
     return await attempt(texts)

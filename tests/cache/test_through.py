@@ -9,7 +9,7 @@ import attrs
 import pytest
 
 from llmkit import errors
-from llmkit.cache import using
+from llmkit.cache import MemoryCache, using
 from llmkit.events import Hooks, using_hooks
 from llmkit.types import Cost, Message, Request, StreamEvent, to_dict
 from tests.cache._host import Host
@@ -137,3 +137,15 @@ async def test_events_report_hits_misses_and_bytes(cache: Any) -> None:
     assert stats.entries == 1 and stats.hits >= 1 and stats.bytes == seen[1][1]
     assert await cache.clear() == 1
     assert (await cache.stats()).entries == 0
+
+
+async def test_two_servers_of_one_kind_never_share_entries() -> None:
+    cache = MemoryCache(10)
+    one, two = Host(), Host()
+    first = one.provider(cache)
+    second = two.provider(cache)
+    second.base_url = "http://other-host.test/v1"
+    await first.complete(REQUEST)
+    assert not (await second.complete(REQUEST)).cached
+    assert (await first.complete(REQUEST)).cached
+    assert len(one.chat) == len(two.chat) == 1
