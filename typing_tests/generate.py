@@ -218,7 +218,7 @@ def render(name: str, page: Path) -> str | None:
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
-    made = {"__init__.py", "generate.py"}
+    made = {"__init__.py", "generate.py", "public_api.py"}
     for name, page in pages():
         text = render(name, page)
         target = HERE / f"{name}.py"
