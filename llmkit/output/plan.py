@@ -33,9 +33,10 @@ __all__ = ["OUTPUT_TOOL", "OutputPlan", "plan_output"]
 OUTPUT_TOOL = "final_result"
 """The name of the tool the model calls to answer in `tool` mode."""
 
+# DeepSeek's JSON mode wants the word "json" in the prompt (api-docs.deepseek.com/guides/json_mode)
 PROMPT = (
     "Answer with one JSON value that matches this JSON Schema, and nothing else "
-    "(no prose, no code fence):\n{schema}"
+    "(only json: no prose, no code fence):\n{schema}"
 )
 
 

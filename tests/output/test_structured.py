@@ -172,6 +172,7 @@ async def test_prompted_mode_puts_the_schema_in_the_system_prompt_with_json_mode
     assert system.role is Role.SYSTEM
     assert system.content.startswith("Be brief.\n\n")
     assert '"required": ["name", "age"]' in system.content
+    assert "json" in system.content  # DeepSeek's JSON mode needs the word
 
 
 async def test_prompted_mode_without_json_mode_sends_no_response_format() -> None:
