@@ -22,10 +22,11 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import ModuleType, SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypedDict
 
 import attrs
 
+from llmkit import _sync
 from llmkit._imports import require
 from llmkit.errors import (
     APIConnectionError,
@@ -47,7 +48,19 @@ if TYPE_CHECKING:
     from llmkit.retry import RetryPolicy
     from llmkit.timeouts import Timeouts
 
-__all__ = ["OpenAICompatibleOptions", "OpenAICompatibleProvider", "parse_models", "user_agent"]
+__all__ = [
+    "API_FIELD",
+    "Api",
+    "OpenAICompatibleOptions",
+    "OpenAICompatibleProvider",
+    "parse_models",
+    "user_agent",
+]
+
+Api = Literal["chat", "responses"]
+"""The wire API: Chat Completions (`/chat/completions`) or Responses (`/responses`)."""
+API_FIELD = "llmkit_api"
+"""A `Request.extra` key naming the API for one request (set by clients, never sent)."""
 
 
 class OpenAICompatibleOptions(TypedDict, total=False):
@@ -66,6 +79,7 @@ class OpenAICompatibleOptions(TypedDict, total=False):
     dialect: Dialect | None
     sender: Sender | None
     cache: Any
+    api: Api
 
 
 def user_agent() -> str:
@@ -89,6 +103,7 @@ class OpenAICompatibleProvider(BaseProvider):
     default_dialect: ClassVar[Dialect] = Dialect()
     """How the host differs from OpenAI; `name` is filled in from the provider's."""
     chat_path: ClassVar[str] = "/chat/completions"
+    responses_path: ClassVar[str] = "/responses"
     models_path: ClassVar[str] = "/models"
     sdk_module: ClassVar[str | None] = "openai"
     sdk_extra: ClassVar[str] = "openai"
@@ -107,6 +122,7 @@ class OpenAICompatibleProvider(BaseProvider):
         dialect: Dialect | None = None,
         sender: Sender | None = None,
         cache: Any = None,
+        api: Api = "chat",
     ) -> None:
         """Configure the provider; nothing is sent yet.
 
@@ -124,7 +140,16 @@ class OpenAICompatibleProvider(BaseProvider):
                 vendor SDK is imported; `"sdk"`: the host's SDK (`openai`, or `groq` for
                 Groq) sends it, imported now, with `pip install 'llmkit[<extra>]'`.
             cache: a `llmkit.cache` backend for repeated requests (see docs/cache.md).
+            api: `"chat"` (the default): `/chat/completions`; `"responses"`: OpenAI's
+                Responses API (`/responses`, the `openai_responses` codec), where the
+                server has it (OpenAI, Azure OpenAI, OpenRouter, xAI, DeepSeek).
         """
+        if api not in ("chat", "responses"):
+            raise ConfigurationError(
+                f"api={api!r} is not a wire API; use 'chat' or 'responses'",
+                provider=self.name,
+            )
+        self.api: Api = api
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -183,6 +208,10 @@ class OpenAICompatibleProvider(BaseProvider):
             self._sent_headers = self._merge_headers(self.auth_headers())
         return self._sent_headers
 
+    def request_headers_sync(self) -> dict[str, str]:
+        """Blocking twin of `request_headers`."""
+        return _sync.run(self.request_headers)
+
     def _merge_headers(self, auth: Mapping[str, str]) -> dict[str, str]:
         headers = {
             "content-type": "application/json",
@@ -218,14 +247,14 @@ class OpenAICompatibleProvider(BaseProvider):
             )
         return response
 
-    async def _open_stream(self, body: Any, model: str) -> Any:
+    async def _open_stream(self, body: Any, model: str, path: str | None = None) -> Any:
         """The streamed reply to a chat request, open (an error status raised, body read)."""
         client = self.http_client()
         headers = await self.request_headers()
         extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
         request = client.build_request(
             "POST",
-            self.model_url(self.chat_path, model),
+            self.model_url(path or self.chat_path, model),
             content=_dumps(body),
             headers=headers,
             **extra,
@@ -282,23 +311,39 @@ class OpenAICompatibleProvider(BaseProvider):
 
     # -- calls ------------------------------------------------------------------
 
+    def _wire(self, request: Request) -> tuple[Any, str, Request]:
+        """The codec and path for `request`: the provider's `api`, or a client's choice
+        (`extra[API_FIELD]`, taken out of the request here)."""
+        api = self.api
+        if API_FIELD in request.extra:
+            extra = dict(request.extra)
+            api = extra.pop(API_FIELD)
+            request = attrs.evolve(request, extra=extra)
+        if api == "responses":
+            from llmkit.providers._codecs import openai_responses
+
+            return openai_responses, self.responses_path, request
+        return codec, self.chat_path, request
+
     async def _complete(self, request: Request) -> Response:
-        body = codec.to_params(request, self.dialect)
+        wire, path, request = self._wire(request)
+        body = wire.to_params(request, self.dialect)
         with self._map_errors(request.model):
             if self.sender == "sdk":
-                response = await self._sdk_post(self.chat_path, body)
+                response = await self._sdk_post(path, body)
             else:
-                response = await self._send("POST", self.chat_path, body, request.model)
-        return codec.parse_reply(self._json(response, request.model), provider=self.name)
+                response = await self._send("POST", path, body, request.model)
+        return wire.parse_reply(self._json(response, request.model), provider=self.name)  # type: ignore[no-any-return]
 
     async def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
-        body = codec.to_params(request, self.dialect, stream=True)
+        wire, path, request = self._wire(request)
+        body = wire.to_params(request, self.dialect, stream=True)
         with self._map_errors(request.model):
             if self.sender == "sdk":
-                response = await self._sdk_post(self.chat_path, body, stream=True)
+                response = await self._sdk_post(path, body, stream=True)
             else:
-                response = await self._open_stream(body, request.model)
-        parser = codec.StreamParser(
+                response = await self._open_stream(body, request.model, path)
+        parser = wire.StreamParser(
             provider=self.name, model=request.model, status=response.status_code
         )
         try:
