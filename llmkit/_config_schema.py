@@ -26,13 +26,19 @@ __all__ = [
     "ProviderConfig",
     "RateLimitConfig",
     "RetryConfig",
+    "ServerBudgetConfig",
+    "ServerConfig",
+    "ServerKeyConfig",
+    "ServerRateLimitConfig",
     "TimeoutsConfig",
     "out_of_range",
     "structure",
     "unknown_keys",
 ]
 
-SECRET_KEYS = frozenset({"api_key", "key", "token", "secret", "password", "authorization"})
+SECRET_KEYS = frozenset(
+    {"api_key", "key", "token", "secret", "password", "authorization", "master_key"}
+)
 """Keys whose values are secrets, wherever they appear: masked by `config show`, never quoted."""
 
 
@@ -151,6 +157,65 @@ class ClientConfig:
 
 
 @frozen
+class ServerRateLimitConfig:
+    """`server.keys.<name>.rate_limit`: one key's limits (`llmkit.ratelimit.RateLimit`)."""
+
+    requests_per_minute: float | None = None
+    tokens_per_minute: float | None = None
+    concurrency: int | None = None
+    """Requests of this key in flight at once."""
+
+
+@frozen
+class ServerBudgetConfig:
+    """`server.keys.<name>.budget`: what one key may spend (`llmkit.budget.Budget`)."""
+
+    limit_usd: float
+    """The most this key may spend in one period, in USD."""
+    period: Literal["day", "week", "month", "total"] = "total"
+    """The budget starts afresh each UTC day, ISO week or month; `total` never does."""
+
+
+@frozen
+class ServerKeyConfig:
+    """`server.keys.<name>`: one API key of the gateway (`llmkit serve`), by name."""
+
+    key: str | None = field(default=None, repr=False)
+    """The key itself; write `${VAR}`. Or give `key_sha256` instead."""
+    key_sha256: str | None = None
+    """The SHA-256 hex digest of the key, so that the file never holds the key."""
+    models: tuple[str, ...] | None = None
+    """The model names this key may use (configured clients, `family@provider`,
+    `provider/model-id`); all when left out."""
+    budget: ServerBudgetConfig | None = None
+    rate_limit: ServerRateLimitConfig | None = None
+    metadata: dict[str, Any] = field(factory=dict)
+    """Free-form labels (team, owner), shown by `/keys`."""
+
+
+@frozen
+class ServerConfig:
+    """`server`: the OpenAI-compatible gateway `llmkit serve` (see docs/gateway.md)."""
+
+    master_key: str | None = field(default=None, repr=False)
+    """The key that may mint, list and revoke keys at `/keys`; write `${VAR}`."""
+    redis_url: str | None = None
+    """Share limits, budgets and minted keys with every replica on this Redis."""
+    key_store: str | None = None
+    """A SQLite file for minted keys when there is no Redis (default: in memory)."""
+    keys: dict[str, ServerKeyConfig] = field(factory=dict)
+    """API keys by name; with none (and no master key), the gateway needs no key."""
+    max_body_bytes: int = 4_000_000
+    """The largest request body accepted (413 above)."""
+    max_messages: int = 1000
+    """The most messages one chat request may hold."""
+    cors_origins: tuple[str, ...] = ()
+    """Origins browsers may call from (`*` for any); none by default (CORS off)."""
+    drain_seconds: float = 30.0
+    """On shutdown, how long streams in flight may take to finish."""
+
+
+@frozen
 class Config:
     """A whole configuration file."""
 
@@ -160,6 +225,8 @@ class Config:
     """The client commands use when none is named: a name under `clients`, or `family@provider`."""
     providers: dict[str, ProviderConfig] = field(factory=dict)
     clients: dict[str, ClientConfig] = field(factory=dict)
+    server: ServerConfig | None = None
+    """The gateway's settings (`llmkit serve`)."""
     source: str | None = None
     """Where the file was read from (set by the loader, not a key)."""
     unset: dict[str, tuple[str, ...]] = field(factory=dict)
@@ -225,6 +292,13 @@ _RULES: dict[tuple[type, str], _Rule] = {
     (DefaultsConfig, "temperature"): (_between(0, 2), "must be between 0 and 2"),
     (DefaultsConfig, "max_tokens"): (_at_least(1), "must be at least 1"),
     (BudgetConfig, "limit_usd"): (_at_least(0), "must be 0 or more (USD)"),
+    (ServerBudgetConfig, "limit_usd"): (_at_least(0), "must be 0 or more (USD)"),
+    (ServerRateLimitConfig, "requests_per_minute"): (_positive, "must be a positive number"),
+    (ServerRateLimitConfig, "tokens_per_minute"): (_positive, "must be a positive number"),
+    (ServerRateLimitConfig, "concurrency"): (_at_least(1), "must be at least 1"),
+    (ServerConfig, "max_body_bytes"): (_at_least(1), "must be at least 1 (bytes)"),
+    (ServerConfig, "max_messages"): (_at_least(1), "must be at least 1"),
+    (ServerConfig, "drain_seconds"): (_at_least(0), "must be 0 or more seconds"),
     (BudgetConfig, "warn_at"): (
         lambda value: 0 < value <= 1,
         "must be a fraction of the limit above 0 and at most 1 (0.8 warns at 80%), or null",
@@ -466,12 +540,37 @@ def structure(data: Any) -> tuple[Config, list[tuple[str, str]]]:
     config, found = _structure_one(top, Config, "")
     problems.extend(found)
     config = config or Config()
+    server, found = _structure_server(data.get("server"))
+    problems.extend(found)
     return (
         Config(
             config.version,
             config.default_client,
             providers=sections["providers"],
             clients=sections["clients"],
+            server=server,
         ),
         problems,
     )
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def _structure_server(data: Any) -> tuple[ServerConfig | None, list[tuple[str, str]]]:
+    """The `server:` block, and its problems (each key needs exactly one of key, key_sha256)."""
+    if data is None:
+        return None, []
+    server, problems = _structure_one(data, ServerConfig, "server")
+    problems.extend(out_of_range(data, ServerConfig, "server"))
+    keys = data.get("keys") if isinstance(data, Mapping) else None
+    for name, entry in (keys or {}).items() if isinstance(keys, Mapping) else ():
+        if not isinstance(entry, Mapping):
+            continue
+        where = f"server.keys.{name}"
+        has_key, digest = bool(entry.get("key")), entry.get("key_sha256")
+        if has_key == bool(digest):
+            problems.append((where, "give exactly one of key (write ${VAR}) or key_sha256"))
+        elif isinstance(digest, str) and not _SHA256.fullmatch(digest.lower()):
+            problems.append((f"{where}.key_sha256", "expected 64 hexadecimal digits"))
+    return (server if not problems else None), problems

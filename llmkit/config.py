@@ -394,12 +394,18 @@ def _defer_unset(
         if section in {"providers", "clients"} and name and key:
             deferred.setdefault(f"{section}.{name}", []).append(f"{key}: {message}")
             drop.setdefault((section, name), set()).add(key)
+        elif section == "server" and name:  # only `llmkit serve` needs it: it refuses to start
+            deferred.setdefault("server", []).append(f"{rest}: {message}")
+            drop.setdefault(("server", name), set()).add(key)
         else:
             kept.append((path, message))
     if drop and isinstance(resolved, Mapping):
         resolved = dict(resolved)
         for (section, name), keys in drop.items():
             entries = resolved.get(section)
+            if section == "server" and "" in keys and isinstance(entries, Mapping):
+                resolved[section] = {k: v for k, v in entries.items() if k != name}
+                continue
             if isinstance(entries, Mapping) and isinstance(entries.get(name), Mapping):
                 entry = {k: v for k, v in entries[name].items() if k not in keys}
                 resolved[section] = {**entries, name: entry}

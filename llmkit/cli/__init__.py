@@ -56,6 +56,7 @@ COMMANDS = (
     "llmkit.cli.embed",
     "llmkit.cli.cache",
     "llmkit.cli.batch_cmd",
+    "llmkit.cli.serve",
     "llmkit.bench.cli",
 )
 """Modules that each add one subcommand, in `--help` order. `llmkit.bench.cli` is H7's."""

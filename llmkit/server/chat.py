@@ -1,0 +1,221 @@
+"""`POST /v1/chat/completions`: one request through a key's limits to an llmkit client.
+
+Plain calls return a `chat.completion`; `"stream": true` returns Server-Sent
+Events (`chat.completion.chunk`s, a usage chunk with
+`stream_options.include_usage`, then `data: [DONE]`). A stream's first event is
+awaited before the response starts, so an upstream refusal (429, 400, ...) still
+comes back with its own status; an error after that ends the stream with an
+`error` event, as OpenAI does. A client that hangs up cancels the upstream
+request: the stream is closed, the key's lease released, and the budget charged
+for what was generated only (priced from the catalog on a local token count).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import msgspec
+
+from llmkit.server import wire
+from llmkit.server.errors import GatewayError, classify, error_class
+
+if TYPE_CHECKING:
+    from starlette.requests import Request as HttpRequest
+    from starlette.responses import Response as HttpResponse
+
+    from llmkit.server.app import Gateway, Handled
+    from llmkit.server.keys import ApiKey, Grant
+    from llmkit.server.routing import Target
+    from llmkit.types import Response, StreamEvent, Usage
+
+__all__ = ["chat_completions"]
+
+_encode = msgspec.json.encode
+
+
+async def chat_completions(
+    gateway: Gateway, request: HttpRequest, handled: Handled
+) -> HttpResponse:
+    """Answer one chat request (errors are raised; the app turns them into responses)."""
+    key = await gateway.authenticate(request)
+    handled.key = key.name
+    body = await gateway.read_json(request)
+    call = wire.parse_chat(body, max_messages=gateway.settings.max_messages)
+    handled.model = call.model
+    if not key.allows(call.model):
+        raise GatewayError(
+            403,
+            f"Key '{key.name}' may not use model '{call.model}'; GET /v1/models lists the ones it may",
+            type="permission_error",
+            code="model_not_allowed",
+            param="model",
+        )
+    target = gateway.router.target(call.model)
+    handled.provider = target.provider_name
+    estimate = target.request(call.messages, call.options)
+    grant = await key.admit(*_amounts(key, estimate, target))
+    if call.stream:
+        return await _stream(gateway, call, target, key, grant, handled)
+    try:
+        upstream_start = time.perf_counter()
+        response = await target.generate(call.messages, call.options)
+        upstream = time.perf_counter() - upstream_start
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await key.settle(grant, None, 0.0)
+        raise
+    with anyio.CancelScope(shield=True):
+        await key.settle(grant, response.usage, _cost(response))
+    payload = wire.completion(
+        response, completion_id=_completion_id(response), created=int(time.time()), model=call.model
+    )
+    handled.usage, handled.cost, handled.cached = response.usage, response.cost, response.cached
+    return gateway.json(payload, handled, upstream=upstream)
+
+
+def _amounts(key: ApiKey, estimate: Any, target: Target) -> tuple[dict[str, float], float | None]:
+    from llmkit.cost import worst_case
+    from llmkit.ratelimit import estimate_tokens
+
+    prompt, _ = estimate_tokens(estimate)
+    amounts: dict[str, float] = {}
+    if key.rate_limit is not None:
+        amounts = key.rate_limit.amounts(estimate)
+    if key.budget_limit is None:
+        return amounts, None
+    return amounts, worst_case(prompt, estimate.max_tokens, target.prices)
+
+
+def _cost(response: Response) -> float | None:
+    return response.cost.total if response.cost is not None else None
+
+
+def _completion_id(response: Response) -> str:
+    if response.id and response.id.startswith("chatcmpl"):
+        return response.id
+    import uuid
+
+    return f"chatcmpl-{uuid.uuid4().hex}"
+
+
+async def _stream(
+    gateway: Gateway,
+    call: wire.ChatCall,
+    target: Target,
+    key: ApiKey,
+    grant: Grant,
+    handled: Handled,
+) -> HttpResponse:
+    from starlette.responses import StreamingResponse
+
+    stream = target.stream(call.messages, call.options)
+    events = stream.__aiter__()
+    upstream_start = time.perf_counter()
+    try:
+        first: StreamEvent | None = await events.__anext__()
+    except StopAsyncIteration:
+        first = None
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+            await key.settle(grant, None, 0.0)
+        raise
+    overhead = handled.elapsed() - (time.perf_counter() - upstream_start)
+    completion_id = f"chatcmpl-{handled.request_id}"
+    created = int(time.time())
+
+    async def body() -> AsyncIterator[bytes]:
+        labels = handled.labels("chat")
+        gateway.metrics.streams.labels(call.model, key.name).inc()
+        gateway.streams += 1
+        response: Response | None = None
+        failure: BaseException | None = None
+        try:
+            yield _sse(
+                wire.chunk(completion_id, created, call.model, {"role": "assistant", "content": ""})
+            )
+            event = first
+            finish: str | None = None
+            seen_content = False
+            while event is not None:
+                delta = wire.delta_of(event)
+                if delta is not None:
+                    if not seen_content:
+                        seen_content = True
+                        gateway.metrics.ttft.labels(*labels).observe(handled.elapsed())
+                    yield _sse(wire.chunk(completion_id, created, call.model, delta))
+                if event.finish_reason is not None:
+                    finish = wire.finish_reason(event.finish_reason)
+                event = await anext(events, None)
+            response = stream.response
+            finish = wire.finish_reason(response.finish_reason) if finish is None else finish
+            yield _sse(wire.chunk(completion_id, created, call.model, {}, finish))
+            if call.include_usage:
+                last = wire.chunk(completion_id, created, call.model, {})
+                last["choices"], last["usage"] = [], wire.usage_json(response.usage)
+                yield _sse(last)
+            yield b"data: [DONE]\n\n"
+        except Exception as exc:  # an error mid-stream: an `error` event ends it
+            failure = exc
+            status, payload, _ = classify(exc)
+            payload["error"]["status"] = status
+            yield _sse(payload)
+        except BaseException as exc:  # the client hung up (cancelled): settle below
+            failure = exc
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await stream.aclose()
+                usage, cost = _spent(stream, response, call, target)
+                await key.settle(grant, usage, cost)
+                gateway.streams -= 1
+                gateway.metrics.streams.labels(call.model, key.name).dec()
+                handled.usage, handled.cost = usage, None if response is None else response.cost
+                if failure is None:
+                    gateway.metrics.reply(
+                        labels, status=200, seconds=handled.elapsed(), usage=usage,
+                        cost=handled.cost, cached=response is not None and response.cached,
+                    )  # fmt: skip
+                else:
+                    status = 499 if not isinstance(failure, Exception) else classify(failure)[0]
+                    gateway.metrics.reply(
+                        labels, status=status, seconds=handled.elapsed(), usage=usage,
+                        error=error_class(failure) if status != 499 else "ClientDisconnected",
+                    )  # fmt: skip
+
+    handled.streamed = True
+    headers = gateway.headers(handled, overhead=overhead)
+    headers["cache-control"] = "no-cache"
+    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+
+
+def _sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + _encode(payload) + b"\n\n"
+
+
+def _spent(
+    stream: Any, response: Response | None, call: wire.ChatCall, target: Target
+) -> tuple[Usage | None, float | None]:
+    """What a stream used and cost: the reply's own figures, or, for a stream cut short,
+    the prompt's estimate and the generated text counted locally, priced from the catalog."""
+    if response is not None:
+        return response.usage, _cost(response)
+    from llmkit.cost import price_usage
+    from llmkit.ratelimit import estimate_tokens
+    from llmkit.tokens import count_text
+    from llmkit.types import Usage
+
+    try:
+        partial = stream.partial()
+    except Exception:
+        partial = None
+    model = target.model_id or (target.client.model if target.client is not None else call.model)
+    prompt, _ = estimate_tokens(target.request(call.messages, call.options))
+    text = "" if partial is None else partial.text + (partial.reasoning or "")
+    generated = int(count_text(text, model)) if text else 0
+    usage = Usage(input_tokens=prompt, output_tokens=generated)
+    cost = price_usage(usage, target.prices)
+    return usage, None if cost is None else cost.total

@@ -1,0 +1,220 @@
+"""The gateway's API keys: who may call, which models, how fast, how much.
+
+A key is known by its SHA-256 digest only: configured keys (`server.keys`,
+`key` or `key_sha256`) and minted ones (`llmkit.server.store`) are looked up by
+the digest of the bearer token, so no key is ever held or logged in clear
+beyond the configuration the user wrote. Each key has its own
+`llmkit.ratelimit.RateLimit` and, per period, its own `llmkit.budget.Budget`;
+with `server.redis_url` both live in Redis (`RedisBackend`, `RedisBudgetBackend`),
+so every replica enforces one limit per key.
+
+Limits never queue here: a request that does not fit now is refused with 429 and
+`Retry-After`, which is what API clients expect from a gateway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from attrs import define, field, frozen
+
+from llmkit.errors import BudgetExceededError, RateLimitError
+
+if TYPE_CHECKING:
+    from llmkit._config_schema import ServerBudgetConfig, ServerKeyConfig, ServerRateLimitConfig
+    from llmkit.budget import Budget, Reservation
+    from llmkit.ratelimit import Lease, RateLimit
+
+__all__ = ["ApiKey", "Grant", "digest", "period_label"]
+
+
+def digest(token: str) -> str:
+    """The SHA-256 hex digest of a key: how the gateway knows it."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def period_label(period: str, now: dt.datetime | None = None) -> tuple[str, float]:
+    """The current budget period's name (`2026-12`, `2026-W49`, `2026-12-02`, `total`)
+    and the seconds until the next one starts (inf for `total`)."""
+    now = now or dt.datetime.now(dt.UTC)
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        label, end = day.strftime("%Y-%m-%d"), day + dt.timedelta(days=1)
+    elif period == "week":
+        year, week, weekday = now.isocalendar()
+        label, end = f"{year}-W{week:02d}", day + dt.timedelta(days=8 - weekday)
+    elif period == "month":
+        first = day.replace(day=1)
+        label = first.strftime("%Y-%m")
+        end = (first + dt.timedelta(days=32)).replace(day=1)
+    else:
+        return "total", math.inf
+    return label, (end - now).total_seconds()
+
+
+@frozen
+class Grant:
+    """What one admitted request holds, to give back when it ends."""
+
+    lease: Lease | None = None
+    reservation: Reservation | None = None
+    budget: Budget | None = None
+
+
+@define
+class ApiKey:
+    """One key of the gateway, by name (metrics and logs show the name, never the key)."""
+
+    name: str
+    models: frozenset[str] | None = None
+    """The model names it may use; None: all."""
+    rate_limit: RateLimit | None = None
+    budget_limit: float | None = None
+    budget_period: str = "total"
+    metadata: dict[str, Any] = field(factory=dict)
+    redis_url: str | None = None
+    _budgets: dict[str, Budget] = field(factory=dict, repr=False)
+
+    @classmethod
+    def from_config(cls, name: str, entry: ServerKeyConfig, redis_url: str | None) -> ApiKey:
+        """A key from its `server.keys.<name>` entry."""
+        return cls.build(
+            name,
+            models=entry.models,
+            rate_limit=entry.rate_limit,
+            budget=entry.budget,
+            metadata=entry.metadata,
+            redis_url=redis_url,
+        )
+
+    @classmethod
+    def build(
+        cls,
+        name: str,
+        *,
+        models: Any = None,
+        rate_limit: ServerRateLimitConfig | Mapping[str, Any] | None = None,
+        budget: ServerBudgetConfig | Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        redis_url: str | None = None,
+    ) -> ApiKey:
+        """A key from its settings (configured, or minted at `/keys`)."""
+        limit = None
+        if rate_limit is not None:
+            limit = _rate_limit(name, _fields(rate_limit), redis_url)
+        budget_fields = _fields(budget) if budget is not None else {}
+        return cls(
+            name,
+            frozenset(models) if models is not None else None,
+            limit,
+            budget_fields.get("limit_usd"),
+            budget_fields.get("period") or "total",
+            dict(metadata or {}),
+            redis_url,
+        )
+
+    def allows(self, model: str) -> bool:
+        """Whether this key may use `model`."""
+        return self.models is None or model in self.models
+
+    def budget(self) -> tuple[Budget | None, float]:
+        """This period's budget (None without one), and the seconds until the next period."""
+        if self.budget_limit is None:
+            return None, math.inf
+        label, left = period_label(self.budget_period)
+        budget = self._budgets.get(label)
+        if budget is None:
+            from llmkit.budget import Budget
+
+            backend = None
+            if self.redis_url:
+                from llmkit.cost_redis import RedisBudgetBackend
+
+                key = f"gateway:{self.name}:{label}"
+                backend = RedisBudgetBackend(self.redis_url, key=key, reservation_ttl=900.0)
+            self._budgets.clear()  # a past period's budget is not needed any more
+            budget = Budget(self.budget_limit, warn_at=None, allow_unpriced=True, backend=backend)
+            self._budgets[label] = budget
+        return budget, left
+
+    async def admit(self, amounts: Mapping[str, float], worst_case_usd: float | None) -> Grant:
+        """Take this request's share of the key's limits and budget, or refuse it now.
+
+        Raises:
+            RateLimitError: a limit is reached (`retry_after`: when to try again).
+            BudgetExceededError: the budget could be crossed (`retry_after` on the error
+                is the seconds until the next period).
+        """
+        lease = None
+        if self.rate_limit is not None:
+            lease = await _try_lease(self.rate_limit, amounts, self.name)
+        budget, left = self.budget()
+        reservation = None
+        if budget is not None:
+            try:
+                reservation = await budget.reserve(worst_case_usd)
+            except BudgetExceededError as exc:
+                if lease is not None and self.rate_limit is not None:
+                    await self.rate_limit.release(lease)
+                exc.retry_after = None if math.isinf(left) else left  # type: ignore[attr-defined]
+                raise
+        return Grant(lease, reservation, budget)
+
+    async def settle(self, grant: Grant, usage: Any, cost_usd: float | None) -> None:
+        """Give back what `grant` holds; count the real usage and cost."""
+        if grant.lease is not None and self.rate_limit is not None:
+            await self.rate_limit.release(grant.lease, usage)
+        if grant.reservation is not None and grant.budget is not None:
+            await grant.budget.settle(grant.reservation, cost_usd)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    import attrs
+
+    return attrs.asdict(value, recurse=False)
+
+
+def _rate_limit(name: str, fields: dict[str, Any], redis_url: str | None) -> RateLimit | None:
+    from llmkit.ratelimit import RateLimit
+
+    rpm, tpm = fields.get("requests_per_minute"), fields.get("tokens_per_minute")
+    concurrency = fields.get("concurrency")
+    if rpm is None and tpm is None and concurrency is None:
+        return None
+    backend = None
+    if redis_url:
+        from llmkit.ratelimit.redis import RedisBackend
+
+        backend = RedisBackend(redis_url, key=f"gateway:{name}")
+    return RateLimit(
+        requests_per_minute=rpm,
+        tokens_per_minute=tpm,
+        max_concurrency=concurrency,
+        backend=backend,
+    )
+
+
+async def _try_lease(limit: RateLimit, amounts: Mapping[str, float], name: str) -> Lease:
+    """A lease if `amounts` fit now, else `RateLimitError` with the wait."""
+    from llmkit.ratelimit import Lease, MemoryBackend
+
+    key = f"gw-{uuid.uuid4().hex}"
+    backend = limit.backend
+    if isinstance(backend, MemoryBackend):
+        wait, now = backend.try_acquire_nowait(key, amounts)
+    else:
+        wait, now = await backend.try_acquire(key, amounts)
+    if wait > 0:
+        retry_after = 1.0 if math.isinf(wait) else wait
+        raise RateLimitError(
+            f"Rate limit of key '{name}' reached; retry after {math.ceil(retry_after)} s",
+            retry_after=retry_after,
+        )
+    return Lease(key, amounts, now)

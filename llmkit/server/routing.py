@@ -1,0 +1,168 @@
+"""Model names to llmkit clients: what `model` in a request routes to.
+
+A name is, in this order: a configured client (`coder`), `family@provider`
+(`claude@anthropic`, through the registry, so configured providers and their
+limits apply), or `provider/host-model-id` (`groq/openai/gpt-oss-120b`: the
+provider itself, with the host's id sent verbatim). Each target is built once and
+kept: the client's fallbacks, retries, cache, context checks and budget apply to
+every request that names it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from attrs import define
+
+from llmkit.errors import ConfigurationError
+from llmkit.server.errors import GatewayError
+from llmkit.types import Message, Request
+
+if TYPE_CHECKING:
+    from llmkit.clients import ModelClient
+    from llmkit.embeddings import EmbeddingClient
+    from llmkit.providers import Provider
+    from llmkit.providers._stream import ResponseStream
+    from llmkit.registry import Registry
+    from llmkit.types import Response
+
+__all__ = ["Router", "Target"]
+
+
+@define
+class Target:
+    """What one model name routes to: a client, or a provider and a host model id."""
+
+    name: str
+    provider: Provider
+    client: ModelClient | None = None
+    model_id: str | None = None
+
+    @property
+    def provider_name(self) -> str:
+        """The provider's name, for metrics."""
+        return str(self.provider.name)
+
+    @property
+    def prices(self) -> Any:
+        """The catalog's prices for this target's model, where known."""
+        if self.client is None:
+            return None
+        try:
+            return self.client.entry.prices
+        except Exception:  # an unknown model: no prices
+            return None
+
+    def request(self, messages: tuple[Message, ...], options: dict[str, Any]) -> Request:
+        """The request for rate-limit estimates (and, for a provider target, to send)."""
+        model = self.model_id or (self.client.model if self.client is not None else self.name)
+        return Request(model, messages, **options)
+
+    async def generate(self, messages: tuple[Message, ...], options: dict[str, Any]) -> Response:
+        """The whole reply."""
+        if self.client is not None:
+            return await self.client.generate(messages, **options)
+        return await self.provider.complete(self.request(messages, options))
+
+    def stream(self, messages: tuple[Message, ...], options: dict[str, Any]) -> ResponseStream:
+        """The reply as a stream."""
+        if self.client is not None:
+            return self.client.stream(messages, **options)
+        return self.provider.stream(self.request(messages, options))
+
+
+class Router:
+    """Builds and keeps the target of each model name."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._targets: dict[str, Target] = {}
+        self._embedders: dict[str, EmbeddingClient] = {}
+
+    def target(self, name: str) -> Target:
+        """The target of `name`.
+
+        Raises:
+            GatewayError: 404 when the name routes nowhere.
+        """
+        found = self._targets.get(name)
+        if found is None:
+            found = self._targets[name] = self._build(name)
+        return found
+
+    def _build(self, name: str) -> Target:
+        registry = self.registry
+        config = registry.config
+        try:
+            if (config is not None and name in config.clients) or "@" in name:
+                client = registry.client(name)
+                return Target(name, client.provider, client=client)
+            host, slash, model_id = name.partition("/")
+            if slash and model_id and host in registry.provider_names():
+                return Target(name, registry.provider(host), model_id=model_id)
+        except GatewayError:
+            raise
+        except ConfigurationError as exc:
+            if _unknown(exc):
+                raise _not_found(name) from None
+            raise
+        raise _not_found(name)
+
+    def embedder(self, name: str) -> EmbeddingClient:
+        """The embedding client for `name`: `provider` (the catalog's model) or `provider/model`."""
+        found = self._embedders.get(name)
+        if found is None:
+            from llmkit.embeddings import EmbeddingClient
+
+            host, _, model_id = name.partition("/")
+            if host not in self.registry.provider_names():
+                raise _not_found(name, what="embedding model")
+            try:
+                provider = self.registry.provider(host)
+                found = EmbeddingClient(provider, model_id or None)
+            except ConfigurationError as exc:
+                raise GatewayError(
+                    404, exc.message, code="model_not_found", param="model"
+                ) from None
+            self._embedders[name] = found
+        return found
+
+    def names(self, allowed: frozenset[str] | None) -> list[str]:
+        """The model names to list for a key (its allow-list, else the configured clients)."""
+        if allowed is not None:
+            return sorted(allowed)
+        from llmkit.registry import client_names
+
+        config = self.registry.config
+        names = list(config.clients) if config is not None else []
+        if not names:  # no configuration: the offline families
+            names = [f"{family}@fake" for family in client_names()]
+        return names
+
+    async def aclose(self) -> None:
+        """Close every provider the registry built."""
+        await self.registry.aclose()
+
+
+def _unknown(exc: ConfigurationError) -> bool:
+    text = exc.message
+    return any(
+        part in text
+        for part in ("is not a client", "is not a provider", "names no", "is not a model family")
+    )
+
+
+def _not_found(name: str, *, what: str = "model") -> GatewayError:
+    return GatewayError(
+        404,
+        f"The {what} '{name}' does not exist on this gateway; GET /v1/models lists the "
+        "names this key may use (a configured client, family@provider, or provider/model-id)",
+        code="model_not_found",
+        param="model",
+    )
+
+
+def now() -> int:
+    """Unix seconds, for `created`."""
+    return int(time.time())

@@ -1,0 +1,443 @@
+"""OpenAI's Chat Completions wire format, spoken as a server: requests in, JSON out.
+
+`parse_chat(body)` checks a decoded request body and turns it into llmkit terms
+(`ChatCall`: the model name, `Message`s and the per-call options of
+`generate`); `completion(...)`, `chunk(...)` and `usage_json(...)` turn llmkit's
+`Response` and `StreamEvent`s into OpenAI's JSON. Pure functions: no HTTP, no
+I/O. A body that does not fit raises `WireError` with the path of the first
+problem (`messages[2].content`), which the app returns as a 400.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from attrs import frozen
+
+from llmkit.types import (
+    FinishReason,
+    Message,
+    Response,
+    Role,
+    StreamEvent,
+    ToolCall,
+    ToolSpec,
+    Usage,
+)
+
+__all__ = [
+    "ChatCall",
+    "WireError",
+    "chunk",
+    "completion",
+    "parse_chat",
+    "parse_embeddings",
+    "usage_json",
+]
+
+
+class WireError(ValueError):
+    """A request body that does not fit OpenAI's shape; `param` is the path of the problem."""
+
+    def __init__(self, message: str, param: str | None = None, *, code: str | None = None):
+        self.message = f"{param}: {message}" if param else message
+        self.param = param
+        self.code = code
+        super().__init__(self.message)
+
+
+@frozen
+class ChatCall:
+    """One chat request in llmkit's terms."""
+
+    model: str
+    messages: tuple[Message, ...]
+    options: dict[str, Any]
+    """Keyword arguments for `client.generate` / `client.stream`."""
+    stream: bool = False
+    include_usage: bool = False
+
+
+_ROLES = {"system": Role.SYSTEM, "developer": Role.SYSTEM, "user": Role.USER}
+_ROLES |= {"assistant": Role.ASSISTANT, "tool": Role.TOOL, "function": Role.TOOL}
+_PASSTHROUGH = frozenset(
+    {
+        "frequency_penalty",
+        "presence_penalty",
+        "logit_bias",
+        "logprobs",
+        "top_logprobs",
+        "user",
+        "parallel_tool_calls",
+        "reasoning_effort",
+        "service_tier",
+        "metadata",
+        "store",
+        "prediction",
+        "modalities",
+        "verbosity",
+        "web_search_options",
+        "safety_identifier",
+        "prompt_cache_key",
+    }
+)
+"""OpenAI fields llmkit has no name for: passed to the host as `extra`, untouched."""
+_KNOWN = frozenset(
+    {
+        "model",
+        "messages",
+        "stream",
+        "stream_options",
+        "temperature",
+        "max_tokens",
+        "max_completion_tokens",
+        "top_p",
+        "stop",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "seed",
+        "n",
+        "functions",
+        "function_call",
+    }
+)
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], path: str, what: str) -> Any:
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in _types(kind)):
+        raise WireError(f"expected {what}", path)
+    return value
+
+
+def _types(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _number(body: Mapping[str, Any], name: str, low: float, high: float) -> float | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    _expect(value, (int, float), name, "a number")
+    if not low <= value <= high:
+        raise WireError(f"must be between {low:g} and {high:g}", name)
+    return float(value)
+
+
+def _int(body: Mapping[str, Any], name: str, low: int) -> int | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    _expect(value, int, name, "an integer")
+    if value < low:
+        raise WireError(f"must be at least {low}", name)
+    return int(value)
+
+
+def _text(content: Any, path: str) -> str:
+    """A message's content: a string, or a list of text parts (joined)."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    _expect(content, list, path, "a string or a list of content parts")
+    texts = []
+    for index, part in enumerate(content):
+        where = f"{path}[{index}]"
+        _expect(part, dict, where, "a content part object")
+        kind = part.get("type")
+        if kind in ("text", "input_text", "refusal"):
+            texts.append(
+                _expect(
+                    part.get(kind if kind == "refusal" else "text"),
+                    str,
+                    f"{where}.text",
+                    "a string",
+                )
+            )
+        elif kind in ("image_url", "input_audio", "file", "input_image"):
+            raise WireError(
+                f"content parts of type '{kind}' are not supported by this gateway yet "
+                "(llmkit messages carry text); send text parts",
+                f"{where}.type",
+            )
+        else:
+            raise WireError("expected a part of type 'text'", f"{where}.type")
+    return "".join(texts)
+
+
+def _tool_calls(value: Any, path: str) -> tuple[ToolCall, ...]:
+    if value is None:
+        return ()
+    _expect(value, list, path, "a list of tool calls")
+    calls = []
+    for index, item in enumerate(value):
+        where = f"{path}[{index}]"
+        _expect(item, dict, where, "a tool call object")
+        function = _expect(item.get("function"), dict, f"{where}.function", "an object")
+        name = _expect(function.get("name"), str, f"{where}.function.name", "a string")
+        raw = function.get("arguments") or "{}"
+        _expect(raw, str, f"{where}.function.arguments", "a JSON string")
+        try:
+            arguments = msgspec.json.decode(raw)
+        except msgspec.DecodeError:
+            arguments = None
+        call_id = item.get("id")
+        if isinstance(arguments, dict):
+            calls.append(ToolCall(call_id, name, arguments))
+        else:
+            calls.append(ToolCall(call_id, name, {}, raw_arguments=raw))
+    return tuple(calls)
+
+
+def _message(item: Any, path: str) -> Message:
+    _expect(item, dict, path, "a message object")
+    role = item.get("role")
+    if role not in _ROLES:
+        raise WireError("expected one of system, developer, user, assistant, tool", f"{path}.role")
+    content = _text(item.get("content"), f"{path}.content")
+    if role == "assistant":
+        reasoning = item.get("reasoning_content")
+        if reasoning is not None:
+            _expect(reasoning, str, f"{path}.reasoning_content", "a string")
+        calls = _tool_calls(item.get("tool_calls"), f"{path}.tool_calls")
+        return Message(Role.ASSISTANT, content, tool_calls=calls, reasoning=reasoning)
+    if role in ("tool", "function"):
+        call_id = item.get("tool_call_id")
+        if role == "tool":
+            _expect(call_id, str, f"{path}.tool_call_id", "a string (the call this answers)")
+        name = item.get("name")
+        return Message(Role.TOOL, content, tool_call_id=call_id, name=name)
+    if "content" not in item:
+        raise WireError("required", f"{path}.content")
+    return Message(_ROLES[role], content)
+
+
+def _tools(value: Any) -> tuple[ToolSpec, ...]:
+    _expect(value, list, "tools", "a list of tools")
+    specs = []
+    for index, item in enumerate(value):
+        where = f"tools[{index}]"
+        _expect(item, dict, where, "a tool object")
+        if item.get("type", "function") != "function":
+            raise WireError("only tools of type 'function' are supported", f"{where}.type")
+        function = _expect(item.get("function"), dict, f"{where}.function", "an object")
+        name = _expect(function.get("name"), str, f"{where}.function.name", "a string")
+        description = function.get("description") or ""
+        _expect(description, str, f"{where}.function.description", "a string")
+        params = function.get("parameters")
+        if params is None:
+            params = {"type": "object", "properties": {}}
+        _expect(params, dict, f"{where}.function.parameters", "a JSON Schema object")
+        specs.append(ToolSpec(name, description, params))
+    return tuple(specs)
+
+
+def _tool_choice(value: Any) -> str:
+    if isinstance(value, str):
+        if value not in ("auto", "none", "required"):
+            raise WireError("expected auto, none, required or a function", "tool_choice")
+        return value
+    _expect(value, dict, "tool_choice", "a string or an object")
+    function = _expect(value.get("function"), dict, "tool_choice.function", "an object")
+    return str(_expect(function.get("name"), str, "tool_choice.function.name", "a string"))
+
+
+def parse_chat(body: Any, *, max_messages: int) -> ChatCall:
+    """A decoded `/v1/chat/completions` body as a `ChatCall`.
+
+    Raises:
+        WireError: the first problem, with its path.
+    """
+    _expect(body, dict, "", "a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise WireError("required: a model name", "model")
+    unknown = sorted(k for k in body if k not in _KNOWN and k not in _PASSTHROUGH)
+    if unknown:
+        raise WireError(f"unrecognized request argument '{unknown[0]}'", unknown[0])
+    raw = body.get("messages")
+    _expect(raw, list, "messages", "a list of messages")
+    if not raw:
+        raise WireError("must hold at least one message", "messages")
+    if len(raw) > max_messages:
+        raise WireError(f"at most {max_messages} messages per request", "messages")
+    messages = tuple(_message(item, f"messages[{i}]") for i, item in enumerate(raw))
+    if _int(body, "n", 1) not in (None, 1):
+        raise WireError("only n=1 is supported", "n")
+    options: dict[str, Any] = {}
+    for name, low, high in (("temperature", 0, 2), ("top_p", 0, 1)):
+        if (value := _number(body, name, low, high)) is not None:
+            options[name] = value
+    cap = _int(body, "max_completion_tokens", 1) or _int(body, "max_tokens", 1)
+    if cap is not None:
+        options["max_tokens"] = cap
+    if (seed := body.get("seed")) is not None:
+        options["seed"] = _expect(seed, int, "seed", "an integer")
+    if (stop := body.get("stop")) is not None:
+        if isinstance(stop, list):
+            for i, item in enumerate(stop):
+                _expect(item, str, f"stop[{i}]", "a string")
+        else:
+            _expect(stop, str, "stop", "a string or a list of strings")
+        options["stop"] = stop
+    if body.get("tools") is not None:
+        options["tools"] = _tools(body["tools"])
+    if body.get("tool_choice") is not None:
+        options["tool_choice"] = _tool_choice(body["tool_choice"])
+    if (fmt := body.get("response_format")) is not None:
+        _expect(fmt, dict, "response_format", "an object")
+        kind = fmt.get("type")
+        if kind not in ("text", "json_object", "json_schema"):
+            raise WireError("expected text, json_object or json_schema", "response_format.type")
+        if kind == "json_schema":
+            _expect(fmt.get("json_schema"), dict, "response_format.json_schema", "an object")
+        if kind != "text":
+            options["response_format"] = dict(fmt)
+    extra = {k: body[k] for k in _PASSTHROUGH if k in body}
+    if extra:
+        options["extra"] = extra
+    stream = body.get("stream") or False
+    _expect(stream, bool, "stream", "true or false")
+    stream_options = body.get("stream_options") or {}
+    _expect(stream_options, dict, "stream_options", "an object")
+    include_usage = bool(stream_options.get("include_usage"))
+    return ChatCall(model, messages, options, stream, include_usage)
+
+
+def parse_embeddings(body: Any) -> tuple[str, list[str], dict[str, Any]]:
+    """A decoded `/v1/embeddings` body: the model, the texts, and options (`dimensions`)."""
+    _expect(body, dict, "", "a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise WireError("required: a model name", "model")
+    raw = body.get("input")
+    if isinstance(raw, str):
+        texts = [raw]
+    else:
+        _expect(raw, list, "input", "a string or a list of strings")
+        for index, item in enumerate(raw):
+            _expect(item, str, f"input[{index}]", "a string (token arrays are not supported)")
+        texts = list(raw)
+    if not texts:
+        raise WireError("must hold at least one text", "input")
+    fmt = body.get("encoding_format", "float")
+    if fmt not in ("float", "base64"):
+        raise WireError("expected float or base64", "encoding_format")
+    options: dict[str, Any] = {"encoding_format": fmt}
+    if (dims := _int(body, "dimensions", 1)) is not None:
+        options["dimensions"] = dims
+    return model, texts, options
+
+
+# -- responses ---------------------------------------------------------------------
+
+
+_FINISH = {
+    FinishReason.STOP: "stop",
+    FinishReason.LENGTH: "length",
+    FinishReason.TOOL_CALLS: "tool_calls",
+    FinishReason.CONTENT_FILTER: "content_filter",
+}
+
+
+def finish_reason(reason: FinishReason | None) -> str:
+    """OpenAI's word for llmkit's reason (`error` and `other` say `stop`)."""
+    return _FINISH.get(reason, "stop") if reason is not None else "stop"
+
+
+def usage_json(usage: Usage) -> dict[str, Any]:
+    """OpenAI's `usage` object (unknown counts as 0)."""
+    prompt = usage.input_tokens or 0
+    completion_tokens = usage.output_tokens or 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt + completion_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens or 0},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens or 0},
+    }
+
+
+def _encode_arguments(call: ToolCall) -> str:
+    if call.raw_arguments is not None:
+        return call.raw_arguments
+    return msgspec.json.encode(call.arguments).decode()
+
+
+def completion(
+    response: Response, *, completion_id: str, created: int, model: str
+) -> dict[str, Any]:
+    """A `chat.completion` object for a whole reply."""
+    message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
+    if response.reasoning is not None:
+        message["reasoning_content"] = response.reasoning
+    if response.refusal is not None:
+        message["refusal"] = response.refusal
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id or f"call_{index}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": _encode_arguments(call)},
+            }
+            for index, call in enumerate(response.tool_calls)
+        ]
+    return {
+        "id": completion_id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": finish_reason(response.finish_reason),
+                "logprobs": None,
+            }
+        ],
+        "usage": usage_json(response.usage),
+    }
+
+
+def chunk(
+    completion_id: str,
+    created: int,
+    model: str,
+    delta: dict[str, Any],
+    finish: str | None = None,
+) -> dict[str, Any]:
+    """One `chat.completion.chunk` with one choice."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+    }
+
+
+def delta_of(event: StreamEvent) -> dict[str, Any] | None:
+    """The `delta` of one event's content, or None when it carries none."""
+    if not event.has_content:
+        return None
+    delta: dict[str, Any] = {}
+    if event.text:
+        delta["content"] = event.text
+    if event.reasoning:
+        delta["reasoning_content"] = event.reasoning
+    if event.refusal:
+        delta["refusal"] = event.refusal
+    if (piece := event.tool_call) is not None:
+        call: dict[str, Any] = {"index": piece.index}
+        if piece.id is not None:
+            call["id"] = piece.id
+            call["type"] = "function"
+        function: dict[str, Any] = {"arguments": piece.arguments}
+        if piece.name is not None:
+            function["name"] = piece.name
+        call["function"] = function
+        delta["tool_calls"] = [call]
+    return delta
