@@ -102,7 +102,10 @@ def raw_anthropic(make_client: Callable[[bool], Any], base: str = BASE) -> tuple
                 if not line.startswith("data: "):
                     continue
                 event = json.loads(line[6:])
-                if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
+                if (
+                    event["type"] == "content_block_delta"
+                    and event["delta"]["type"] == "text_delta"
+                ):
                     parts.append(event["delta"]["text"])
         return "".join(parts)
 
