@@ -95,6 +95,16 @@ class Gateway:
         self.metrics = Metrics()
         self.streams = 0
 
+    def warm_up(self) -> None:
+        """Load the catalog and build the configured clients now, not on their first request
+        (a client that cannot be built yet, e.g. with a key unset, answers 500 when asked)."""
+        from llmkit.catalog import default_catalog
+
+        default_catalog()
+        for name in self.config.clients if self.config is not None else ():
+            with contextlib.suppress(Exception):
+                self.router.target(name)
+
     # -- helpers the endpoints share --------------------------------------------------
 
     async def authenticate(self, request: HttpRequest) -> ApiKey:
@@ -311,6 +321,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        gateway.warm_up()
         yield
         await gateway.router.aclose()
         if gateway.store is not None:
