@@ -18,6 +18,7 @@ from attrs import frozen
 
 from llmkit.catalog import Catalog, Prices, PriceTier, default_catalog
 from llmkit.errors import ConfigurationError
+from llmkit.parts import rough_bytes
 from llmkit.types import Request
 
 __all__ = ["BatchLimits", "batch_prices", "check_items", "limits_for", "split"]
@@ -173,9 +174,10 @@ def split(
 
 def _rough_size(request: Request) -> int:
     """About how many bytes a request takes encoded (its messages, tools and options)."""
-    parts: list[Any] = [m.content for m in request.messages]
+    parts: list[Any] = [m.content if isinstance(m.content, str) else "" for m in request.messages]
+    media = sum(rough_bytes(m.content) for m in request.messages if not isinstance(m.content, str))
     parts += [t.parameters for t in request.tools]
     try:
-        return len(json.dumps(parts, default=str)) + 200
+        return len(json.dumps(parts, default=str)) + 200 + media
     except (TypeError, ValueError):
         return 1000
