@@ -9,6 +9,10 @@ Two ways in, both with the OpenAI Chat Completions wire format (the same codec):
   `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=...`
   (the deployment is the request's model unless `deployment=` fixes it).
 
+`api="responses"` speaks the Responses API instead: `{endpoint}/openai/v1/responses`,
+or `{endpoint}/openai/responses?api-version=...` with an `api_version` that has it
+(`2025-03-01-preview` or later).
+
 Auth is an `api-key` header (`AZURE_OPENAI_API_KEY`) or a Microsoft Entra ID
 token: `azure_ad_token_provider=` takes a callable, sync or async, returning a
 bearer token (e.g. `azure.identity.get_bearer_token_provider(credential,
@@ -118,9 +122,10 @@ class AzureOpenAIProvider(BatchMethods, OpenAICompatibleProvider):
     # -- URLs -----------------------------------------------------------------------
 
     def model_url(self, path: str, model: str) -> str:
-        """A request's URL: v1, or the deployment path with `api-version`."""
-        if self.api_version is None:
-            return self.base_url + path
+        """A request's URL: v1, or the deployment path with `api-version`
+        (the Responses API has no deployment path: `/openai/responses?api-version=...`)."""
+        if self.api_version is None or path == self.responses_path:
+            return self.url(path)
         deployment = quote(self.deployment or model, safe="")
         return f"{self.base_url}/deployments/{deployment}{path}?api-version={self.api_version}"
 
