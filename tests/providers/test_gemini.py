@@ -245,3 +245,35 @@ async def test_requests_carry_the_key_header_and_llmkits_user_agent() -> None:
     assert sent.headers["x-goog-api-key"] == "secret"
     assert sent.headers["user-agent"].startswith("llmkit/")
     assert json.loads(sent.content)["contents"][0]["role"] == "user"
+
+
+def test_gemini_and_ollama_import_no_vendor_sdk() -> None:
+    import subprocess
+    import sys
+
+    code = """
+import asyncio, json, sys
+import httpx2
+from llmkit.providers import GeminiProvider, OllamaProvider
+from llmkit.types import Message, Request
+
+def serve(request):
+    if request.url.path == "/api/chat":
+        return httpx2.Response(200, json={"message": {"content": "ok"}, "done": True})
+    return httpx2.Response(200, json={"candidates": [
+        {"content": {"parts": [{"text": "ok"}]}, "finishReason": "STOP"}]})
+
+async def main():
+    client = httpx2.AsyncClient(transport=httpx2.MockTransport(serve))
+    for provider in (GeminiProvider(api_key="k", http_client=client, retry=None),
+                     OllamaProvider(http_client=client, retry=None)):
+        print((await provider.complete(Request("m", [Message.user("hi")]))).text)
+
+asyncio.run(main())
+vendor = ("google", "google.genai", "ollama", "httpx", "anthropic", "openai", "cohere")
+print(json.dumps(sorted(m for m in vendor if m in sys.modules)))
+"""
+    run = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert run.stdout.split() == ["ok", "ok", "[]"]
