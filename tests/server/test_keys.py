@@ -24,7 +24,7 @@ def config(upstream: Upstream, extra_keys: str = "") -> str:
 providers:
   paid: {{type: openai, base_url: "{upstream.url}", api_key: "${{UP_KEY:-up-secret}}", retry: {{max_attempts: 1}}}}
 clients:
-  priced: {{provider: paid, family: gpt4}}
+  priced: {{provider: paid, family: gpt4, options: {{api: chat}}}}
   free: {{provider: fake, family: deepseek}}
 server:
   keys:
@@ -133,7 +133,7 @@ def test_unset_key_variable_refuses_to_serve_but_not_other_commands(tmp_path: Pa
     from llmkit.server import create_app
 
     path = tmp_path / "llmkit.yaml"
-    path.write_text("server:\n  keys:\n    a: {key: \"${NOT_SET_ANYWHERE}\"}\n")
+    path.write_text('server:\n  keys:\n    a: {key: "${NOT_SET_ANYWHERE}"}\n')
     loaded = load_config(path, env={})
     assert loaded is not None and loaded.server is not None
     assert "a" not in loaded.server.keys  # left out: it could never be matched
