@@ -1,7 +1,7 @@
 """One conversation with a tool-call round trip, on every host, through every client that runs there.
 
 A fake host (`WireHost`) speaks each wire format llmkit knows (OpenAI Chat
-Completions, Anthropic Messages, Gemini generateContent, Cohere v2 chat, Ollama
+Completions and Responses, Anthropic Messages, Gemini generateContent, Cohere v2 chat, Ollama
 `/api/chat`), complete and streamed, behind a MockTransport. Every model client
 runs on every host its catalog entry says serves it, and every provider also runs
 the conversation bare; the llmkit values that come back (text, tool-call names and
@@ -336,7 +336,56 @@ def ollama_paired(body: dict[str, Any]) -> bool:
     ]
 
 
+def responses_reply(call: bool, stream: bool) -> httpx2.Response:
+    """OpenAI's Responses API (`/responses`): a `function_call` item, or a message."""
+    if call:
+        item: dict[str, Any] = {
+            "type": "function_call",
+            "id": "fc_1",
+            "call_id": "call_1",
+            "name": "get_weather",
+            "arguments": json.dumps(ARGUMENTS),
+            "status": "completed",
+        }
+    else:
+        text = {"type": "output_text", "text": ANSWER, "annotations": []}
+        item = {"type": "message", "id": "msg_1", "role": "assistant", "content": [text]}
+    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    body = {"id": "resp_1", "model": "m", "status": "completed", "output": [item], "usage": usage}
+    if not stream:
+        return httpx2.Response(200, json=body)
+    start = {**item, "arguments": ""} if call else {**item, "content": []}
+    events: list[tuple[str | None, dict[str, Any]]] = [
+        ("response.created", {"type": "response.created", "response": {**body, "output": []}}),
+        ("response.output_item.added", {"output_index": 0, "item": start}),
+    ]
+    pieces = ('{"city": ', '"Paris"}') if call else (ANSWER[:9], ANSWER[9:])
+    kind = "response.function_call_arguments.delta" if call else "response.output_text.delta"
+    events += [(kind, {"output_index": 0, "delta": piece}) for piece in pieces]
+    events.append(("response.output_item.done", {"output_index": 0, "item": item}))
+    events.append(("response.completed", {"response": body}))
+    return httpx2.Response(
+        200,
+        content=_sse([(name, {"type": name, **data}) for name, data in events]),
+        headers={"content-type": "text/event-stream"},
+    )
+
+
+def responses_paired(body: dict[str, Any]) -> bool:
+    items = body["input"]
+    calls = [i["call_id"] for i in items if i.get("type") == "function_call"]
+    results = [
+        (i["call_id"], i["output"]) for i in items if i.get("type") == "function_call_output"
+    ]
+    return calls == ["call_1"] and results == [("call_1", RESULT)]
+
+
 WIRES: dict[str, tuple[Callable[[str], bool], Any, Callable[[dict[str, Any]], bool]]] = {
+    "openai-responses": (
+        lambda path: path.endswith("/responses"),
+        responses_reply,
+        responses_paired,
+    ),
     "openai-chat": (lambda path: path.endswith("/chat/completions"), openai_reply, openai_paired),
     "anthropic-messages": (
         lambda path: path.endswith("/v1/messages"),

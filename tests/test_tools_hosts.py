@@ -346,7 +346,7 @@ def _openai_family(provider: type[Any], client: type[ModelClient], **kw: Any) ->
 
 
 HOSTS: dict[str, tuple[str, Reply, Callable[[httpx2.AsyncClient], ModelClient]]] = {
-    "openai": ("openai", openai_reply, _openai_family(OpenAIProvider, GPT4Client)),
+    "openai": ("openai", openai_reply, _openai_family(OpenAIProvider, GPT4Client, api="chat")),
     "groq": ("openai", openai_reply, _openai_family(GroqProvider, GPT4Client)),
     "openrouter": ("openai", openai_reply, _openai_family(OpenRouterProvider, GPT4Client)),
     "deepseek": ("openai", openai_reply, _openai_family(DeepSeekProvider, DeepSeekClient)),

@@ -10,6 +10,16 @@ prompt in the `developer` role. The client refuses such a request before it is
 sent, with the fix in the message, rather than dropping a parameter silently.
 Classic GPT-4 models keep every parameter.
 
+On OpenAI's own API, reasoning models go through the Responses API by default
+(`api="auto"`): only there do they return their reasoning summaries and their
+encrypted reasoning, which goes back on the next turn. The request asks for
+`reasoning.summary` (`reasoning_summary="auto"`), `store: false` and
+`include: ["reasoning.encrypted_content"]` (llmkit sends the whole conversation
+each turn, so nothing needs to be stored at OpenAI); a caller's `extra` wins.
+`GPT4Client(api="chat")` keeps Chat Completions, `api="responses"` uses the
+Responses API for every model on any OpenAI-compatible provider that serves it
+(Azure OpenAI, OpenRouter). `client.api_for(model)` says which one a model gets.
+
 gpt-oss always reasons and takes a graded effort, `low|medium|high` only (no
 `none`): `minimal` folds into `low` and `xhigh` into `high`, as pydantic-ai's
 `GROQ_GPT_OSS_REASONING_EFFORT_MAP` does. Each host names it its own way
@@ -30,6 +40,7 @@ from attrs import evolve
 from llmkit.clients._base import ClientOptions, ModelClient
 from llmkit.clients._rewrites import with_extra
 from llmkit.errors import ConfigurationError, InvalidRequestError
+from llmkit.providers.openai_compatible import API_FIELD
 from llmkit.types import Request, Role
 
 if TYPE_CHECKING:
@@ -47,6 +58,8 @@ __all__ = [
 ]
 
 ReasoningEffort = Literal["none", "minimal", "low", "medium", "high", "xhigh"]
+WireApi = Literal["auto", "chat", "responses"]
+ReasoningSummary = Literal["auto", "concise", "detailed"]
 EFFORTS: tuple[str, ...] = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 _REASONING_ID = re.compile(r"^(?:openai/)?(?:o\d|gpt-5|gpt-6|gpt-oss)")
@@ -175,6 +188,8 @@ class GPT4Client(ModelClient):
         provider: Provider,
         *,
         reasoning_effort: ReasoningEffort | None = None,
+        api: WireApi = "auto",
+        reasoning_summary: ReasoningSummary | None = "auto",
         **options: Unpack[ClientOptions],
     ) -> None:
         """A GPT client; see `ModelClient` for the shared arguments.
@@ -183,12 +198,26 @@ class GPT4Client(ModelClient):
             reasoning_effort: for reasoning models: `none` (gpt-5.x; sampling
                 parameters allowed again) … `xhigh`; gpt-oss takes `low`,
                 `medium` (its default) or `high`.
+            api: `"auto"` (the default): the Responses API for reasoning models on
+                OpenAI's own API, Chat Completions otherwise; `"chat"` or
+                `"responses"` for every model (the latter on OpenAI-compatible hosts).
+            reasoning_summary: on the Responses API, the reasoning summary asked for
+                (`Response.reasoning`); None asks for none.
         """
         if reasoning_effort is not None and reasoning_effort not in EFFORTS:
             raise ConfigurationError(
                 f"reasoning_effort={reasoning_effort!r} is not one of {', '.join(EFFORTS)}"
             )
+        if api not in ("auto", "chat", "responses"):
+            raise ConfigurationError(f"api={api!r} is not one of auto, chat, responses")
+        if reasoning_summary not in (None, "auto", "concise", "detailed"):
+            raise ConfigurationError(
+                f"reasoning_summary={reasoning_summary!r} is not one of auto, concise, "
+                "detailed (or None)"
+            )
         self.reasoning_effort = reasoning_effort
+        self.api = api
+        self.reasoning_summary = reasoning_summary
         super().__init__(provider, **options)
 
     def prepare(self, request: Request, provider: Provider, entry: CatalogEntry) -> Request:
@@ -202,5 +231,43 @@ class GPT4Client(ModelClient):
         request = apply_effort(request, reasoning=reasoning, effort=effort)
         # Only OpenAI's own API documents the `developer` role; other hosts get `system`.
         if reasoning and provider.name == "openai":
-            return mark_developer_role(request, provider.name)
+            request = mark_developer_role(request, provider.name)
+        if self._wire_api(reasoning, provider) == "responses":
+            request = self._on_responses(request, reasoning=reasoning)
         return request
+
+    def api_for(self, model: str | None = None, provider: Provider | None = None) -> str:
+        """The wire API a request for `model` (default: the client's) on `provider` (default:
+        the client's) goes through: `"chat"` or `"responses"`."""
+        provider = provider or self.provider
+        model = model or self.model
+        if is_gpt_oss(model):
+            return "chat"
+        entry = self.entry_for(model, provider)
+        return self._wire_api(is_reasoning_model(model, entry), provider)
+
+    def _wire_api(self, reasoning: bool, provider: Provider) -> str:
+        if getattr(provider, "responses_path", None) is None:
+            if self.api == "responses":
+                raise ConfigurationError(
+                    f"api='responses' needs a provider that serves OpenAI's Responses API "
+                    f"(OpenAI, Azure OpenAI, OpenRouter); {provider.name} does not",
+                    provider=provider.name,
+                )
+            return "chat"
+        if self.api == "auto":
+            on_openai = provider.name == "openai"
+            return "responses" if reasoning and on_openai else getattr(provider, "api", "chat")
+        return self.api
+
+    def _on_responses(self, request: Request, *, reasoning: bool) -> Request:
+        """The request routed to `/responses`; reasoning models asked for their summary and
+        their encrypted reasoning (sent back next turn, nothing stored at the host)."""
+        request = with_extra(request, **{API_FIELD: "responses"})
+        if not reasoning:
+            return request
+        request = with_extra(request, store=False, include=["reasoning.encrypted_content"])
+        if self.reasoning_summary is None:
+            return request
+        asked = {"summary": self.reasoning_summary, **(request.extra.get("reasoning") or {})}
+        return evolve(request, extra={**request.extra, "reasoning": asked})

@@ -189,7 +189,7 @@ async def test_gpt4_reasoning_model_refused_before_the_host_sees_it() -> None:
     from llmkit.providers import OpenAIProvider
 
     host = Host(completion({"content": "ok"}))
-    client = GPT4Client(provider(OpenAIProvider, host))
+    client = GPT4Client(provider(OpenAIProvider, host), api="chat")
     with pytest.raises(InvalidRequestError, match=r"temperature=0\.2"):
         await client.generate("hi", temperature=0.2)
     assert host.bodies == []
@@ -201,7 +201,7 @@ async def test_gpt4_reasoning_model_gets_the_developer_role_on_openai_only() -> 
     from llmkit.providers import OpenAIProvider
 
     host = Host(completion({"content": "ok"}), completion({"content": "ok"}))
-    await GPT4Client(provider(OpenAIProvider, host), system="Be brief.").generate("hi")
+    await GPT4Client(provider(OpenAIProvider, host), system="Be brief.", api="chat").generate("hi")
     await GPT4Client(provider(OpenRouterProvider, host), system="Be brief.").generate("hi")
     assert [m["role"] for m in host.bodies[0]["messages"]] == ["developer", "user"]
     assert [m["role"] for m in host.bodies[1]["messages"]] == ["system", "user"]

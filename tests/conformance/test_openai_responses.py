@@ -177,6 +177,26 @@ def _items(body: dict[str, Any]) -> list[str]:
     return kinds
 
 
+def _replayed(body: dict[str, Any]) -> list[Any]:
+    """The non-message input items as the host checks them: reasoning items whole (but
+    `status`), calls and outputs by `call_id`, function calls by item id too beside
+    reasoning items (llmkit keeps those ids only where a reasoning item needs them)."""
+    items = body["input"] if isinstance(body["input"], list) else []
+    reasoning = any(item.get("type") == "reasoning" for item in items)
+    out: list[Any] = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "reasoning":
+            if body.get("store") is not False or item.get("encrypted_content"):
+                out.append({k: v for k, v in item.items() if k != "status"})
+        elif kind == "function_call":
+            item_id = item.get("id") if reasoning else None
+            out.append((kind, item_id, item["call_id"], item["name"]))
+        elif kind == "function_call_output":
+            out.append((kind, item["call_id"]))
+    return out
+
+
 def _provider(case: dict[str, Any], client: Any, sender: str) -> OpenAICompatibleProvider:
     common: dict[str, Any] = {
         "api_key": "test-key",
@@ -257,6 +277,7 @@ async def test_case(path: Path, mode: harness.Mode) -> None:
         body = sent[0]
         assert body["model"] == recorded["model"]
         assert _items(body) == _items(recorded)
+        assert _replayed(body) == _replayed(recorded)
         assert body.get("stream", False) == recorded.get("stream", False)
         assert [t["name"] for t in body.get("tools", ())] == [
             t["name"] for t in recorded.get("tools", ())
