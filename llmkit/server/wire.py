@@ -43,7 +43,7 @@ class WireError(ValueError):
 
     def __init__(self, message: str, param: str | None = None, *, code: str | None = None):
         self.message = f"{param}: {message}" if param else message
-        self.param = param
+        self.param = param or None
         self.code = code
         super().__init__(self.message)
 
