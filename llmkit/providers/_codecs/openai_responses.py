@@ -139,10 +139,20 @@ def _split_instructions(messages: Sequence[Message]) -> tuple[str, list[Message]
 
 
 def _plain(message: Message) -> str:
+    """A message's text; parts other than text have no place here (a clear error)."""
     content: Any = message.content
     if isinstance(content, str):
         return content
-    return "".join(getattr(part, "text", "") for part in content)
+    texts = []
+    for part in content:
+        if type(part).__name__ != "Text" or not isinstance(getattr(part, "text", None), str):
+            raise InvalidRequestError(
+                f"the Responses API codec cannot send a {type(part).__name__} part in a "
+                f"{message.role} message yet; send text, or use the Chat Completions API "
+                "(`api='chat'`)"
+            )
+        texts.append(part.text)
+    return "\n".join(texts)
 
 
 def text_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,7 +201,9 @@ def to_input(
     for turn, message in enumerate(messages):
         if message.role is Role.ASSISTANT:
             items = _assistant(message, turn, provider, keep_unencrypted)
-            open_calls = [(i["call_id"], i["name"]) for i in items if i.get("type") == "function_call"]
+            open_calls = [
+                (i["call_id"], i["name"]) for i in items if i.get("type") == "function_call"
+            ]
             out += items
         elif message.role is Role.TOOL:
             call_id = message.tool_call_id
