@@ -11,7 +11,14 @@ from llmkit import errors
 from llmkit.providers._codecs import anthropic_messages_errors, gemini_generate_errors
 from llmkit.types import Message, Request
 
-CODECS = ["openai_chat", "anthropic_messages", "cohere_chat", "gemini_generate", "ollama_chat"]
+CODECS = [
+    "openai_chat",
+    "openai_responses",
+    "anthropic_messages",
+    "cohere_chat",
+    "gemini_generate",
+    "ollama_chat",
+]
 
 
 @pytest.fixture(params=CODECS)
