@@ -41,10 +41,21 @@ HOSTS = ["openai", "anthropic"]
 
 
 def provider(host: str, url: str, **options: Any) -> BaseProvider:
+    """A provider with its pool already built (call it inside the test's event loop).
+
+    The pool is built lazily by the first request, and building it loads the
+    CA store (0.1 s of CPU, several times that on a loaded 2-core machine):
+    inside a 0.5 s first-token window that cost could time out an attempt
+    before its request reaches the server. Built here, every timed window
+    holds only the request and the reply.
+    """
     options.setdefault("retry", None)
     if host == "openai":
-        return OpenAICompatibleProvider(base_url=url + "/v1", api_key=KEY, **options)
-    return AnthropicProvider(base_url=url, api_key=KEY, **options)
+        built: BaseProvider = OpenAICompatibleProvider(base_url=url + "/v1", api_key=KEY, **options)
+    else:
+        built = AnthropicProvider(base_url=url, api_key=KEY, **options)
+    built.http_client()
+    return built
 
 
 def ask(host: str) -> Request:
@@ -147,8 +158,8 @@ async def test_a_stall_after_bookkeeping_is_a_first_token_timeout_retried(
     for _ in range(pings):
         steps += [0.02, ping(host)]
     async with FaultServer([Reply.sse(*steps, STALL)]) as server:
-        stalled = provider(host, server.url, timeout=Timeouts(first_token=0.3), retry=FAST)
-        with pytest.raises(APITimeoutError, match=r"first-token timeout of 0\.3s") as caught:
+        stalled = provider(host, server.url, timeout=Timeouts(first_token=0.5), retry=FAST)
+        with pytest.raises(APITimeoutError, match=r"first-token timeout of 0\.5s") as caught:
             await stalled.stream(ask(host)).collect()
         await stalled.aclose()
     assert caught.value.retryable
@@ -159,7 +170,7 @@ async def test_a_stall_after_bookkeeping_is_a_first_token_timeout_retried(
 async def test_a_stall_before_content_is_retried_and_then_served(host: str) -> None:
     script = [Reply.sse(*start(host), STALL), whole(host, "served")]
     async with FaultServer(script) as server:
-        flaky = provider(host, server.url, timeout=Timeouts(first_token=0.3), retry=FAST)
+        flaky = provider(host, server.url, timeout=Timeouts(first_token=0.5), retry=FAST)
         reply = await flaky.stream(ask(host)).collect()
         await flaky.aclose()
     assert reply.text == "served"
