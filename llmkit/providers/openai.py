@@ -1,4 +1,5 @@
-"""OpenAI's Chat Completions API (sent with `httpx2`; `sender="sdk"`: the `openai` SDK)."""
+"""OpenAI's Chat Completions API (sent with `httpx2`; `sender="sdk"`: the `openai` SDK), or its
+Responses API with `api="responses"` (the `openai_responses` codec)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ __all__ = ["OpenAIProvider"]
 
 
 class OpenAIProvider(BatchMethods, OpenAICompatibleProvider):
-    """OpenAI's hosted models (`OPENAI_API_KEY`)."""
+    """OpenAI's hosted models (`OPENAI_API_KEY`); `api="responses"` for the Responses API."""
 
     name: ClassVar[str] = "openai"
     batch_api: ClassVar[str | None] = "openai"  # llmkit.batches: /files + /batches

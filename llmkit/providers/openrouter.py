@@ -15,6 +15,7 @@ class OpenRouterProvider(OpenAICompatibleProvider):
 
     Reasoning goes back as `reasoning`, with the `reasoning_details` OpenRouter
     asks to preserve: https://openrouter.ai/docs/use-cases/reasoning-tokens
+    `api="responses"` speaks OpenRouter's Responses API (`/api/v1/responses`).
     """
 
     name: ClassVar[str] = "openrouter"
