@@ -39,6 +39,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument(
+        "--keep-alive", type=float, default=75.0, metavar="SECONDS",
+        help="how long an idle client connection stays open (default 75: longer than the "
+        "usual load balancer's 60, so that it never reuses a connection being closed)",
+    )  # fmt: skip
+    parser.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
     parser.set_defaults(func=run)
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         "port": args.port,
         "log_level": args.log_level,
         "timeout_graceful_shutdown": gateway.settings.drain_seconds,
+        "timeout_keep_alive": args.keep_alive,
         "access_log": args.log_level in ("info", "debug"),
     }
     source = registry.config.source if registry.config is not None else None

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from llmkit._config_schema import ServerConfig
 from llmkit.errors import ConfigurationError
 from llmkit.server.errors import GatewayError, classify, error_class
-from llmkit.server.keys import ApiKey, digest
+from llmkit.server.keys import ApiKey, digest, redis_client
 from llmkit.server.metrics import CONTENT_TYPE_LATEST, Metrics
 from llmkit.server.routing import Router
 
@@ -78,18 +78,19 @@ class Gateway:
         if missing:
             raise ConfigurationError("The server block cannot be used: " + "; ".join(missing))
         redis_url = self.settings.redis_url or None
+        self.redis = redis_client(redis_url) if redis_url else None
         self.keys: dict[str, ApiKey] = {}
         for name, entry in self.settings.keys.items():
             value = entry.key
             known = digest(value) if value else (entry.key_sha256 or "").lower()
-            self.keys[known] = ApiKey.from_config(name, entry, redis_url)
+            self.keys[known] = ApiKey.from_config(name, entry, redis_url, self.redis)
         master = self.settings.master_key
         self.master_digest = digest(master) if master else None
         self.store: KeyStore | None = None
         if self.master_digest is not None:
             from llmkit.server.store import open_store
 
-            self.store = open_store(self.settings, redis_url)
+            self.store = open_store(self.settings, redis_url, self.redis)
         self.open = not self.keys and self.master_digest is None
         self.router = Router(registry)
         self.metrics = Metrics()
@@ -271,23 +272,12 @@ async def _readiness(gateway: Gateway, request: HttpRequest, handled: Handled) -
     url = gateway.settings.redis_url
     if url:
         try:
-            await _ping(url)
+            await gateway.redis.ping()
             checks["redis"] = "ok"
         except Exception as exc:
             status, checks["redis"] = 503, f"unreachable ({type(exc).__name__})"
     body = {"status": "ok" if status == 200 else "unavailable", "checks": checks}
     return gateway.json(body, handled, status=status)
-
-
-async def _ping(url: str) -> None:
-    from llmkit._imports import require
-
-    redis = require("redis.asyncio", extra="redis")
-    client = redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
 
 
 async def _metrics(gateway: Gateway, request: HttpRequest, handled: Handled) -> HttpResponse:
@@ -324,8 +314,8 @@ def create_app(
         gateway.warm_up()
         yield
         await gateway.router.aclose()
-        if gateway.store is not None:
-            await gateway.store.aclose()
+        if gateway.redis is not None:
+            await gateway.redis.aclose()
 
     def route(path: str, name: str, handler: Handler, methods: list[str]) -> Route:
         return Route(path, _endpoint(gateway, name, handler), methods=methods)

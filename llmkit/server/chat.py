@@ -12,6 +12,7 @@ for what was generated only (priced from the catalog on a local token count).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
     from llmkit.types import Response, StreamEvent, Usage
 
 __all__ = ["chat_completions"]
+
+_log = logging.getLogger("llmkit.server")
 
 _encode = msgspec.json.encode
 
@@ -170,7 +173,10 @@ async def _stream(
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
                 usage, cost = _spent(stream, response, call, target)
-                await key.settle(grant, usage, cost)
+                try:
+                    await key.settle(grant, usage, cost)
+                except Exception as exc:  # the reply is sent: say so in the log, not to the caller
+                    _log.warning("llmkit gateway: settling key %s failed: %s", key.name, exc)
                 gateway.streams -= 1
                 gateway.metrics.streams.labels(call.model, key.name).dec()
                 handled.usage, handled.cost = usage, None if response is None else response.cost

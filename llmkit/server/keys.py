@@ -30,7 +30,17 @@ if TYPE_CHECKING:
     from llmkit.budget import Budget, Reservation
     from llmkit.ratelimit import Lease, RateLimit
 
-__all__ = ["ApiKey", "Grant", "digest", "period_label"]
+__all__ = ["ApiKey", "Grant", "digest", "period_label", "redis_client"]
+
+
+def redis_client(url: str, *, max_connections: int = 256) -> Any:
+    """One `redis.asyncio.Redis` for the gateway's limits, budgets and keys: a blocking pool,
+    so that a burst of requests waits for a connection instead of failing."""
+    from llmkit._imports import require
+
+    redis = require("redis.asyncio", extra="server")
+    pool = redis.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=20)
+    return redis.Redis(connection_pool=pool)
 
 
 def digest(token: str) -> str:
@@ -78,10 +88,14 @@ class ApiKey:
     budget_period: str = "total"
     metadata: dict[str, Any] = field(factory=dict)
     redis_url: str | None = None
+    redis_client: Any = field(default=None, repr=False)
+    """The gateway's shared `redis.asyncio.Redis` (a blocking pool: waits for a connection)."""
     _budgets: dict[str, Budget] = field(factory=dict, repr=False)
 
     @classmethod
-    def from_config(cls, name: str, entry: ServerKeyConfig, redis_url: str | None) -> ApiKey:
+    def from_config(
+        cls, name: str, entry: ServerKeyConfig, redis_url: str | None, redis_client: Any = None
+    ) -> ApiKey:
         """A key from its `server.keys.<name>` entry."""
         return cls.build(
             name,
@@ -90,6 +104,7 @@ class ApiKey:
             budget=entry.budget,
             metadata=entry.metadata,
             redis_url=redis_url,
+            redis_client=redis_client,
         )
 
     @classmethod
@@ -102,11 +117,12 @@ class ApiKey:
         budget: ServerBudgetConfig | Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         redis_url: str | None = None,
+        redis_client: Any = None,
     ) -> ApiKey:
         """A key from its settings (configured, or minted at `/keys`)."""
         limit = None
         if rate_limit is not None:
-            limit = _rate_limit(name, _fields(rate_limit), redis_url)
+            limit = _rate_limit(name, _fields(rate_limit), redis_url, redis_client)
         budget_fields = _fields(budget) if budget is not None else {}
         return cls(
             name,
@@ -116,6 +132,7 @@ class ApiKey:
             budget_fields.get("period") or "total",
             dict(metadata or {}),
             redis_url,
+            redis_client,
         )
 
     def allows(self, model: str) -> bool:
@@ -136,7 +153,9 @@ class ApiKey:
                 from llmkit.cost_redis import RedisBudgetBackend
 
                 key = f"gateway:{self.name}:{label}"
-                backend = RedisBudgetBackend(self.redis_url, key=key, reservation_ttl=900.0)
+                backend = RedisBudgetBackend(
+                    self.redis_url, key=key, client=self.redis_client, reservation_ttl=900.0
+                )
             self._budgets.clear()  # a past period's budget is not needed any more
             budget = Budget(self.budget_limit, warn_at=None, allow_unpriced=True, backend=backend)
             self._budgets[label] = budget
@@ -181,7 +200,9 @@ def _fields(value: Any) -> dict[str, Any]:
     return attrs.asdict(value, recurse=False)
 
 
-def _rate_limit(name: str, fields: dict[str, Any], redis_url: str | None) -> RateLimit | None:
+def _rate_limit(
+    name: str, fields: dict[str, Any], redis_url: str | None, redis_client: Any
+) -> RateLimit | None:
     from llmkit.ratelimit import RateLimit
 
     rpm, tpm = fields.get("requests_per_minute"), fields.get("tokens_per_minute")
@@ -192,7 +213,7 @@ def _rate_limit(name: str, fields: dict[str, Any], redis_url: str | None) -> Rat
     if redis_url:
         from llmkit.ratelimit.redis import RedisBackend
 
-        backend = RedisBackend(redis_url, key=f"gateway:{name}")
+        backend = RedisBackend(redis_url, key=f"gateway:{name}", client=redis_client)
     return RateLimit(
         requests_per_minute=rpm,
         tokens_per_minute=tpm,

@@ -42,9 +42,10 @@ class _Backend(Protocol):
 class KeyStore:
     """Minted keys over one backend; `find` caches built keys (revocation is checked each time)."""
 
-    def __init__(self, backend: _Backend, redis_url: str | None) -> None:
+    def __init__(self, backend: _Backend, redis_url: str | None, redis_client: Any = None) -> None:
         self.backend = backend
         self.redis_url = redis_url
+        self.redis_client = redis_client
         self._built: dict[str, ApiKey] = {}
 
     async def mint(self, body: Any, *, configured: list[str]) -> tuple[dict[str, Any], str]:
@@ -75,6 +76,7 @@ class KeyStore:
                 budget=record.get("budget"),
                 metadata=record.get("metadata"),
                 redis_url=self.redis_url,
+                redis_client=self.redis_client,
             )
             self._built[key_digest] = key
         return key
@@ -211,16 +213,10 @@ class SQLiteBackend:
 class RedisBackend:
     """Redis: `llmkit:gateway:key:<digest>` → record, `llmkit:gateway:name:<name>` → digest."""
 
-    def __init__(self, url: str) -> None:
-        from llmkit._imports import require
-
-        self._module = require("redis.asyncio", extra="redis")
-        self.url = url
-        self._client: Any = None
+    def __init__(self, client: Any) -> None:
+        self._client = client  # the gateway's, closed by the gateway
 
     def _redis(self) -> Any:
-        if self._client is None:
-            self._client = self._module.from_url(self.url, decode_responses=True)
         return self._client
 
     async def put(self, name: str, key_digest: str, record: str) -> bool:
@@ -232,18 +228,18 @@ class RedisBackend:
 
     async def by_digest(self, key_digest: str) -> str | None:
         value = await self._redis().get(f"llmkit:gateway:key:{key_digest}")
-        return None if value is None else str(value)
+        return None if value is None else _text(value)
 
     async def by_name(self, name: str) -> str | None:
         found = await self._redis().get(f"llmkit:gateway:name:{name}")
-        return None if found is None else await self.by_digest(str(found))
+        return None if found is None else await self.by_digest(_text(found))
 
     async def delete(self, name: str) -> bool:
         redis = self._redis()
         found = await redis.getdel(f"llmkit:gateway:name:{name}")
         if found is None:
             return False
-        await redis.delete(f"llmkit:gateway:key:{found}")
+        await redis.delete(f"llmkit:gateway:key:{_text(found)}")
         return True
 
     async def all(self) -> list[str]:
@@ -251,23 +247,25 @@ class RedisBackend:
         records = []
         async for name_key in redis.scan_iter(match="llmkit:gateway:name:*"):
             found = await redis.get(name_key)
-            if found is not None and (record := await self.by_digest(str(found))) is not None:
+            if found is not None and (record := await self.by_digest(_text(found))) is not None:
                 records.append(record)
         return records
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        return None
 
 
-def open_store(settings: ServerConfig, redis_url: str | None) -> KeyStore:
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def open_store(settings: ServerConfig, redis_url: str | None, redis_client: Any = None) -> KeyStore:
     """The store the settings name: Redis, else SQLite at `key_store`, else memory."""
     backend: _Backend
-    if redis_url:
-        backend = RedisBackend(redis_url)
+    if redis_url and redis_client is not None:
+        backend = RedisBackend(redis_client)
     elif settings.key_store:
         backend = SQLiteBackend(settings.key_store)
     else:
         backend = MemoryBackend()
-    return KeyStore(backend, redis_url)
+    return KeyStore(backend, redis_url, redis_client)
