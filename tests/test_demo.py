@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from llmkit import Role
-from llmkit.demo import main, run
+from llmkit.cli._demo_tour import main, run
 
 
 def test_demo_prints_the_switch_stream_and_tool_call() -> None:

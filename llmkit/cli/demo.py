@@ -1,4 +1,4 @@
-"""`llmkit demo`: the offline tour of llmkit on the fake provider (`llmkit.demo.main`)."""
+"""`llmkit demo`: the offline tour of llmkit on the fake provider (`_demo_tour.main`)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run `llmkit.demo.main`."""
-    from llmkit.demo import main
+    """Run the tour (`llmkit.cli._demo_tour.main`)."""
+    from llmkit.cli._demo_tour import main
 
     code = main()
     return code if isinstance(code, int) else EXIT_OK
