@@ -167,8 +167,8 @@ async def wait(
                 f"{policy.timeout}s; they go on at the host: collect them later from their "
                 "BatchJob (job.to_json() / provider.batch_results(job))",
                 provider=provider.name,
+                jobs=tuple(jobs),
             )
-            error.jobs = list(jobs)  # type: ignore[attr-defined]
             raise error
         await sleep(delay)
         for job in jobs:

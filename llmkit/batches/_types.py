@@ -77,7 +77,13 @@ class BatchItemError(LLMError):
 
 
 class BatchNotReadyError(LLMError):
-    """Results were asked for a batch job that has not ended yet."""
+    """Results were asked for a batch job that has not ended yet, or waiting for one
+    gave up at its timeout (`jobs`: the jobs to collect later)."""
+
+    def __init__(self, message: str, *, jobs: tuple[BatchJob, ...] = (), **where: Any) -> None:
+        super().__init__(message, **where)
+        self.jobs = jobs
+        """The jobs still running at the host (save `job.to_json()` to resume)."""
 
 
 def parse_time(value: Any) -> dt.datetime | None:

@@ -196,7 +196,7 @@ async def test_waiting_gives_up_at_the_timeout_with_the_jobs_to_resume() -> None
 
     with pytest.raises(BatchNotReadyError) as caught:
         await generate_batch(fake, [req("a")], poll=Poll(interval=5, timeout=4), sleep=sleep)
-    jobs = caught.value.jobs  # type: ignore[attr-defined]
+    jobs = caught.value.jobs
     assert len(jobs) == 1 and (await fake.batch_status(jobs[0])).state is BatchState.RUNNING
 
 
