@@ -238,7 +238,11 @@ def upper_bound(messages: Sequence[Message], tools: Sequence[ToolSpec] = ()) -> 
     """
     total = 16
     for message in messages:
-        total += _MESSAGE_OVERHEAD_BOUND + len(message.content.encode())
+        total += _MESSAGE_OVERHEAD_BOUND + len(message.text.encode())
+        if not isinstance(message.content, str):
+            from llmkit.parts_tokens import part_tokens
+
+            total += sum(2 * part_tokens(p, "") + 1600 for p in message.content)
         total += len(message.name or "") + len(message.tool_call_id or "")
         if message.reasoning:
             total += len(message.reasoning.encode())

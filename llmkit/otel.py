@@ -117,10 +117,10 @@ def _parts(message: Message) -> list[dict[str, Any]]:
         parts.append({"type": "reasoning", "content": message.reasoning})
     if message.tool_call_id is not None:
         parts.append(
-            {"type": "tool_call_response", "id": message.tool_call_id, "response": message.content}
+            {"type": "tool_call_response", "id": message.tool_call_id, "response": message.text}
         )
-    elif message.content:
-        parts.append({"type": "text", "content": message.content})
+    elif message.text:
+        parts.append({"type": "text", "content": message.text})
     for call in message.tool_calls:
         parts.append(
             {
@@ -136,7 +136,7 @@ def _parts(message: Message) -> list[dict[str, Any]]:
 def input_content(request: Request) -> dict[str, str]:
     """`gen_ai.system_instructions` and `gen_ai.input.messages` as JSON strings."""
     system = [
-        {"type": "text", "content": m.content} for m in request.messages if m.role.value == "system"
+        {"type": "text", "content": m.text} for m in request.messages if m.role.value == "system"
     ]
     messages = [
         {"role": m.role.value, "parts": _parts(m)}

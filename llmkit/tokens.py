@@ -38,7 +38,7 @@ from attrs import frozen
 
 from llmkit._imports import require
 from llmkit.errors import ConfigurationError, LLMError
-from llmkit.types import Message, Request, ToolSpec
+from llmkit.types import Message, Request, Text, ToolSpec
 
 if TYPE_CHECKING:
     from llmkit.providers._base import Provider
@@ -359,7 +359,13 @@ def count_messages(
     total = fmt.reply_priming
     structured = bool(tools)
     for message in messages:
-        total += fmt.per_message + counter.count(str(message.role)) + counter.count(message.content)
+        total += fmt.per_message + counter.count(str(message.role)) + counter.count(message.text)
+        if not isinstance(message.content, str):  # media: the hosts' formulas, an estimate
+            from llmkit.parts_tokens import part_tokens
+
+            media = [p for p in message.content if not isinstance(p, Text)]
+            total += sum(part_tokens(p, model) for p in media)
+            structured = structured or bool(media)
         if message.name:
             total += fmt.per_name + counter.count(message.name)
         for call in message.tool_calls:

@@ -15,16 +15,24 @@ import attrs
 from attrs import field, frozen
 
 __all__ = [
+    "Audio",
+    "CachePoint",
+    "Content",
     "Cost",
+    "Document",
     "Embeddings",
+    "FileRef",
     "FinishReason",
+    "Image",
     "Latency",
     "Message",
+    "Part",
     "Prompt",
     "Request",
     "Response",
     "Role",
     "StreamEvent",
+    "Text",
     "ToolCall",
     "ToolCallDelta",
     "ToolSpec",
@@ -110,12 +118,187 @@ def _tuple(value: Sequence[Any] | None) -> tuple[Any, ...]:
     return tuple(value) if value else ()
 
 
+# -- content parts (constructors and sniffing live in llmkit.parts) -------------------
+
+
+@frozen
+class Text:
+    """A text part of a message."""
+
+    text: str
+
+
+def _media_post_init(part: Any) -> None:
+    from llmkit.parts import check_media
+
+    check_media(part)
+
+
+@frozen
+class Image:
+    """An image: `data` bytes or a `url`; `media_type` is sniffed when not given."""
+
+    data: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+    media_type: str | None = None
+    detail: str | None = None
+    """OpenAI's resolution hint: `auto`, `low` or `high` (other hosts ignore it)."""
+    filename: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _media_post_init(self)
+
+    @classmethod
+    def from_path(cls, path: Any, *, media_type: str | None = None, **hints: Any) -> Image:
+        """An image read from a file."""
+        from llmkit.parts import read_path
+
+        data, name = read_path(path)
+        return cls(data=data, media_type=media_type, filename=name, **hints)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str | None = None, **hints: Any) -> Image:
+        """An image from bytes (the type sniffed from the magic bytes when not given)."""
+        return cls(data=data, media_type=media_type, **hints)
+
+    @classmethod
+    def from_url(cls, url: str, *, media_type: str | None = None, **hints: Any) -> Image:
+        """An image the host (or llmkit, where the host will not) fetches from `url`."""
+        return cls(url=url, media_type=media_type, **hints)
+
+
+@frozen
+class Audio:
+    """An audio clip: `data` bytes or a `url`; `media_type` is sniffed when not given."""
+
+    data: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+    media_type: str | None = None
+    filename: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _media_post_init(self)
+
+    @classmethod
+    def from_path(cls, path: Any, *, media_type: str | None = None) -> Audio:
+        """An audio clip read from a file."""
+        from llmkit.parts import read_path
+
+        data, name = read_path(path)
+        return cls(data=data, media_type=media_type, filename=name)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str | None = None) -> Audio:
+        """An audio clip from bytes."""
+        return cls(data=data, media_type=media_type)
+
+    @classmethod
+    def from_url(cls, url: str, *, media_type: str | None = None) -> Audio:
+        """An audio clip at `url`."""
+        return cls(url=url, media_type=media_type)
+
+
+@frozen
+class Document:
+    """A document (PDF, plain text): `data` bytes or a `url`."""
+
+    data: bytes | None = field(default=None, repr=False)
+    url: str | None = None
+    media_type: str | None = None
+    filename: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _media_post_init(self)
+
+    @classmethod
+    def from_path(cls, path: Any, *, media_type: str | None = None) -> Document:
+        """A document read from a file."""
+        from llmkit.parts import read_path
+
+        data, name = read_path(path)
+        return cls(data=data, media_type=media_type, filename=name)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, media_type: str | None = None) -> Document:
+        """A document from bytes."""
+        return cls(data=data, media_type=media_type)
+
+    @classmethod
+    def from_text(cls, text: str, *, media_type: str = "text/plain") -> Document:
+        """A plain-text document."""
+        return cls(data=text.encode(), media_type=media_type)
+
+    @classmethod
+    def from_url(cls, url: str, *, media_type: str | None = None) -> Document:
+        """A document at `url`."""
+        return cls(url=url, media_type=media_type)
+
+
+@frozen
+class FileRef:
+    """A file uploaded beforehand to `provider`'s Files API (OpenAI `file-…`, Anthropic
+    `file_…`, a Gemini file URI)."""
+
+    file_id: str
+    provider: str | None = None
+    media_type: str | None = None
+
+
+@frozen
+class CachePoint:
+    """A prompt-cache breakpoint after the part before it (Anthropic `cache_control`)."""
+
+    ttl: str | None = None
+    """`5m` (the default) or `1h`."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.ttl not in (None, "5m", "1h"):
+            from llmkit.errors import ConfigurationError
+
+            raise ConfigurationError(f"CachePoint ttl must be '5m' or '1h', not {self.ttl!r}")
+
+
+Part = Text | Image | Audio | Document | FileRef | CachePoint
+"""One piece of a message's content."""
+Content = str | tuple[Part, ...]
+"""A message's content: plain text (the common case) or parts in order."""
+PART_TYPES = (Text, Image, Audio, Document, FileRef, CachePoint)
+
+
+def _content(value: str | Sequence[Any] | None) -> Content:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, PART_TYPES):
+        return (value,)
+    parts = tuple(Text(p) if isinstance(p, str) else p for p in value)
+    for part in parts:
+        if not isinstance(part, PART_TYPES):
+            from llmkit.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"message content takes text and parts (Text, Image, Audio, Document, FileRef, "
+                f"CachePoint), not {type(part).__name__}"
+            )
+    return parts
+
+
+def text_of(content: Content) -> str:
+    """The text of a message's content: the string, or its text parts joined by newlines."""
+    if isinstance(content, str):
+        return content
+    return "\n".join(p.text for p in content if isinstance(p, Text))
+
+
 @frozen
 class Message:
     """One turn of a conversation."""
 
     role: Role = field(converter=Role)
-    content: str = ""
+    content: Content = field(default="", converter=_content)
+    """Plain text, or a tuple of parts (`Text`, `Image`, `Audio`, `Document`, `FileRef`,
+    `CachePoint`) in order."""
     tool_calls: tuple[ToolCall, ...] = field(default=(), converter=_tuple)
     """Calls an assistant turn made."""
     tool_call_id: str | None = None
@@ -128,15 +311,27 @@ class Message:
     """Opaque data a host needs back verbatim (thinking signatures, reasoning_details),
     keyed by provider name, so it never travels to another host."""
 
-    @classmethod
-    def system(cls, text: str) -> Message:
-        """A system prompt."""
-        return cls(Role.SYSTEM, text)
+    @property
+    def text(self) -> str:
+        """The message's text (its text parts joined by newlines when it has parts)."""
+        return text_of(self.content)
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The content as parts (a plain string is one `Text` part; empty text none)."""
+        if isinstance(self.content, str):
+            return (Text(self.content),) if self.content else ()
+        return self.content
 
     @classmethod
-    def user(cls, text: str) -> Message:
-        """A user turn."""
-        return cls(Role.USER, text)
+    def system(cls, text: str | Part, *parts: str | Part) -> Message:
+        """A system prompt (text, or text and `CachePoint`s)."""
+        return cls(Role.SYSTEM, _joined(text, parts))
+
+    @classmethod
+    def user(cls, text: str | Part, *parts: str | Part) -> Message:
+        """A user turn: `Message.user("What is this?", Image.from_path("cat.png"))`."""
+        return cls(Role.USER, _joined(text, parts))
 
     @classmethod
     def assistant(
@@ -157,9 +352,21 @@ class Message:
         )
 
     @classmethod
-    def tool(cls, result: str, *, tool_call_id: str | None, name: str | None = None) -> Message:
+    def tool(
+        cls,
+        result: str | Sequence[str | Part],
+        *,
+        tool_call_id: str | None,
+        name: str | None = None,
+    ) -> Message:
         """The result of a tool call, answering `tool_call_id`."""
         return cls(Role.TOOL, result, tool_call_id=tool_call_id, name=name)
+
+
+def _joined(first: str | Part, rest: tuple[str | Part, ...]) -> Content:
+    if not rest and isinstance(first, str):
+        return first
+    return _content((first, *rest))
 
 
 Prompt = str | Message | Sequence[Message]
@@ -348,6 +555,9 @@ def _get_converter() -> Any:
 
         conv = cattrs.Converter()
         conv.register_unstructure_hook(Response, _unstructure_response)
+        from llmkit.parts import register_cattrs
+
+        register_cattrs(conv)
         _converter = conv
     return _converter
 

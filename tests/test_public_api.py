@@ -16,6 +16,7 @@ from llmkit.testing import FakeProvider
 TYPES = {
     "Message", "Role", "Request", "Response", "StreamEvent", "ToolSpec", "ToolCall", "Usage",
     "FinishReason", "Latency", "Cost", "ToolCallDelta", "Embeddings",
+    "Text", "Image", "Audio", "Document", "FileRef", "CachePoint",
 }  # fmt: skip
 ERRORS = {
     "LLMError", "ConfigurationError", "BudgetExceededError", "APIError", "AuthenticationError",

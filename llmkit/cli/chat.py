@@ -279,14 +279,14 @@ def export_markdown(session: ChatSession) -> str:
     sources = iter(session.sources)
     for message in session.messages:
         if message.role is Role.USER:
-            lines += ["## You", "", message.content, ""]
+            lines += ["## You", "", message.text, ""]
         else:
             source = next(sources, None)
             lines += [f"## Assistant ({source})" if source else "## Assistant", ""]
             if message.reasoning:
                 quoted = "\n".join("> " + line for line in message.reasoning.splitlines())
                 lines += ["<details><summary>reasoning</summary>", "", quoted, "", "</details>", ""]
-            lines += [message.content, ""]
+            lines += [message.text, ""]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from attrs import evolve
 
+from llmkit.parts import join_contents, prepend_text
 from llmkit.types import Message, Request, Response, Role, ToolCall
 
 __all__ = [
@@ -36,14 +37,14 @@ def fold_system_prompt(request: Request) -> Request:
     (https://github.com/theroyallab/tabbyAPI/issues/51). With no user turn, the
     system text becomes one.
     """
-    systems = [m.content for m in request.messages if m.role is Role.SYSTEM]
+    systems = [m.text for m in request.messages if m.role is Role.SYSTEM]
     if not systems:
         return request
     instructions = "\n\n".join(s for s in systems if s)
     rest = [m for m in request.messages if m.role is not Role.SYSTEM]
     for index, message in enumerate(rest):
         if message.role is Role.USER:
-            content = f"{instructions}\n\n{message.content}" if message.content else instructions
+            content = prepend_text(message.content, instructions)
             rest[index] = evolve(message, content=content)
             return evolve(request, messages=tuple(rest))
     return evolve(request, messages=(Message.user(instructions), *rest))
@@ -68,7 +69,7 @@ def merge_consecutive_turns(messages: Sequence[Message]) -> tuple[Message, ...]:
     for message in messages:
         if out and _mergeable(out[-1], message):
             last = out[-1]
-            content = "\n\n".join(part for part in (last.content, message.content) if part)
+            content = join_contents(last.content, message.content)
             out[-1] = evolve(last, content=content, tool_calls=message.tool_calls)
         else:
             out.append(message)

@@ -37,6 +37,7 @@ from llmkit.clients._base import ClientOptions, EventRewriter, ModelClient
 from llmkit.clients._rewrites import with_extra
 from llmkit.clients._thinking import ThinkTagRewriter, split_think_tags
 from llmkit.errors import ConfigurationError
+from llmkit.parts import append_text
 from llmkit.types import Message, Request, Response, Role
 
 if TYPE_CHECKING:
@@ -114,8 +115,8 @@ def add_soft_switch(request: Request, thinking: bool) -> Request:
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
         if message.role is Role.USER:
-            if not message.content.rstrip().endswith((SOFT_ON, SOFT_OFF)):
-                messages[index] = evolve(message, content=f"{message.content} {tag}".lstrip())
+            if not message.text.rstrip().endswith((SOFT_ON, SOFT_OFF)):
+                messages[index] = evolve(message, content=append_text(message.content, tag))
             return evolve(request, messages=tuple(messages))
     return evolve(request, messages=(*messages, Message.user(tag)))
 

@@ -112,7 +112,7 @@ class _Run:
         if options.get("system") is not None:
             return str(options["system"])
         if self.messages and self.messages[0].role is Role.SYSTEM:
-            return self.messages[0].content
+            return self.messages[0].text
         return self.client.system
 
     def summed(self, response: Response, **fields: Any) -> Response:

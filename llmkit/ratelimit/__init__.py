@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from llmkit.parts import rough_bytes
 from llmkit.ratelimit.buckets import LimiterState
 from llmkit.ratelimit.headers import QuotaSnapshot, parse_rate_limit_headers
 
@@ -49,7 +50,7 @@ def estimate_tokens(request: Request, *, default_output: int = 1024) -> tuple[in
     The real usage replaces the guess once the reply arrives.
     """
     chars = sum(
-        len(m.content)
+        rough_bytes(m.content)
         + len(m.reasoning or "")
         + sum(len(c.name) + len(str(c.arguments)) for c in m.tool_calls)
         for m in request.messages

@@ -141,7 +141,7 @@ def count_tokens(text: str) -> int:
 
 def echo_reply(request: Request, provider: str) -> Response:
     """The unscripted answer: which model was asked, and the last user message."""
-    last = next((m.content for m in reversed(request.messages) if m.role is Role.USER), "")
+    last = next((m.text for m in reversed(request.messages) if m.role is Role.USER), "")
     return Response(text=f"[{provider}:{request.model}] You said: {last}")
 
 
@@ -152,7 +152,7 @@ def _completed(reply: Response, request: Request, provider: str, number: int) ->
         finish = FinishReason.TOOL_CALLS if reply.tool_calls else FinishReason.STOP
     usage = reply.usage
     if usage == Usage():
-        prompt = sum(count_tokens(m.content) for m in request.messages)
+        prompt = sum(count_tokens(m.text) for m in request.messages)
         reasoning = count_tokens(reply.reasoning or "")
         output = count_tokens(reply.text) + reasoning
         output += sum(count_tokens(c.name) + len(c.arguments) for c in reply.tool_calls)

@@ -20,9 +20,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError
+from llmkit.providers._codecs import parts_anthropic
 from llmkit.providers._codecs.anthropic_messages_errors import error_from_body
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.types import (
+    Content,
     FinishReason,
     Message,
     Request,
@@ -200,9 +202,9 @@ def _to_output_format(response_format: Mapping[str, Any]) -> dict[str, Any]:
     )
 
 
-def _to_messages(messages: Sequence[Message], *, provider: str) -> tuple[str, list[dict[str, Any]]]:
+def _to_messages(messages: Sequence[Message], *, provider: str) -> tuple[Any, list[dict[str, Any]]]:
     """Split out the system prompt; turn the rest into alternating user/assistant turns."""
-    system: list[str] = []
+    system: list[Content] = []
     turns: list[dict[str, Any]] = []
     for message in messages:
         if message.role is Role.SYSTEM:
@@ -220,7 +222,7 @@ def _to_messages(messages: Sequence[Message], *, provider: str) -> tuple[str, li
     if turns and turns[0]["role"] != "user":
         # The conversation must open with a user turn; a placeholder keeps the history intact.
         turns.insert(0, {"role": "user", "content": [{"type": "text", "text": "(continue)"}]})
-    return "\n\n".join(system), turns
+    return parts_anthropic.system_param(system), turns
 
 
 def _to_blocks(message: Message, *, provider: str) -> list[dict[str, Any]]:
@@ -228,14 +230,13 @@ def _to_blocks(message: Message, *, provider: str) -> list[dict[str, Any]]:
         block: dict[str, Any] = {
             "type": "tool_result",
             "tool_use_id": message.tool_call_id,
-            "content": message.content,
+            "content": parts_anthropic.tool_result(message.content, provider=provider),
         }
         return [block]
     blocks: list[dict[str, Any]] = []
     if message.role is Role.ASSISTANT:
         blocks.extend(thinking_blocks(message, provider=provider))
-    if message.content:
-        blocks.append({"type": "text", "text": message.content})
+    blocks.extend(parts_anthropic.blocks(message.content, provider=provider))
     for call in message.tool_calls:
         arguments: Any = call.arguments
         blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": arguments})

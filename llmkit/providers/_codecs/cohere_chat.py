@@ -27,6 +27,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
+from llmkit.providers._codecs import parts_openai
 from llmkit.providers._codecs._errors_common import (
     error_class,
     excerpt,
@@ -163,16 +164,19 @@ def _message(message: Message) -> dict[str, Any]:
         return {
             "role": "tool",
             "tool_call_id": message.tool_call_id or "",
-            "content": message.content,
+            "content": message.text,
         }
     if message.role is not Role.ASSISTANT:
-        return {"role": str(message.role), "content": message.content}
+        return {
+            "role": str(message.role),
+            "content": parts_openai.content(message.content, host=PROVIDER),
+        }
     item: dict[str, Any] = {"role": "assistant"}
     parts: list[dict[str, Any]] = []
     if message.reasoning:
         parts.append({"type": "thinking", "thinking": message.reasoning})
-    if message.content:
-        parts.append({"type": "text", "text": message.content})
+    if message.text:
+        parts.append({"type": "text", "text": message.text})
     if parts:
         item["content"] = parts
     if message.tool_calls:

@@ -26,6 +26,7 @@ from typing import Any
 import attrs
 
 from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError
+from llmkit.providers._codecs import parts_gemini
 from llmkit.providers._codecs.gemini_generate_errors import error_from_body
 from llmkit.providers._codecs.sse import SSEDecoder
 from llmkit.types import (
@@ -179,17 +180,17 @@ def _to_contents(request: Request, *, provider: str) -> tuple[str, list[dict[str
     needs_signature = _requires_signatures(request.model)
     for message in request.messages:
         if message.role is Role.SYSTEM:
-            if message.content:
-                system.append(message.content)
+            if message.text:
+                system.append(message.text)
             continue
         if message.role is Role.ASSISTANT:
             names.update({c.id: c.name for c in message.tool_calls})
             role, parts = "model", _model_parts(message, provider, needs_signature)
         elif message.role is Role.TOOL:
             result = _function_response(message, names, provider=provider, model=request.model)
-            role, parts = "user", [result]
+            role, parts = "user", [result, *parts_gemini.media_parts(message.content)]
         else:
-            role, parts = "user", [{"text": message.content}] if message.content else []
+            role, parts = "user", parts_gemini.parts(message.content, provider=provider)
         if not parts:
             continue
         if contents and contents[-1]["role"] == role:
@@ -220,7 +221,7 @@ def _model_parts(message: Message, provider: str, needs_signature: bool) -> list
     stored = data.get("parts") if isinstance(data, Mapping) else None
     if stored and _matches(stored, message):
         return [dict(p) for p in stored]
-    parts: list[dict[str, Any]] = [{"text": message.content}] if message.content else []
+    parts = parts_gemini.parts(message.content, provider=provider)
     for position, call in enumerate(message.tool_calls):
         part: dict[str, Any] = {"functionCall": _function_call(call)}
         if needs_signature and position == 0:
@@ -233,7 +234,7 @@ def _matches(parts: Sequence[Mapping[str, Any]], message: Message) -> bool:
     """Whether stored parts still say what the message says (the caller may have edited it)."""
     text = "".join(p.get("text") or "" for p in parts if "text" in p and not p.get("thought"))
     calls = [p["functionCall"] for p in parts if "functionCall" in p]
-    return text == message.content and [(c.get("name"), c.get("args") or {}) for c in calls] == [
+    return text == message.text and [(c.get("name"), c.get("args") or {}) for c in calls] == [
         (c.name, c.arguments) for c in message.tool_calls
     ]
 
@@ -257,11 +258,11 @@ def _function_response(
             model=model,
         )
     try:
-        value = json.loads(message.content)
+        value = json.loads(message.text)
     except ValueError:
         value = None
     # "output" is the key Gemini documents for a function's result (FunctionResponse.response).
-    response = value if isinstance(value, dict) else {"output": message.content}
+    response = value if isinstance(value, dict) else {"output": message.text}
     body: dict[str, Any] = {"name": name, "response": response}
     if message.tool_call_id:
         body["id"] = message.tool_call_id

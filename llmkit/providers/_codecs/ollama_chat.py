@@ -29,6 +29,7 @@ from attrs import evolve
 
 from llmkit import errors
 from llmkit.errors import LLMError
+from llmkit.providers._codecs import parts_openai
 from llmkit.providers._codecs._errors_common import (
     error_class,
     excerpt,
@@ -217,7 +218,10 @@ def _messages(messages: tuple[Message, ...]) -> list[dict[str, Any]]:
 
 
 def _message(message: Message, names: Mapping[str, str]) -> dict[str, Any]:
-    item: dict[str, Any] = {"role": str(message.role), "content": message.content}
+    text, images = parts_openai.ollama_images(message.content, host=PROVIDER)
+    item: dict[str, Any] = {"role": str(message.role), "content": text}
+    if images:
+        item["images"] = images
     if message.role is Role.ASSISTANT:
         if message.reasoning:
             item["thinking"] = message.reasoning

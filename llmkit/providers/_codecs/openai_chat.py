@@ -25,6 +25,7 @@ from typing import Any, Literal
 from attrs import frozen
 
 from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError, StreamError
+from llmkit.providers._codecs import parts_openai
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
 from llmkit.providers._stream import parse_arguments
 from llmkit.types import (
@@ -198,10 +199,11 @@ def to_messages(request: Request, dialect: Dialect) -> list[dict[str, Any]]:
             wire = {
                 "role": "tool",
                 "tool_call_id": _wire_id(call_id, dialect) if call_id else call_id,
-                "content": message.content,
+                "content": message.text,
             }
         else:
-            wire = {"role": _role(message, dialect), "content": message.content}
+            content = parts_openai.content(message.content, host=dialect.name)
+            wire = {"role": _role(message, dialect), "content": content}
             if message.name:
                 wire["name"] = message.name
         out.append(wire)
@@ -219,7 +221,7 @@ def _role(message: Message, dialect: Dialect) -> str:
 
 
 def _assistant(message: Message, turn: int, dialect: Dialect) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+    wire: dict[str, Any] = {"role": "assistant", "content": message.text or None}
     if message.name:
         wire["name"] = message.name
     if message.tool_calls:
