@@ -126,6 +126,7 @@ def tool_calls(*calls: tuple[str, Mapping[str, Any]] | ToolCall, text: str = "")
     ]
     return Response(text=text, tool_calls=made)
 
+
 _TOKEN = re.compile(r"\s*\S+|\s+")
 
 
