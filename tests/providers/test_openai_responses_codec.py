@@ -153,6 +153,17 @@ def test_what_the_responses_api_has_no_field_for_fails_before_sending(
         codec.to_params(request, OPENAI)
 
 
+def test_text_parts_go_as_text_and_media_parts_fail_before_sending() -> None:
+    from llmkit.types import Image, Text
+
+    texts = Request(model="m", messages=[Message.user("What", Text("is this?"))])
+    assert codec.to_params(texts)["input"] == [{"role": "user", "content": "What\nis this?"}]
+    image = Image.from_url("https://example.com/cat.png")
+    media = Request(model="m", messages=[Message.user("What is this?", image)])
+    with pytest.raises(errors.InvalidRequestError, match="cannot send Image parts"):
+        codec.to_params(media)
+
+
 # -- reply --------------------------------------------------------------------------
 
 

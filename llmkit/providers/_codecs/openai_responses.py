@@ -147,7 +147,7 @@ def _plain(message: Message) -> str:
     for part in content:
         if type(part).__name__ != "Text" or not isinstance(getattr(part, "text", None), str):
             raise InvalidRequestError(
-                f"the Responses API codec cannot send a {type(part).__name__} part in a "
+                f"the Responses API codec cannot send {type(part).__name__} parts in a "
                 f"{message.role} message yet; send text, or use the Chat Completions API "
                 "(`api='chat'`)"
             )
