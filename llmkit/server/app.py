@@ -20,6 +20,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import msgspec
 from attrs import define, field
 from starlette.applications import Starlette
@@ -269,10 +270,10 @@ async def _liveness(gateway: Gateway, request: HttpRequest, handled: Handled) ->
 async def _readiness(gateway: Gateway, request: HttpRequest, handled: Handled) -> HttpResponse:
     checks: dict[str, str] = {"config": "ok" if gateway.config is not None else "none (defaults)"}
     status = 200
-    url = gateway.settings.redis_url
-    if url:
+    if gateway.redis is not None:
         try:
-            await gateway.redis.ping()
+            with anyio.fail_after(2):
+                await gateway.redis.ping()
             checks["redis"] = "ok"
         except Exception as exc:
             status, checks["redis"] = 503, f"unreachable ({type(exc).__name__})"
