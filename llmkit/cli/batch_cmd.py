@@ -19,7 +19,7 @@ from typing import Any
 
 from llmkit.cli._common import EXIT_OK, add_command, is_tty, load_registry, note
 
-__all__ = ["ENV_DIR", "add_parser", "jobs_dir", "read_prompts", "run"]
+__all__ = ["ENV_DIR", "add_parser", "custom_ids", "jobs_dir", "read_prompts", "run"]
 
 ENV_DIR = "LLMKIT_BATCH_DIR"
 
@@ -122,7 +122,12 @@ def read_prompts(path: str) -> list[tuple[str | None, Any, dict[str, Any]]]:
             continue
         try:
             data = json.loads(line)
-        except ValueError:
+        except ValueError as exc:
+            if line.lstrip()[:1] in ("{", "[", '"'):  # meant as JSON: never send it as text
+                raise ConfigurationError(
+                    f"{path}:{number}: not valid JSON ({exc}); fix the line, or write plain "
+                    'text that does not start with {, [ or "'
+                ) from None
             data = line
         if isinstance(data, str):
             out.append((None, data, {}))
@@ -130,6 +135,12 @@ def read_prompts(path: str) -> list[tuple[str | None, Any, dict[str, Any]]]:
         if not isinstance(data, dict) or not (data.get("prompt") or data.get("messages")):
             raise ConfigurationError(
                 f"{path}:{number}: expected a string or an object with `prompt` or `messages`"
+            )
+        unknown = sorted(set(data) - _LINE_KEYS)
+        if unknown:
+            raise ConfigurationError(
+                f"{path}:{number}: unknown key(s) {', '.join(unknown)}; a line may hold "
+                f"{', '.join(sorted(_LINE_KEYS))}"
             )
         custom_id = data.get("custom_id", data.get("id"))
         options = {
@@ -150,6 +161,32 @@ def read_prompts(path: str) -> list[tuple[str | None, Any, dict[str, Any]]]:
     if not out:
         raise ConfigurationError(f"{path} holds no prompts")
     return out
+
+
+_LINE_KEYS = frozenset(
+    {"id", "custom_id", "prompt", "messages", "system", "max_tokens", "temperature"}
+    | {"top_p", "stop", "response_format"}
+)
+
+
+def custom_ids(path: str, lines: list[tuple[str | None, Any, dict[str, Any]]]) -> list[str]:
+    """Each line's id: its own, else its position (`"0"`, `"1"`, ...).
+
+    Raises:
+        ConfigurationError: two lines share an id (one reply would be lost).
+    """
+    from llmkit.errors import ConfigurationError
+
+    ids = [cid if cid is not None else str(i) for i, (cid, _, _) in enumerate(lines)]
+    seen: set[str] = set()
+    for custom_id in ids:
+        if custom_id in seen:
+            raise ConfigurationError(
+                f"{path}: two prompts have the id {custom_id!r} (a line without an id takes "
+                "its position, from 0); give every line its own id"
+            )
+        seen.add(custom_id)
+    return ids
 
 
 def _save(job: Any, spec: str, provider: str) -> Path:
@@ -201,13 +238,13 @@ def _submit(args: argparse.Namespace) -> int:
     client = _client(args, args.client, args.model)
     adapter_for(client.provider)  # a host without a batch API: say so before reading
     lines = read_prompts(args.file)
+    ids = custom_ids(args.file, lines)
     requests = []
     for _, prompt, options in lines:
         common = {"system": args.system, "max_tokens": args.max_tokens}
         merged = {k: v for k, v in {**common, **options}.items() if v is not None}
         _, (request,) = prepare_batch(client, [prompt], merged)
         requests.append(request)
-    ids = [cid if cid is not None else str(i) for i, (cid, _, _) in enumerate(lines)]
     provider = client.provider
     label = load_registry(args).name_of(provider)
     jobs = []

@@ -154,3 +154,27 @@ def test_cli_unknown_job_and_bad_file_are_usage_errors(
     good.write_text('"hi"\n', encoding="utf-8")
     unsupported = _llmkit(cli_env, "batch", "submit", str(good), "-c", "claude@openrouter")
     assert unsupported.returncode == 2 and "no batch API" in unsupported.stderr
+
+
+def test_a_prompt_file_that_would_lose_or_garble_requests_is_refused(tmp_path: Path) -> None:
+    from llmkit.cli.batch_cmd import custom_ids, read_prompts
+    from llmkit.errors import ConfigurationError
+
+    def lines(text: str) -> str:
+        path = tmp_path / "p.jsonl"
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    with pytest.raises(ConfigurationError, match=r"p.jsonl:2: not valid JSON"):
+        read_prompts(lines('"ok"\n{"id": "q1", "prompt": \n'))  # once sent as plain text
+    with pytest.raises(ConfigurationError, match=r"p.jsonl:1: unknown key\(s\) idd"):
+        read_prompts(lines('{"idd": "a", "prompt": "x"}\n'))
+    path = lines('{"id": "a", "prompt": "x"}\n{"id": "a", "prompt": "y"}\n')
+    with pytest.raises(ConfigurationError, match="two prompts have the id 'a'"):
+        custom_ids(path, read_prompts(path))  # dict(...) used to keep only the second
+    path = lines('{"id": "1", "prompt": "x"}\n"y"\n')
+    with pytest.raises(ConfigurationError, match="two prompts have the id '1'"):
+        custom_ids(path, read_prompts(path))  # a minted id met an explicit one
+    path = lines('plain text, {not json}\n{"id": "q", "prompt": "x"}\n"z"\n')
+    assert custom_ids(path, read_prompts(path)) == ["0", "q", "2"]
+    assert read_prompts(path)[0][1] == "plain text, {not json}"
