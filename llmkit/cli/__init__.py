@@ -135,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     `interrupted` line, never a traceback; a second Ctrl-C while it winds down is
     ignored.
     """
+    if argv is None:  # the process's own entry point
+        sys.unraisablehook = _quiet_interrupts(sys.unraisablehook)
     try:
         return _main(argv)
     except KeyboardInterrupt:
@@ -149,6 +151,23 @@ def _interrupted(*, process: bool) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
     note("interrupted")
     return EXIT_INTERRUPTED
+
+
+def _quiet_interrupts(hook: Any) -> Any:
+    """`hook`, except for a `KeyboardInterrupt` raised inside a finalizer.
+
+    A second Ctrl-C that lands while the first one unwinds (before `_interrupted`
+    ignores Ctrl-C) can interrupt an object's `__del__` or a generator's close, which
+    Python reports as "Exception ignored in: ... Traceback ... KeyboardInterrupt"
+    on stderr. The process is already exiting with 130: say nothing more.
+    """
+
+    def quiet(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            return
+        hook(unraisable)
+
+    return quiet
 
 
 def _main(argv: Sequence[str] | None) -> int:

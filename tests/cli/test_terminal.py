@@ -154,3 +154,28 @@ def test_run_puts_interrupted_after_the_partial_reply_not_on_its_line(isolated: 
     assert process.returncode == 130
     assert (first + out).endswith(b"\n")  # the partial reply's line is ended
     assert err.decode() == "interrupted\n"
+
+
+FINALIZERS = """
+import sys
+import llmkit.cli
+
+class Raises:
+    def __init__(self, error): self.error = error
+    def __del__(self): raise self.error
+
+sys.argv = ["llmkit", "--version"]
+llmkit.cli.main()  # as `python -m llmkit` calls it
+item = Raises(KeyboardInterrupt()); del item  # a second Ctrl-C landing in a finalizer
+item = Raises(ValueError("a real fault")); del item  # still reported
+"""
+
+
+def test_a_ctrl_c_inside_a_finalizer_prints_no_traceback() -> None:
+    """The race a second Ctrl-C can hit, made deterministic: an interrupted finalizer."""
+    done = subprocess.run(
+        [sys.executable, "-c", FINALIZERS], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert "KeyboardInterrupt" not in done.stderr
+    assert done.stderr.count("Exception ignored in") == 1 and "a real fault" in done.stderr
