@@ -160,6 +160,9 @@ class BaseProvider(SyncTwins):
     default_timeout: ClassVar[float] = 600.0
     cache: Any = None
     """A `llmkit.cache` backend serving repeated requests and embeddings (None: off)."""
+    media_download: Any = "auto"
+    """Media URLs the host will not fetch: `"auto"` (llmkit downloads them), `"always"`,
+    `"never"`, or a `llmkit.media_download.DownloadPolicy` (docs/content-parts.md)."""
 
     def __init__(
         self,
@@ -307,6 +310,7 @@ class BaseProvider(SyncTwins):
         """Send `request` under this provider's retry and rate-limit policies."""
         from llmkit.providers import _calls
 
+        request = await _prepared(request, self)  # content parts: checked, URLs downloaded
         if self.cache is not None:  # llmkit.cache: a hit never reaches the policies
             from llmkit.cache import cached_complete
 
@@ -320,7 +324,10 @@ class BaseProvider(SyncTwins):
         """Stream the reply to `request`; retried only before its first event."""
         from llmkit.providers import _calls
 
-        events = partial(_calls.stream, self._stream, _calls.Policy.of(self), request)
+        if _has_parts(request):  # content parts: checked, URLs downloaded, before sending
+            events = partial(_prepared_stream, self, _calls.Policy.of(self), request)
+        else:
+            events = partial(_calls.stream, self._stream, _calls.Policy.of(self), request)
         stream = ResponseStream(events, provider=self.name)
         if self.cache is not None:
             from llmkit.cache import cached_stream
@@ -355,3 +362,25 @@ class BaseProvider(SyncTwins):
     def _stream(self, request: Request) -> AsyncIterator[StreamEvent]:
         """One attempt at streaming `request`, with no policy around it."""
         raise NotImplementedError
+
+
+def _has_parts(request: Request) -> bool:
+    return any(not isinstance(m.content, str) for m in request.messages)
+
+
+async def _prepared(request: Request, provider: Any) -> Request:
+    if not _has_parts(request):
+        return request
+    from llmkit.media_support import prepare
+
+    return await prepare(request, provider.name, download=getattr(provider, "media_download", "auto"))
+
+
+async def _prepared_stream(
+    provider: Any, policy: Any, request: Request
+) -> AsyncIterator[StreamEvent]:
+    from llmkit.providers import _calls
+
+    request = await _prepared(request, provider)
+    async for event in _calls.stream(provider._stream, policy, request):
+        yield event

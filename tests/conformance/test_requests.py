@@ -64,7 +64,7 @@ def _part(p: dict[str, Any], provider: str) -> Part:
 
 def _request(case: dict[str, Any]) -> Request:
     body = case["request"]["json"]
-    provider = case["provider"]
+    provider = {"google": "gemini"}.get(case["provider"], case["provider"])
     messages = [
         Message(Role(m["role"]), tuple(_part(p, provider) for p in m["parts"]))
         for m in case["input"]["messages"]
@@ -287,7 +287,7 @@ def _ids() -> list[Any]:
 @pytest.mark.skipif(not FILES, reason=f"no request-encoding corpus at {CASES}")
 @pytest.mark.parametrize("path", _ids())
 async def test_request_case(path: Path) -> None:
-    case = json.loads(path.read_text(encoding="utf-8"))
+    case = harness.load(path)
     sent: list[dict[str, Any]] = []
     serve = harness.handler(case, check_path=False)
 
