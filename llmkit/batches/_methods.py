@@ -25,7 +25,7 @@ from llmkit.batches._types import (
     BatchStatus,
 )
 from llmkit.cost import price_response
-from llmkit.errors import LLMError
+from llmkit.errors import ConfigurationError, LLMError
 from llmkit.types import Request, Response
 
 __all__ = ["BatchMethods", "BatchRequests", "as_items"]
@@ -55,6 +55,12 @@ class BatchMethods:
 
     def _batch_job(self, job: BatchJob | str) -> BatchJob:
         if isinstance(job, BatchJob):
+            if job.provider != self._host:  # its id means nothing to this host
+                raise ConfigurationError(
+                    f"batch job {job.id} was submitted to {job.provider}, not {self._host}: "
+                    f"collect it with a {job.provider} provider",
+                    provider=self._host,
+                )
             return job
         return BatchJob(id=str(job), provider=self._host, custom_ids=())
 

@@ -207,7 +207,18 @@ def _load(job_id: str) -> dict[str, Any]:
             f"no saved batch job {job_id!r} in {jobs_dir()} (llmkit batch list shows the saved "
             f"ones; set ${ENV_DIR} to the folder it was submitted with)"
         )
-    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"cannot read the saved batch job {path}: {exc}") from None
+    if not (
+        isinstance(record, dict)
+        and isinstance(record.get("client"), str)
+        and isinstance(record.get("job"), dict)
+    ):
+        raise ConfigurationError(
+            f"{path} is not a batch job saved by `llmkit batch submit` (no `client` and `job`)"
+        )
     return record
 
 
@@ -307,14 +318,15 @@ def _list(args: argparse.Namespace) -> int:
     from llmkit.errors import LLMError
 
     for path in paths:
-        record = json.loads(path.read_text(encoding="utf-8"))
-        line: dict[str, Any] = {
-            "id": record["job"]["id"],
-            "client": record["client"],
-            "requests": len(record["job"]["custom_ids"]),
-        }
+        line: dict[str, Any] = {"id": path.stem}
         try:
-            client, job = _open_job(args, record["job"]["id"])
+            record = _load(path.stem)
+            line.update(
+                id=record["job"].get("id", path.stem),
+                client=record["client"],
+                requests=len(record["job"].get("custom_ids") or ()),
+            )
+            client, job = _open_job(args, path.stem)
             line.update(_status_dict(client.provider.batch_status_sync(job)))
         except LLMError as exc:
             line["error"] = str(exc)

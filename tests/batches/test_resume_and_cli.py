@@ -178,3 +178,17 @@ def test_a_prompt_file_that_would_lose_or_garble_requests_is_refused(tmp_path: P
     path = lines('plain text, {not json}\n{"id": "q", "prompt": "x"}\n"z"\n')
     assert custom_ids(path, read_prompts(path)) == ["0", "q", "2"]
     assert read_prompts(path)[0][1] == "plain text, {not json}"
+
+
+def test_cli_a_damaged_saved_job_is_an_error_not_a_traceback(cli_env: dict[str, str]) -> None:
+    jobs = Path(cli_env["LLMKIT_BATCH_DIR"])
+    jobs.mkdir(parents=True)
+    (jobs / "junk.json").write_text('{"junk": 1}', encoding="utf-8")
+    (jobs / "cut.json").write_text('{"client": "claude@fa', encoding="utf-8")
+    for job_id in ("junk", "cut"):
+        shown = _llmkit(cli_env, "batch", "status", job_id)
+        assert shown.returncode == 2 and "Traceback" not in shown.stderr, shown.stderr
+        assert f"{job_id}.json" in shown.stderr
+    listed = _llmkit(cli_env, "batch", "list")
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert sorted(json.loads(line)["id"] for line in listed.stdout.splitlines()) == ["cut", "junk"]

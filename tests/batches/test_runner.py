@@ -273,3 +273,21 @@ def test_client_batch_sync_twin() -> None:
     client = ClaudeClient(provider=FakeProvider(["x"]))
     results = client.generate_batch_sync(["a"], poll=0)
     assert isinstance(results[0], Response) and results[0].text == "x"
+
+
+def test_a_job_from_another_provider_is_refused_before_any_call(tmp_path: Any) -> None:
+    from llmkit.batches import BatchJob
+    from llmkit.errors import ConfigurationError
+    from llmkit.testing import FakeProvider
+    from llmkit.types import Message, Request
+
+    request = Request(model="claude-haiku-4-5", messages=(Message.user("hi"),))
+    job = FakeProvider(batch_dir=str(tmp_path)).submit_batch_sync([request])
+    other = FakeProvider(name="anthropic", batch_dir=str(tmp_path))  # same files, other host
+    moved = BatchJob.from_json(job.to_json())
+    for call in (other.batch_status_sync, other.batch_results_sync, other.cancel_batch_sync):
+        with pytest.raises(
+            ConfigurationError, match=f"{job.id} was submitted to fake, not anthropic"
+        ):
+            call(moved)
+    assert other.batch_status_sync(job.id).id == job.id  # a bare id is taken on trust
