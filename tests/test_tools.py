@@ -286,6 +286,17 @@ async def test_max_turns_raises_with_the_conversation_so_far() -> None:
     assert info.value.response is not None
 
 
+@pytest.mark.parametrize("turns", [0, -1, 2.5, "3", True])
+async def test_a_max_turns_that_is_not_a_positive_whole_number_is_refused(turns: object) -> None:
+    fake = FakeProvider(name="openai")
+    client = GPT4Client(provider=fake)
+    with pytest.raises(ConfigurationError, match="max_turns="):
+        await client.run("?", tools=[weather], max_turns=turns)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="max_turns="):
+        client.run_stream("?", tools=[weather], max_turns=turns)  # type: ignore[arg-type]
+    assert fake.calls == 0  # refused before anything is sent
+
+
 async def test_a_transport_error_in_the_loop_is_raised() -> None:
     fake = FakeProvider(
         [Response(tool_calls=[call("1", "weather", city="Oslo")]), RateLimitError("slow")],

@@ -30,6 +30,7 @@ from llmkit.clients import _policies
 from llmkit.clients._policies import Policies, Route
 from llmkit.context import ContextStrategy, resolve_strategy
 from llmkit.errors import ConfigurationError, LLMError
+from llmkit.parts import cache_after_system
 from llmkit.output import loop as output_loop
 from llmkit.providers._stream import ResponseStream
 from llmkit.tokens import TokenCount
@@ -107,6 +108,10 @@ class CallOptions(TypedDict, total=False):
     """False: this call neither reads nor fills the client's cache (see docs/cache.md)."""
     cache_ttl: float | None
     """Seconds this call's reply stays in the cache (default: the cache's own)."""
+    cache_system: bool
+    """A prompt-cache breakpoint after the system prompt (Anthropic; docs/content-parts.md)."""
+    cache_tools: bool
+    """A prompt-cache breakpoint after the tool definitions (Anthropic)."""
 
 
 _CALL_OPTIONS = frozenset(CallOptions.__annotations__)
@@ -408,6 +413,8 @@ class ModelClient:
             messages = with_system(messages, system, replace=True)
         else:
             messages = with_system(messages, self.system, replace=False)
+        if options.get("cache_system"):
+            messages = cache_after_system(messages)
         response_format = options.get("response_format")
         return route, Request(
             model=route.entry.id,
@@ -421,6 +428,7 @@ class ModelClient:
             response_format=dict(response_format) if response_format is not None else None,
             seed=options.get("seed"),
             extra=dict(options.get("extra") or {}),
+            cache_tools=bool(options.get("cache_tools")),
         )
 
     async def _send(self, route: Route, request: Request) -> Response:
@@ -513,14 +521,14 @@ class ModelClient:
             OutputValidationError: the final answer did not match `output=`.
         """
         tools = as_tools(options.pop("tools", None) or ())
-        return await output_loop.run(self, prompt, tools, options, max_turns=max_turns)
+        return await output_loop.run(self, prompt, tools, options, max_turns=_turns(max_turns))
 
     def run_stream(
         self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
     ) -> ResponseStream:
         """`run`, streamed: every turn's events; `stream.response` is `run`'s reply."""
         tools = as_tools(options.pop("tools", None) or ())
-        return output_loop.stream(self, prompt, options, tools=tools, max_turns=max_turns)
+        return output_loop.stream(self, prompt, options, tools=tools, max_turns=_turns(max_turns))
 
     def run_sync(
         self, prompt: Prompt, *, max_turns: int = 8, **options: Unpack[CallOptions]
@@ -672,3 +680,12 @@ async def _rewritten(
         raise
     finally:
         await stream.aclose()
+
+
+def _turns(max_turns: object) -> int:
+    """`max_turns` checked: a whole number of model calls, at least 1."""
+    if isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1:
+        raise ConfigurationError(
+            f"max_turns={max_turns!r}: give the most model calls `run` may make, 1 or more"
+        )
+    return max_turns
