@@ -298,3 +298,20 @@ def rough_bytes(content: Any) -> int:
         text = getattr(part, "text", None) or getattr(part, "url", None) or ""
         total += (len(data) * 4 // 3 + 64) if data is not None else len(text.encode()) + 32
     return total
+
+
+def cache_after_system(messages: Any) -> tuple[Any, ...]:
+    """The messages with a `CachePoint` closing the last system prompt (`cache_system=True`)."""
+    from attrs import evolve
+
+    from llmkit.types import CachePoint, Role
+
+    out = list(messages)
+    for index in range(len(out) - 1, -1, -1):
+        message = out[index]
+        if message.role is Role.SYSTEM:
+            parts = message.parts
+            if not (parts and isinstance(parts[-1], CachePoint)):
+                out[index] = evolve(message, content=(*parts, CachePoint()))
+            break
+    return tuple(out)

@@ -398,6 +398,8 @@ class Request:
     seed: int | None = None
     extra: dict[str, Any] = field(factory=dict, converter=_frozen_dict)
     """Host-specific body fields, passed through untouched (they win over llmkit's own)."""
+    cache_tools: bool = False
+    """Put a prompt-cache breakpoint after the tool definitions (Anthropic `cache_control`)."""
 
 
 @frozen

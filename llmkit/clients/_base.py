@@ -30,8 +30,8 @@ from llmkit.clients import _policies
 from llmkit.clients._policies import Policies, Route
 from llmkit.context import ContextStrategy, resolve_strategy
 from llmkit.errors import ConfigurationError, LLMError
-from llmkit.parts import cache_after_system
 from llmkit.output import loop as output_loop
+from llmkit.parts import cache_after_system
 from llmkit.providers._stream import ResponseStream
 from llmkit.tokens import TokenCount
 from llmkit.tools import as_tool_specs, as_tools

@@ -123,6 +123,8 @@ def to_params(
     params.update({k: v for k, v in optional.items() if v is not None})
     if request.tools:
         params["tools"] = [_to_tool(t.name, t.description, t.parameters) for t in request.tools]
+        if request.cache_tools:
+            params["tools"][-1]["cache_control"] = parts_anthropic.cache_control(None)
     if request.tool_choice is not None:
         params["tool_choice"] = _TOOL_CHOICES.get(
             request.tool_choice, {"type": "tool", "name": request.tool_choice}
@@ -133,6 +135,7 @@ def to_params(
         params["stream"] = True
     params.update(request.extra)
     check_thinking(params, provider=provider)
+    parts_anthropic.check_breakpoints(params, provider=provider, model=request.model)
     return params
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "MAX_BREAKPOINTS",
     "blocks",
     "cache_control",
+    "check_breakpoints",
     "count_breakpoints",
     "system_param",
     "tool_result",
@@ -109,6 +110,19 @@ def system_param(systems: Sequence[Content], *, cache: bool = False) -> str | li
     if cache and out and "cache_control" not in out[-1]:
         out[-1]["cache_control"] = cache_control(None)
     return out
+
+
+def check_breakpoints(params: dict[str, Any], *, provider: str, model: str) -> None:
+    """Raise `ConfigurationError` when a body holds more breakpoints than Anthropic allows."""
+    count = count_breakpoints({k: params.get(k) for k in ("system", "tools", "messages")})
+    if count > MAX_BREAKPOINTS:
+        raise ConfigurationError(
+            f"{provider} allows at most {MAX_BREAKPOINTS} prompt-cache breakpoints a request; "
+            f"this one has {count} (CachePoint parts, cache_system, cache_tools): keep the "
+            "last few, the cache reads every prefix before a breakpoint",
+            provider=provider,
+            model=model,
+        )
 
 
 def count_breakpoints(value: Any) -> int:
