@@ -315,3 +315,22 @@ def cache_after_system(messages: Any) -> tuple[Any, ...]:
                 out[index] = evolve(message, content=(*parts, CachePoint()))
             break
     return tuple(out)
+
+
+def part_from_path(path: str | os.PathLike[str]) -> Any:
+    """An `Image`, `Audio` or `Document` for a file, by its type (the CLI's `--attach`)."""
+    from llmkit.types import Audio, Document, Image
+
+    data, name = read_path(path)
+    media_type = sniff(data) or guess_from_name(name)
+    if media_type is None:
+        media_type = "text/plain" if _is_text(data) else None
+    if media_type is None:
+        raise ConfigurationError(
+            f"cannot tell what {name!r} is; attach images, audio, PDFs or text files"
+        )
+    if media_type.startswith("image/"):
+        return Image(data=data, media_type=media_type, filename=name)
+    if media_type.startswith("audio/"):
+        return Audio(data=data, media_type=media_type, filename=name)
+    return Document(data=data, media_type=media_type, filename=name)

@@ -109,7 +109,8 @@ def part_tokens(part: Any, model: str = "") -> int:
         return 0
     if isinstance(part, Image):
         size = image_size(part.data) if part.data is not None else None
-        size = size or (1024, 1024)
+        if not size or min(size) <= 0:  # unknown or a broken header: a 1024-px square
+            size = (1024, 1024)
         name = model.lower()
         if "claude" in name:
             return _anthropic_image(size)

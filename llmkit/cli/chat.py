@@ -41,7 +41,7 @@ EXAMPLES = """\
 
 in the chat:
   /help  /reset  /system [TEXT|-]  /provider NAME  /model [NAME]  /reasoning
-  /export FILE(.md|.json)  /cost  /exit       \"\"\" starts and ends a multi-line message
+  /export FILE(.md|.json)  /cost  /attach PATH  /exit   \"\"\" starts and ends a multi-line message
 """
 
 COMMANDS = {
@@ -53,6 +53,7 @@ COMMANDS = {
     "reasoning": "show the last reply's reasoning in full",
     "export": "save the conversation: /export FILE.md or FILE.json",
     "cost": "tokens and cost so far",
+    "attach": "send a file (image, audio, PDF, text) with your next message: /attach PATH",
     "exit": "leave (Ctrl-D too)",
 }
 
@@ -125,6 +126,8 @@ class ChatSession:
         """Per reply in `responses`, the provider (its configured name) that sent it."""
         self.sources: list[str] = []
         """Per assistant message in `messages`, the same (cleared with them by /reset)."""
+        self.attached: list[Any] = []
+        """Files `/attach` added, sent with the next message."""
         self._printer = printer
         self._say = say
         self._show = show
@@ -139,7 +142,8 @@ class ChatSession:
 
     def send(self, text: str) -> Response | None:
         """One turn: send `text` with the history, show the reply, keep both."""
-        self.messages.append(Message.user(text))
+        attached, self.attached = self.attached, []
+        self.messages.append(Message.user(text, *attached) if attached else Message.user(text))
         printer = self._printer()
         conversation = ([Message.system(self.system)] if self.system else []) + self.messages
         try:
@@ -230,6 +234,15 @@ class ChatSession:
 
     def _cmd_cost(self, _: str) -> None:
         self._show(cost_summary(self.responses, self.labels))
+
+    def _cmd_attach(self, arg: str) -> None:
+        if not arg:
+            raise ConfigurationError("/attach needs a file: /attach report.pdf")
+        from llmkit.parts import part_from_path
+
+        part = part_from_path(arg)
+        self.attached = [*self.attached, part]
+        self._say(f"attached {part.filename} ({part.media_type}); it goes with your next message")
 
 
 def _error_line(exc: BaseException) -> str:

@@ -50,6 +50,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--usage", action="store_true", help="print tokens, cost and latency on stderr"
     )
+    parser.add_argument(
+        "-a", "--attach", action="append", default=[], metavar="PATH",
+        help="send a file with the prompt (image, audio, PDF, text); repeat for more",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -108,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     """Send the prompt, print the reply."""
     from llmkit import registry as names
     from llmkit.cli import _ask
+    from llmkit.parts import part_from_path
     from llmkit.types import Message, to_dict
 
     registry = load_registry(args)
@@ -115,14 +120,15 @@ def run(args: argparse.Namespace) -> int:
     target, prompt = split_target(list(args.words), known)
     piped = _read_stdin()
     prompt = "\n\n".join(part for part in (prompt.strip(), piped.strip()) if part)
-    if not prompt:
+    attachments = [part_from_path(path) for path in getattr(args, "attach", None) or ()]
+    if not prompt and not attachments:
         raise ConfigurationError(
             'No prompt: give one after the client (llmkit run deepseek@fake "hi") or pipe it on stdin'
         )
     params = request_params(args)
     model = params.pop("model", None)
     client = registry.client(target, model=model, provider=args.provider, **client_options(args))
-    messages = [Message.user(prompt)]
+    messages = [Message.user(prompt, *attachments) if attachments else Message.user(prompt)]
     if args.schema:
         return _run_schema(args, client, messages, params)
     if args.stream:
