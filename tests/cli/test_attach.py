@@ -7,13 +7,13 @@ from pathlib import Path
 
 from llmkit import Document, Image
 from llmkit.testing import FakeProvider
-from tests.cli.conftest import Result, cli, isolated, spy  # noqa: F401  (fixtures)
+from tests.cli.conftest import Result
 
 Cli = Callable[..., Result]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 24
 
 
-def test_run_attaches_files_in_order(cli: Cli, spy: FakeProvider, tmp_path: Path) -> None:  # noqa: F811
+def test_run_attaches_files_in_order(cli: Cli, spy: FakeProvider, tmp_path: Path) -> None:
     pdf = tmp_path / "report.pdf"
     pdf.write_bytes(b"%PDF-1.4 report")
     png = tmp_path / "chart.png"
@@ -29,7 +29,7 @@ def test_run_attaches_files_in_order(cli: Cli, spy: FakeProvider, tmp_path: Path
     assert isinstance(content[2], Image) and content[2].media_type == "image/png"
 
 
-def test_run_with_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:  # noqa: F811
+def test_run_with_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:
     result = cli("run", "claude@fake", "hi", "-a", str(tmp_path / "nope.pdf"))
     assert result.code != 0
     assert "no such file" in result.err
@@ -37,7 +37,7 @@ def test_run_with_a_missing_file_says_so(cli: Cli, tmp_path: Path) -> None:  # n
 
 def test_chat_attach_goes_with_the_next_message(
     cli: Cli, spy: FakeProvider, tmp_path: Path
-) -> None:  # noqa: F811
+) -> None:
     png = tmp_path / "cat.png"
     png.write_bytes(PNG)
     result = cli("chat", "claude@spy", stdin=f"/attach {png}\nwhat is this?\nand now?\n")
