@@ -12,6 +12,8 @@ serve two samples. Runs on the worker thread only; imports torch there.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -21,7 +23,7 @@ from attrs import define, field
 
 from llmkit.providers.local.loading import LoadedModel
 
-__all__ = ["Done", "Job", "run_next"]
+__all__ = ["Done", "Inbox", "Job", "run_next"]
 
 LENGTH_RATIO = 2.0
 """Prompts batch together when the longest is at most this many times the shortest."""
@@ -54,6 +56,47 @@ class Job:
             return False
         short, long = sorted((len(self.prompt), len(other.prompt)))
         return long <= LENGTH_RATIO * max(short, 1)
+
+
+class Inbox:
+    """What the worker thread posts to one reader: token-id lists, an exception, a `Done`.
+
+    A post wakes the reader's event loop only when no wake-up is already on its
+    way, and the reader takes everything posted since its last look at once: a
+    reader that falls behind catches up in one step (one decode, one event for
+    several tokens) instead of one loop wake-up per token.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lock = threading.Lock()
+        self._items: list[Any] = []
+        self._waking = False  # a wake-up is scheduled and the items not yet taken
+        self._waiter: asyncio.Future[None] | None = None
+
+    def post(self, item: Any) -> None:
+        """Called on the worker thread."""
+        with self._lock:
+            self._items.append(item)
+            if self._waking:
+                return
+            self._waking = True
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading
+            self._loop.call_soon_threadsafe(self._wake)
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def take(self) -> list[Any]:
+        """Everything posted since the last call, in order; waits while there is nothing."""
+        while True:
+            with self._lock:
+                if self._items:
+                    items, self._items, self._waking = self._items, [], False
+                    return items
+                self._waiter = self._loop.create_future()
+            await self._waiter
 
 
 def run_next(loaded: LoadedModel) -> None:

@@ -13,7 +13,6 @@ generation at the next token.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
@@ -27,7 +26,7 @@ from llmkit.errors import ConfigurationError, ContextLengthExceededError, LLMErr
 from llmkit.providers._base import ModelInfo, SyncTwins
 from llmkit.providers._stream import ResponseStream
 from llmkit.providers.local import chat
-from llmkit.providers.local.generate import Done, Job, run_next
+from llmkit.providers.local.generate import Done, Inbox, Job, run_next
 from llmkit.providers.local.loading import (
     Device,
     Dtype,
@@ -268,8 +267,7 @@ class TransformersProvider(SyncTwins):
         options = chat.generation_options(request, max_new_tokens=self.max_new_tokens)
         ids, prompt = self._render(loaded, request)
         _check_window(loaded, request, len(ids), options["max_new_tokens"])
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
+        inbox = Inbox(asyncio.get_running_loop())
         reply = ReplyText(
             partial(loaded.tokenizer.decode, skip_special_tokens=True),
             stop=request.stop or (),
@@ -280,7 +278,7 @@ class TransformersProvider(SyncTwins):
             ids,
             options,
             request.seed,
-            partial(_post, loop, queue),
+            inbox.post,
             max_batch_size=self.max_batch_size,
         )
         submitted = time.perf_counter()
@@ -289,12 +287,21 @@ class TransformersProvider(SyncTwins):
         loaded.worker.submit(run_next, loaded)
         generated: list[int] = []
         emitted_calls = 0
+        done: Done | None = None
         try:
-            while not isinstance(item := await queue.get(), Done):
-                if isinstance(item, BaseException):
-                    raise _generation_error(item, request)
-                generated.extend(item)
-                text = reply.push(item)
+            while done is None:
+                new: list[int] = []
+                for item in await inbox.take():  # all the tokens posted since the last look
+                    if isinstance(item, BaseException):
+                        raise _generation_error(item, request)
+                    if isinstance(item, Done):
+                        done = item
+                        break
+                    new.extend(item)
+                if not new:
+                    continue
+                generated.extend(new)
+                text = reply.push(new)
                 if reply.stopped:
                     job.cancel.set()
                 for event in _deltas(text, reply, emitted_calls):
@@ -304,7 +311,7 @@ class TransformersProvider(SyncTwins):
                 yield event
         finally:
             job.cancel.set()  # a generation still running stops at its next token
-        yield _last_event(loaded, reply, ids, generated, options, item, item.started - submitted)
+        yield _last_event(loaded, reply, ids, generated, options, done, done.started - submitted)
 
     @property
     def default_model(self) -> str | None:
@@ -353,12 +360,6 @@ def _last_event(
             "device": loaded.device,
         },
     )
-
-
-def _post(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[Any], item: Any) -> None:
-    """Hand `item` from the generation thread to the stream's event loop."""
-    with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is reading any more
-        loop.call_soon_threadsafe(queue.put_nowait, item)
 
 
 def _mean_pool(loaded: LoadedModel, texts: list[str]) -> tuple[list[list[float]], int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -84,3 +85,33 @@ def test_a_half_finished_character_is_held_back() -> None:
     pieces = [reply.push([b]) for b in data] + [reply.finish()]
     assert "".join(pieces) == "café ☕"
     assert all("\ufffd" not in piece for piece in pieces)
+
+
+async def test_the_inbox_hands_over_everything_posted_in_order_with_one_wake_up() -> None:
+    import asyncio
+    import threading
+
+    from llmkit.providers.local.generate import Done, Inbox
+
+    loop = asyncio.get_running_loop()
+    inbox = Inbox(loop)
+    wakes = 0
+    real = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any) -> Any:
+        nonlocal wakes
+        wakes += 1
+        return real(callback, *args)
+
+    loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+    try:
+        posting = threading.Thread(target=lambda: [inbox.post([i]) for i in range(50)])
+        posting.start()
+        posting.join()  # the reader has not looked yet: fifty posts, one wake-up
+        assert await inbox.take() == [[i] for i in range(50)]
+        assert wakes == 1
+        threading.Thread(target=lambda: inbox.post(Done(0.0, 0.0, 1))).start()
+        assert await asyncio.wait_for(inbox.take(), 10) == [Done(0.0, 0.0, 1)]  # a new wake-up
+        assert wakes == 2
+    finally:
+        del loop.call_soon_threadsafe

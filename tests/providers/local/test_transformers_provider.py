@@ -14,7 +14,7 @@ import pytest
 
 from llmkit.errors import ConfigurationError, ContextLengthExceededError
 from llmkit.providers.local import TransformersProvider, loading
-from llmkit.providers.local import provider as provider_module
+from llmkit.providers.local.generate import Inbox
 from llmkit.types import FinishReason, Message, Request, Role, ToolCall
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -87,13 +87,13 @@ async def test_a_cancelled_stream_stops_generating(
     local: Any, tiny_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     posted: list[Any] = []
-    real_post = provider_module._post
+    real_post = Inbox.post
 
-    def counting(loop: Any, queue: Any, item: Any) -> None:
+    def counting(inbox: Inbox, item: Any) -> None:
         posted.append(item)
-        real_post(loop, queue, item)
+        real_post(inbox, item)
 
-    monkeypatch.setattr(provider_module, "_post", counting)
+    monkeypatch.setattr(Inbox, "post", counting)
     request = ask(tiny_model, temperature=0, max_tokens=200)
     full = await local.complete(request)
     assert full.usage.output_tokens == 200  # uncancelled, this prompt runs to the limit
