@@ -158,7 +158,9 @@ def price_usage(
         "output": usage.output_tokens * rates.output,
     }
     usd = {name: value * multiplier / _PER for name, value in parts.items()}
-    return Cost(total=sum(usd.values()), source="catalog", **usd)
+    uncached = (cached + written) * rates.input  # the same tokens at the full input price
+    saving = (uncached - parts["cached_input"] - parts["cache_write"]) * multiplier / _PER
+    return Cost(total=sum(usd.values()), source="catalog", cache_saving=saving, **usd)
 
 
 def price_response(

@@ -434,6 +434,9 @@ class Cost:
     cached_input: float = 0.0
     cache_write: float = 0.0
     output: float = 0.0
+    cache_saving: float = 0.0
+    """What prompt caching saved against the full input price (negative while cache
+    writes cost more than reads have saved); 0 without cache reads or writes."""
     source: str = "catalog"
     """`catalog` (computed from llmkit's prices) or `host` (the host reported it)."""
 

@@ -90,3 +90,22 @@ async def test_client_options_cache_system_and_cache_tools() -> None:
     assert body["tools"][-1]["cache_control"] == {"type": "ephemeral"}
     await client.generate("hi")
     assert sent[-1]["system"] == "A long, stable system prompt."  # plain without the option
+
+
+def test_cost_shows_the_cache_saving() -> None:
+    from llmkit.catalog import Prices
+    from llmkit.cost import price_usage
+    from llmkit.types import Usage
+
+    prices = Prices(input=3.0, cached_input=0.3, cache_write=3.75, output=15.0)
+    read = price_usage(
+        Usage(input_tokens=1_000_000, output_tokens=0, cached_input_tokens=800_000), prices
+    )
+    assert read is not None
+    assert read.cache_saving == pytest.approx(0.8 * (3.0 - 0.3))
+    wrote = price_usage(
+        Usage(input_tokens=1_000_000, output_tokens=0, cache_write_tokens=1_000_000), prices
+    )
+    assert wrote is not None and wrote.cache_saving == pytest.approx(-0.75)
+    plain = price_usage(Usage(input_tokens=10, output_tokens=1), prices)
+    assert plain is not None and plain.cache_saving == 0.0
