@@ -142,10 +142,18 @@ def _offline() -> bool:
 def _missing(spec: LoadSpec, exc: BaseException) -> ConfigurationError:
     """The error for a model that is neither a directory nor in the local Hugging Face cache."""
     if _looks_like_path(spec.model):
+        folder = Path(spec.model).expanduser()
+        if not folder.is_dir():
+            what = "there is no such directory"
+        elif not (folder / "config.json").is_file():
+            what = "the directory holds no config.json"
+        elif not any(folder.glob("*.safetensors")) and not any(folder.glob("*.bin")):
+            what = "the directory holds no weights (*.safetensors or pytorch_model.bin)"
+        else:
+            what = f"it could not be read ({type(exc).__name__}: {str(exc)[:200]})"
         return ConfigurationError(
-            f"No model at {spec.model!r}: the directory does not exist or holds no "
-            "config.json / tokenizer (save one with `model.save_pretrained(dir)` and "
-            "`tokenizer.save_pretrained(dir)`)",
+            f"No model at {spec.model!r}: {what}. Save one with `model.save_pretrained(dir)` "
+            "and `tokenizer.save_pretrained(dir)`",
             provider=_PROVIDER,
         )
     home = os.environ.get("HF_HOME") or "~/.cache/huggingface"

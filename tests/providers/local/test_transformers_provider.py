@@ -198,8 +198,20 @@ async def test_a_model_missing_from_the_cache_says_how_to_download_it() -> None:
 
 async def test_a_missing_directory_is_named(tmp_path: Any) -> None:
     path = str(tmp_path / "nothing")
-    with pytest.raises(ConfigurationError, match="No model at"):
+    with pytest.raises(ConfigurationError, match=r"No model at .*there is no such directory"):
         await TransformersProvider(model=path).complete(ask(path))
+
+
+async def test_a_directory_without_weights_says_so(tmp_path: Any, tiny_model: str) -> None:
+    import shutil
+
+    bare = tmp_path / "bare"
+    shutil.copytree(tiny_model, bare)
+    for weights in [*bare.glob("*.safetensors"), *bare.glob("*.bin")]:
+        weights.unlink()
+    with pytest.raises(ConfigurationError, match="holds no weights") as caught:
+        await TransformersProvider(model=str(bare)).complete(ask(str(bare)))
+    assert "config.json" not in str(caught.value)  # it has one: the message once said not
 
 
 async def test_quantization_on_cpu_is_refused_not_ignored(tiny_model: str) -> None:
