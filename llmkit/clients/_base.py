@@ -306,6 +306,7 @@ class ModelClient:
     # -- provider and model ------------------------------------------------------
 
     def _resolve(self, provider: Provider) -> Route:
+        _check_provider(provider)
         try:
             entry = self.catalog.resolve(self.family, provider.name, self._model_on(provider))
         except ConfigurationError as exc:
@@ -689,3 +690,25 @@ def _turns(max_turns: object) -> int:
             f"max_turns={max_turns!r}: give the most model calls `run` may make, 1 or more"
         )
     return max_turns
+
+
+def _check_provider(provider: object) -> None:
+    """A clear error for what is not a provider (a name, a list, None) before it is used."""
+    if isinstance(getattr(provider, "name", None), str) and callable(
+        getattr(provider, "complete", None)
+    ):
+        return
+    from llmkit.errors import redact
+
+    if isinstance(provider, str):
+        shown = redact(repr(provider)[:80])
+        hint = (
+            f"; for a host by name use llmkit.client('family@host'), e.g. 'deepseek@{shown[1:-1]}'"
+        )
+    elif isinstance(provider, list | tuple):
+        shown, hint = type(provider).__name__, "; more hosts go in fallbacks=[...]"
+    else:
+        shown, hint = type(provider).__name__, ""
+    raise ConfigurationError(
+        f"provider= takes a provider object such as OpenAIProvider(), not {shown}{hint}"
+    )

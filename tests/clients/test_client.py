@@ -316,3 +316,21 @@ async def test_prepare_gets_the_entry_the_call_resolved_without_searching_again(
     await client.generate("Hi", model="my-own-model")
     assert got == [(client.model, client.model), ("my-own-model", "my-own-model")]
     assert searched == ["my-own-model"]  # once, when the call named it; never in prepare
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("openrouter", "llmkit.client('family@host')"),
+        (["a", "b"], "fallbacks=[...]"),
+        (None, "not NoneType"),
+        (5, "not int"),
+    ],
+)
+def test_what_is_not_a_provider_gets_a_clear_error(given: object, says: str) -> None:
+    with pytest.raises(ConfigurationError, match="provider= takes a provider object") as info:
+        DeepSeekClient(provider=given)  # type: ignore[arg-type]
+    assert says in info.value.message
+    client = DeepSeekClient(provider=FakeProvider())
+    with pytest.raises(ConfigurationError, match="provider= takes a provider object"):
+        client.set_provider(given)  # type: ignore[arg-type]
