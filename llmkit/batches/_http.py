@@ -10,8 +10,9 @@ the host cannot have created the batch (a 429 or an overload).
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -47,16 +48,9 @@ async def request_json(
     """
     if body is not None:
         content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    try:
+    with _transport_errors(provider):
         client = provider.http_client()
         response = await client.request(method, url, content=content, headers=dict(headers))
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = transport_error(exc, provider=provider.name, where=f"{provider.name} batches")
-        if error is None:
-            raise
-        raise error from exc
     provider._observe_headers(response.headers)
     if response.status_code >= 400:
         raise error_from_body(
@@ -82,17 +76,10 @@ async def lines(
 ) -> AsyncIterator[Any]:
     """The JSON lines of a (possibly large) JSONL download, parsed as they arrive."""
     decoder = NDJSONDecoder(host=provider.name, provider=provider.name)
-    try:
+    with _transport_errors(provider):
         client = provider.http_client()
         request = client.build_request("GET", url, headers=dict(headers))
         response = await client.send(request, stream=True)
-    except LLMError:
-        raise
-    except Exception as exc:
-        error = transport_error(exc, provider=provider.name, where=f"{provider.name} batches")
-        if error is None:
-            raise
-        raise error from exc
     provider._observe_headers(response.headers)
     try:
         if response.status_code >= 400:
@@ -100,21 +87,28 @@ async def lines(
             raise error_from_body(
                 response.status_code, content, response.headers, provider=provider.name, model=None
             )
-        try:
+        with _transport_errors(provider):
             async for chunk in response.aiter_bytes():
                 for item in decoder.feed(chunk):
                     yield item
-        except LLMError:
-            raise
-        except Exception as exc:
-            error = transport_error(exc, provider=provider.name, where=f"{provider.name} batches")
-            if error is None:
-                raise
-            raise error from exc
         for item in decoder.flush():
             yield item
     finally:
         await response.aclose()
+
+
+@contextlib.contextmanager
+def _transport_errors(provider: BaseProvider) -> Iterator[None]:
+    """Transport exceptions raised inside as llmkit errors (llmkit's own pass through)."""
+    try:
+        yield
+    except LLMError:
+        raise
+    except Exception as exc:
+        error = transport_error(exc, provider=provider.name, where=f"{provider.name} batches")
+        if error is None:
+            raise
+        raise error from exc
 
 
 async def with_retry(

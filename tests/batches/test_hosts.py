@@ -410,3 +410,23 @@ async def test_host_error_on_submit_is_the_live_error() -> None:
     )
     with pytest.raises(InvalidRequestError, match="too many"):
         await p.submit_batch(two("claude-haiku-4-5"))
+
+
+async def test_a_transport_failure_is_an_llmkit_error_on_every_batch_call() -> None:
+    import httpx2
+
+    from llmkit.errors import APIConnectionError
+
+    def down(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused", request=request)
+
+    p = AnthropicProvider(
+        api_key="test-key",
+        retry=None,
+        http_client=httpx2.AsyncClient(transport=httpx2.MockTransport(down)),
+    )
+    job = BatchJob(id="msgbatch_x", provider="anthropic", custom_ids=("0",))
+    with pytest.raises(APIConnectionError, match="anthropic batches"):
+        await p.batch_status(job)
+    with pytest.raises(APIConnectionError, match="anthropic batches"):
+        await p.list_batches()
