@@ -136,36 +136,54 @@ def _int(body: Mapping[str, Any], name: str, low: int) -> int | None:
     return int(value)
 
 
-def _text(content: Any, path: str) -> str:
-    """A message's content: a string, or a list of text parts (joined)."""
+def _text(content: Any, path: str) -> Any:
+    """A message's content: a string, or a list of parts (text parts joined when all are text;
+    `image_url` parts become `llmkit.types.Image`, so the content is then a tuple of parts)."""
     if content is None:
         return ""
     if isinstance(content, str):
         return content
     _expect(content, list, path, "a string or a list of content parts")
-    texts = []
+    parts: list[Any] = []
     for index, part in enumerate(content):
         where = f"{path}[{index}]"
         _expect(part, dict, where, "a content part object")
         kind = part.get("type")
         if kind in ("text", "input_text", "refusal"):
-            texts.append(
-                _expect(
-                    part.get(kind if kind == "refusal" else "text"),
-                    str,
-                    f"{where}.text",
-                    "a string",
-                )
-            )
-        elif kind in ("image_url", "input_audio", "file", "input_image"):
+            field_name = "refusal" if kind == "refusal" else "text"
+            parts.append(_expect(part.get(field_name), str, f"{where}.{field_name}", "a string"))
+        elif kind == "image_url":
+            parts.append(_image(part.get("image_url"), f"{where}.image_url"))
+        elif kind in ("input_audio", "file", "input_image"):
             raise WireError(
-                f"content parts of type '{kind}' are not supported by this gateway yet "
-                "(llmkit messages carry text); send text parts",
+                f"content parts of type '{kind}' are not supported by this gateway yet; "
+                "send text and image_url parts",
                 f"{where}.type",
             )
         else:
-            raise WireError("expected a part of type 'text'", f"{where}.type")
-    return "".join(texts)
+            raise WireError("expected a part of type 'text' or 'image_url'", f"{where}.type")
+    if all(isinstance(part, str) for part in parts):
+        return "".join(parts)
+    from llmkit.types import Text
+
+    return tuple(Text(part) if isinstance(part, str) else part for part in parts)
+
+
+def _image(value: Any, path: str) -> Any:
+    from llmkit.errors import ConfigurationError
+    from llmkit.types import Image
+
+    if isinstance(value, str):
+        value = {"url": value}
+    _expect(value, dict, path, "an object with a url")
+    url = _expect(value.get("url"), str, f"{path}.url", "a URL (https: or data:)")
+    detail = value.get("detail")
+    if detail is not None and detail not in ("auto", "low", "high"):
+        raise WireError("expected auto, low or high", f"{path}.detail")
+    try:
+        return Image.from_url(url, detail=detail)
+    except ConfigurationError as exc:
+        raise WireError(exc.message, f"{path}.url") from None
 
 
 def _tool_calls(value: Any, path: str) -> tuple[ToolCall, ...]:

@@ -269,3 +269,40 @@ def test_client_disconnect_cancels_the_upstream_stream(tmp_path: Path) -> None:
         assert up.disconnects == 1
         metrics = httpx.get(gw.url + "/metrics").text
         assert 'error="ClientDisconnected"' in metrics
+
+
+def test_image_content_parts_reach_the_host(tmp_path: Path) -> None:
+    with Upstream() as up, Gateway(upstream_config(up), tmp=tmp_path) as gw:
+        image = {"url": "https://example.com/cat.png", "detail": "low"}
+        reply = sdk(gw).chat.completions.create(
+            model="up/up-model",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {"type": "image_url", "image_url": image},
+                    ],
+                }
+            ],
+        )
+        assert reply.choices[0].message.content == "Hello from upstream"
+        sent = up.bodies[-1]["messages"][0]["content"]
+        assert {"type": "text", "text": "What is this?"} in sent
+        assert [p["image_url"]["url"] for p in sent if p["type"] == "image_url"] == [image["url"]]
+        local = httpx.post(
+            gw.url + "/v1/chat/completions",
+            json={
+                "model": "up/up-model",
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image_url", "image_url": {"url": "file:///etc/passwd"}}
+                        ],
+                    }
+                ],
+            },
+        )
+        assert local.status_code == 400
+        assert local.json()["error"]["param"] == "messages[0].content[0].image_url.url"
