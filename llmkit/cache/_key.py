@@ -72,7 +72,7 @@ def _pruned(request: dict[str, Any]) -> dict[str, Any]:
 # module does not know, content parts) is keyed by its whole plain data instead.
 _KNOWN = {
     Request: ("model", "messages", "temperature", "max_tokens", "top_p", "stop", "tools",
-              "tool_choice", "response_format", "seed", "extra"),
+              "tool_choice", "response_format", "seed", "extra", "cache_tools"),
     Message: ("role", "content", "tool_calls", "tool_call_id", "name", "reasoning",
               "provider_data"),
 }  # fmt: skip
@@ -115,6 +115,8 @@ def _fast(request: Request) -> list[str] | None:
         parts += ("|response_format=", _ENCODER.encode(request.response_format))
     if request.extra:
         parts += ("|extra=", _ENCODER.encode(request.extra))
+    if request.cache_tools:
+        parts.append("|cache_tools")
     return parts
 
 
