@@ -109,3 +109,29 @@ def test_cost_shows_the_cache_saving() -> None:
     assert wrote is not None and wrote.cache_saving == pytest.approx(-0.75)
     plain = price_usage(Usage(input_tokens=10, output_tokens=1), prices)
     assert plain is not None and plain.cache_saving == 0.0
+
+
+def test_openai_prompt_cache_key_follows_the_cached_prefix() -> None:
+    from llmkit.providers._codecs import openai_chat as oc
+
+    def body(question: str, ttl: str | None = None, model: str = "gpt-5.1") -> dict[str, Any]:
+        request = Request(
+            model=model,
+            messages=[Message.system("Long rules.", CachePoint(ttl)), Message.user(question)],
+        )
+        return oc.to_params(request, oc.Dialect(name="openai"))
+
+    a, b = body("one?"), body("two?")
+    assert a["prompt_cache_key"] == b["prompt_cache_key"]  # same prefix, same key
+    assert a["prompt_cache_key"] != body("one?", model="gpt-4o")["prompt_cache_key"]
+    assert "prompt_cache_retention" not in a
+    assert body("one?", "1h")["prompt_cache_retention"] == "24h"
+    assert "prompt_cache_retention" not in body("one?", "1h", model="gpt-4o")
+    plain = oc.to_params(
+        Request(model="gpt-5.1", messages=[Message.user("hi")]), oc.Dialect(name="openai")
+    )
+    assert "prompt_cache_key" not in plain
+    groq = oc.to_params(
+        Request(model="m", messages=[Message.user("x", CachePoint())]), oc.Dialect(name="groq")
+    )
+    assert "prompt_cache_key" not in groq

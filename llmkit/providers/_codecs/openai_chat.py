@@ -143,6 +143,7 @@ def to_params(request: Request, dialect: Dialect, *, stream: bool = False) -> di
         body["stream"] = True
         if dialect.stream_usage:
             body["stream_options"] = {"include_usage": True}
+    body.update(parts_openai.cache_params(request, dialect.name))
     body.update(request.extra)
     _refuse_unsupported(body, request, dialect)
     return body

@@ -20,13 +20,16 @@ this module only writes the wire.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from typing import Any
 
 from llmkit.errors import ConfigurationError
 from llmkit.parts import b64, data_uri
-from llmkit.types import Audio, CachePoint, Content, Document, FileRef, Image, Part, Text
+from llmkit.types import Audio, CachePoint, Content, Document, FileRef, Image, Part, Request, Text
 
-__all__ = ["AUDIO_FORMATS", "content"]
+__all__ = ["AUDIO_FORMATS", "cache_params", "content", "ollama_images"]
 
 # OpenAI's `input_audio.format` values for media types.
 AUDIO_FORMATS = {"audio/wav": "wav", "audio/mpeg": "mp3"}
@@ -124,3 +127,43 @@ def _describe(part: Part) -> str:
     if isinstance(part, Image):
         return "an image URL"
     return f"a {type(part).__name__} part"
+
+
+# Models with extended (24 h) prompt-cache retention:
+# https://platform.openai.com/docs/guides/prompt-caching#extended-prompt-cache-retention
+_LONG_RETENTION = re.compile(r"^(gpt-5|gpt-4\.1)")
+
+
+def cache_params(request: Request, host: str) -> dict[str, Any]:
+    """OpenAI's `prompt_cache_key` (and `prompt_cache_retention` for a `1h` breakpoint on
+    models that keep caches for 24 h) when the request marks a cacheable prefix.
+
+    The key hashes the prefix up to the last breakpoint, so requests sharing that prefix
+    are routed to the same cache (https://platform.openai.com/docs/guides/prompt-caching).
+    """
+    if host != "openai":
+        return {}
+    last = -1
+    ttls: list[str | None] = []
+    for index, message in enumerate(request.messages):
+        points = [p for p in message.parts if isinstance(p, CachePoint)]
+        if points:
+            last = index
+            ttls += [p.ttl for p in points]
+    if last < 0 and not request.cache_tools:
+        return {}
+    digest = hashlib.sha256(request.model.encode())
+    for spec in request.tools if request.cache_tools else ():
+        digest.update(
+            json.dumps([spec.name, spec.description, spec.parameters], sort_keys=True).encode()
+        )
+    for message in request.messages[: last + 1]:
+        digest.update(str(message.role).encode() + b"\0")
+        for part in message.parts:
+            data = getattr(part, "data", None)
+            piece = data if isinstance(data, bytes) else repr(part).encode()
+            digest.update(hashlib.sha256(piece).digest())
+    params: dict[str, Any] = {"prompt_cache_key": f"llmkit-{digest.hexdigest()[:32]}"}
+    if "1h" in ttls and _LONG_RETENTION.match(request.model):
+        params["prompt_cache_retention"] = "24h"
+    return params
