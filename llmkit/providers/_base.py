@@ -277,6 +277,7 @@ class BaseProvider(SyncTwins):
         from llmkit.providers._transport import bound_error_body
 
         return httpx2.AsyncClient(
+            verify=shared_ssl_context(),
             timeout=httpx2.Timeout(**self.timeouts.httpx_kwargs()),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
             follow_redirects=True,
@@ -384,3 +385,25 @@ async def _prepared_stream(
     request = await _prepared(request, provider)
     async for event in _calls.stream(provider._stream, policy, request):
         yield event
+
+
+_ssl_contexts: dict[tuple[str | None, str | None], Any] = {}
+
+
+def shared_ssl_context() -> Any:
+    """The TLS context of every pool llmkit builds, made once per process.
+
+    Building one loads the CA store: 0.1 s of CPU that blocks the event loop
+    (more on a busy machine), and that used to be paid by every provider on
+    every event loop, inside its first request's first-token window. It is
+    the HTTP library's own default context (honouring `SSL_CERT_FILE` and
+    `SSL_CERT_DIR`, which key the cache), shared: an `SSLContext` is safe to
+    use from many connections, loops and threads.
+    """
+    key = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    context = _ssl_contexts.get(key)
+    if context is None:
+        import httpx2
+
+        context = _ssl_contexts[key] = httpx2.create_ssl_context()
+    return context
