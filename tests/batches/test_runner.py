@@ -291,3 +291,15 @@ def test_a_job_from_another_provider_is_refused_before_any_call(tmp_path: Any) -
         ):
             call(moved)
     assert other.batch_status_sync(job.id).id == job.id  # a bare id is taken on trust
+
+
+def test_the_blocking_results_iterator_yields_every_request_in_order(tmp_path: Any) -> None:
+    from llmkit.testing import FakeProvider
+    from llmkit.types import Message, Request, Response
+
+    fake = FakeProvider(batch_dir=str(tmp_path))
+    asks = {cid: Request(model="claude-haiku-4-5", messages=(Message.user(cid),)) for cid in "cab"}
+    job = fake.submit_batch_sync(asks)
+    seen = list(fake.iter_batch_results_sync(job))
+    assert [cid for cid, _ in seen] == ["c", "a", "b"]
+    assert all(isinstance(r, Response) and r.text.endswith(f"You said: {cid}") for cid, r in seen)
