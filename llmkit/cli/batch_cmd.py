@@ -291,8 +291,17 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _results(args: argparse.Namespace) -> int:
+    from llmkit.batches import BatchNotReadyError
+
     client, job = _open_job(args, args.id)
-    _write_results(client, job, args.out)
+    try:
+        _write_results(client, job, args.out)
+    except BatchNotReadyError as exc:  # its advice is the Python API's: say the command's
+        exc.message = exc.message.replace(
+            "poll batch_status() until .done, or use generate_batch(), which waits",
+            f"`llmkit batch status {job.id} --wait` waits for it",
+        )
+        raise
     return EXIT_OK
 
 

@@ -101,6 +101,11 @@ def test_cli_end_to_end_on_the_fake_host(tmp_path: Path, cli_env: dict[str, str]
     running = _llmkit(cli_env, "batch", "status", job_id)  # a second process
     assert running.returncode == 0, running.stderr
     assert json.loads(running.stdout)["state"] == "running"
+    early = _llmkit(cli_env, "batch", "results", job_id)
+    assert early.returncode == 1 and "Traceback" not in early.stderr, early.stderr
+    assert (
+        "has not ended" in early.stderr and f"llmkit batch status {job_id} --wait" in early.stderr
+    )
 
     waiter = subprocess.Popen(
         [sys.executable, "-m", "llmkit", "batch", "status", job_id, "--wait", "--poll", "0.2"],
