@@ -40,6 +40,19 @@ async def snippet_1() -> None:
 
 
 async def snippet_2() -> None:
+    from llmkit.clients import GPT4Client
+    from llmkit.providers import OpenAIProvider
+    from llmkit.types import Message
+
+    gpt = GPT4Client(OpenAIProvider(), reasoning_effort="medium")   # gpt-5.6
+    print(gpt.api_for())                                 # 'responses'
+    first = gpt.generate_sync("Is 1001 prime?")
+    print(first.reasoning)                               # "**Testing small primes**\n\n..."
+    again = gpt.generate_sync([Message.user("Is 1001 prime?"), first.to_message(),
+                               Message.user("And 1003?")])  # the reasoning items go back
+
+
+async def snippet_3() -> None:
     import asyncio
 
     from llmkit.clients import GPT4Client, QwenClient
@@ -66,7 +79,7 @@ async def snippet_2() -> None:
     asyncio.run(main())
 
 
-async def snippet_3() -> None:
+async def snippet_4() -> None:
     from attrs import evolve
 
     from llmkit.clients import ModelClient

@@ -46,3 +46,24 @@ async def snippet_3() -> None:
     provider = FakeProvider(name="deepseek")
     breaker = breaker_for(provider)
     print(breaker.is_open(), breaker.failures, breaker.reopens_in())
+
+
+async def snippet_4() -> None:
+    import logging
+
+    from llmkit.clients import DeepSeekClient
+    from llmkit.errors import ConfigurationError, ServerError
+    from llmkit.fallback import AllProvidersFailedError
+    from llmkit.testing import FakeProvider
+
+    logging.basicConfig(level=logging.WARNING)  # shows the hand-over to openrouter
+    client = DeepSeekClient(
+        provider=FakeProvider([ConfigurationError("No API key for deepseek: set DEEPSEEK_API_KEY")], name="deepseek"),
+        fallbacks=[FakeProvider([ServerError("overloaded")], name="openrouter")],
+    )
+    try:
+        client.generate_sync("hi")
+    except AllProvidersFailedError as error:
+        for provider, cause in error.failures:
+            print(provider, type(cause).__name__, cause.message)
+        assert isinstance(error.__cause__, ConfigurationError)

@@ -32,6 +32,8 @@ CONTEXT = "provider: BaseProvider, request: Request"
 provider: they all have the `_sync` twins)."""
 
 PARAMS: dict[tuple[str, int], str] = {
+    ("content_parts", 3): "provider: BaseProvider",
+    ("content_parts", 4): "client: ModelClient, prompt: str, tools: list[ToolSpec]",
     ("errors", 2): CONTEXT,
     ("retries", 3): CONTEXT,
     ("streaming", 2): CONTEXT,
@@ -64,6 +66,18 @@ IMPORTS: dict[str, list[str]] = {
     ],
     "providers": [
         "from llmkit.providers import GroqProvider, OpenAICompatibleProvider",
+        "from llmkit.types import Message, Request",
+    ],
+    "cache": [
+        "from llmkit.cache import MemoryCache",
+        "from llmkit.clients import DeepSeekClient",
+        "from llmkit.testing import FakeProvider",
+    ],
+    "content_parts": [
+        "from llmkit import Audio, CachePoint, Document, FileRef, Image, Message",
+        "from llmkit.clients import ModelClient",
+        "from llmkit.providers import BaseProvider",
+        "from llmkit.types import ToolSpec",
     ],
 }
 """Page → imports its later snippets rely on (made by an earlier one, or by the prose)."""
@@ -98,7 +112,7 @@ ADAPT: dict[tuple[str, int], list[tuple[str, str]]] = {
             "print(snapshot.prices)",
         ),
     ],
-    ("clients", 3): [
+    ("clients", 4): [
         (
             "    def prepare(self, request, provider, entry):",
             "    def prepare(  # typing_tests: annotated\n"
