@@ -153,15 +153,27 @@ def test_what_the_responses_api_has_no_field_for_fails_before_sending(
         codec.to_params(request, OPENAI)
 
 
-def test_text_parts_go_as_text_and_media_parts_fail_before_sending() -> None:
+def test_text_and_media_parts_go_as_responses_input_parts() -> None:
     from llmkit.types import Image, Text
 
     texts = Request(model="m", messages=[Message.user("What", Text("is this?"))])
-    assert codec.to_params(texts)["input"] == [{"role": "user", "content": "What\nis this?"}]
+    assert codec.to_params(texts)["input"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What"},
+                {"type": "input_text", "text": "is this?"},
+            ],
+        }
+    ]
     image = Image.from_url("https://example.com/cat.png")
     media = Request(model="m", messages=[Message.user("What is this?", image)])
-    with pytest.raises(errors.InvalidRequestError, match="cannot send Image parts"):
-        codec.to_params(media)
+    part = codec.to_params(media)["input"][0]["content"][1]
+    assert part == {
+        "type": "input_image",
+        "image_url": "https://example.com/cat.png",
+        "detail": "auto",
+    }
 
 
 # -- reply --------------------------------------------------------------------------
@@ -548,3 +560,18 @@ def test_gpt4_client_refuses_unknown_api_settings() -> None:
         GPT4Client(provider, api="rest")  # type: ignore[arg-type]
     with pytest.raises(errors.ConfigurationError, match="reasoning_summary"):
         GPT4Client(provider, reasoning_summary="long")  # type: ignore[arg-type]
+
+
+def test_content_parts_go_out_as_responses_input_parts() -> None:
+    from llmkit.providers._codecs import openai_responses
+    from llmkit.types import CachePoint, Document, Image
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    message = Message.user(
+        "Compare", Image.from_bytes(png), CachePoint(), Document.from_url("https://e.x/a.pdf")
+    )
+    body = openai_responses.to_params(Request("gpt-5.6", [message]))
+    content = body["input"][0]["content"]
+    assert [part["type"] for part in content] == ["input_text", "input_image", "input_file"]
+    assert content[1]["image_url"].startswith("data:image/png;base64,")
+    assert content[2] == {"type": "input_file", "file_url": "https://e.x/a.pdf"}

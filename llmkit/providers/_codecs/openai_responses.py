@@ -23,10 +23,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llmkit.errors import InvalidRequestError, InvalidResponseError, LLMError
+from llmkit.providers._codecs import parts_openai_responses as parts
 from llmkit.providers._codecs.openai_chat import Dialect
 from llmkit.providers._codecs.openai_chat_errors import error_from_body
 from llmkit.providers._stream import parse_arguments
 from llmkit.types import (
+    CachePoint,
     FinishReason,
     Message,
     Request,
@@ -102,7 +104,9 @@ def to_params(
     if instructions:
         body["instructions"] = instructions
     keep_unencrypted = extra.get("store") is not False
-    body["input"] = to_input(messages, name, keep_unencrypted=keep_unencrypted)
+    body["input"] = to_input(
+        messages, name, keep_unencrypted=keep_unencrypted, encode_part=parts.encode_part
+    )
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.top_p is not None:
@@ -231,7 +235,8 @@ def _content(message: Message, encode_part: PartEncoder | None) -> Any:
         return content
     if encode_part is None:
         return _plain(message)
-    return [encode_part(part, message.role) for part in content]
+    # the Responses API caches prefixes by itself: a CachePoint has no wire form
+    return [encode_part(p, message.role) for p in content if not isinstance(p, CachePoint)]
 
 
 def _assistant(
