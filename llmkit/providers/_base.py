@@ -374,7 +374,9 @@ async def _prepared(request: Request, provider: Any) -> Request:
         return request
     from llmkit.media_support import prepare
 
-    return await prepare(request, provider.name, download=getattr(provider, "media_download", "auto"))
+    return await prepare(
+        request, provider.name, download=getattr(provider, "media_download", "auto")
+    )
 
 
 async def _prepared_stream(
