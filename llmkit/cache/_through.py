@@ -131,7 +131,9 @@ def _names(provider: Any) -> tuple[str, str]:
         return provider, provider
     name = str(provider.name)
     where = getattr(provider, "base_url", None)
-    return name, f"{name} {where}" if where else name
+    keyed = f"{name} {where}" if where else name
+    api = getattr(provider, "api", None)  # one host, two APIs (chat, responses): two entries
+    return name, f"{keyed} api={api}" if isinstance(api, str) and api != "chat" else keyed
 
 
 def _dump(data: Any) -> bytes:

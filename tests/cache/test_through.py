@@ -149,3 +149,14 @@ async def test_two_servers_of_one_kind_never_share_entries() -> None:
     assert not (await second.complete(REQUEST)).cached
     assert (await first.complete(REQUEST)).cached
     assert len(one.chat) == len(two.chat) == 1
+
+
+def test_the_same_host_on_another_api_is_keyed_apart() -> None:
+    """`api="responses"` and `api="chat"` on one host answer in different shapes: never shared."""
+    from llmkit.cache._through import _names
+    from llmkit.providers import OpenAIProvider
+
+    chat = OpenAIProvider(api_key="sk-test", api="chat")
+    responses = OpenAIProvider(api_key="sk-test", api="responses")
+    assert _names(chat)[1] != _names(responses)[1]
+    assert _names(chat)[0] == _names(responses)[0] == "openai"
