@@ -110,7 +110,7 @@ def check(request: Request, provider: str, *, download: str = "auto") -> None:
                     model,
                 )
             if isinstance(part, FileRef):
-                if part.provider and part.provider != provider:
+                if part.provider and part.provider != provider.split(":", 1)[0]:
                     raise _fail(
                         f"file {part.file_id!r} was uploaded to {part.provider}, not {provider}; "
                         "upload it to this host or send its bytes",

@@ -375,8 +375,19 @@ async def _prepared(request: Request, provider: Any) -> Request:
     from llmkit.media_support import prepare
 
     return await prepare(
-        request, provider.name, download=getattr(provider, "media_download", "auto")
+        request, _media_rules_key(provider), download=getattr(provider, "media_download", "auto")
     )
+
+
+def _media_rules_key(provider: Any) -> str:
+    """The host's name in `llmkit/data/media.json`: `openai:responses` for its Responses API."""
+    from llmkit.media_support import host_rules
+
+    if getattr(provider, "api", "chat") == "responses":
+        key = f"{provider.name}:responses"
+        if host_rules(key, "") is not None:
+            return key
+    return str(provider.name)
 
 
 async def _prepared_stream(
