@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 from attrs import field, frozen
@@ -128,14 +128,53 @@ class Text:
     text: str
 
 
-def _media_post_init(part: Any) -> None:
-    from llmkit.parts import check_media
+_B = TypeVar("_B", bound="_Binary")
 
-    check_media(part)
+
+class _Binary:
+    """What `Image`, `Audio` and `Document` share: the check on construction and the
+    constructors from a file, bytes or a URL (`hints` are a kind's own fields, e.g. `detail`)."""
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self,
+            *,
+            data: bytes | None = None,
+            url: str | None = None,
+            media_type: str | None = None,
+            filename: str | None = None,
+            **hints: Any,
+        ) -> None: ...
+
+    def __attrs_post_init__(self) -> None:
+        from llmkit.parts import check_media
+
+        check_media(self)  # type: ignore[arg-type]  # always an Image, Audio or Document
+
+    @classmethod
+    def from_path(cls: type[_B], path: Any, *, media_type: str | None = None, **hints: Any) -> _B:
+        """Read from a file (the media type sniffed from the bytes or the name when not given)."""
+        from llmkit.parts import read_path
+
+        data, name = read_path(path)
+        return cls(data=data, media_type=media_type, filename=name, **hints)
+
+    @classmethod
+    def from_bytes(cls: type[_B], data: bytes, media_type: str | None = None, **hints: Any) -> _B:
+        """From bytes (the media type sniffed from the magic bytes when not given)."""
+        return cls(data=data, media_type=media_type, **hints)
+
+    @classmethod
+    def from_url(cls: type[_B], url: str, *, media_type: str | None = None, **hints: Any) -> _B:
+        """At `url`: the host fetches it, or llmkit downloads it where the host will not."""
+        return cls(url=url, media_type=media_type, **hints)
 
 
 @frozen
-class Image:
+class Image(_Binary):
     """An image: `data` bytes or a `url`; `media_type` is sniffed when not given."""
 
     data: bytes | None = field(default=None, repr=False)
@@ -145,30 +184,9 @@ class Image:
     """OpenAI's resolution hint: `auto`, `low` or `high` (other hosts ignore it)."""
     filename: str | None = None
 
-    def __attrs_post_init__(self) -> None:
-        _media_post_init(self)
-
-    @classmethod
-    def from_path(cls, path: Any, *, media_type: str | None = None, **hints: Any) -> Image:
-        """An image read from a file."""
-        from llmkit.parts import read_path
-
-        data, name = read_path(path)
-        return cls(data=data, media_type=media_type, filename=name, **hints)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, media_type: str | None = None, **hints: Any) -> Image:
-        """An image from bytes (the type sniffed from the magic bytes when not given)."""
-        return cls(data=data, media_type=media_type, **hints)
-
-    @classmethod
-    def from_url(cls, url: str, *, media_type: str | None = None, **hints: Any) -> Image:
-        """An image the host (or llmkit, where the host will not) fetches from `url`."""
-        return cls(url=url, media_type=media_type, **hints)
-
 
 @frozen
-class Audio:
+class Audio(_Binary):
     """An audio clip: `data` bytes or a `url`; `media_type` is sniffed when not given."""
 
     data: bytes | None = field(default=None, repr=False)
@@ -176,30 +194,9 @@ class Audio:
     media_type: str | None = None
     filename: str | None = None
 
-    def __attrs_post_init__(self) -> None:
-        _media_post_init(self)
-
-    @classmethod
-    def from_path(cls, path: Any, *, media_type: str | None = None) -> Audio:
-        """An audio clip read from a file."""
-        from llmkit.parts import read_path
-
-        data, name = read_path(path)
-        return cls(data=data, media_type=media_type, filename=name)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, media_type: str | None = None) -> Audio:
-        """An audio clip from bytes."""
-        return cls(data=data, media_type=media_type)
-
-    @classmethod
-    def from_url(cls, url: str, *, media_type: str | None = None) -> Audio:
-        """An audio clip at `url`."""
-        return cls(url=url, media_type=media_type)
-
 
 @frozen
-class Document:
+class Document(_Binary):
     """A document (PDF, plain text): `data` bytes or a `url`."""
 
     data: bytes | None = field(default=None, repr=False)
@@ -207,31 +204,10 @@ class Document:
     media_type: str | None = None
     filename: str | None = None
 
-    def __attrs_post_init__(self) -> None:
-        _media_post_init(self)
-
-    @classmethod
-    def from_path(cls, path: Any, *, media_type: str | None = None) -> Document:
-        """A document read from a file."""
-        from llmkit.parts import read_path
-
-        data, name = read_path(path)
-        return cls(data=data, media_type=media_type, filename=name)
-
-    @classmethod
-    def from_bytes(cls, data: bytes, media_type: str | None = None) -> Document:
-        """A document from bytes."""
-        return cls(data=data, media_type=media_type)
-
     @classmethod
     def from_text(cls, text: str, *, media_type: str = "text/plain") -> Document:
         """A plain-text document."""
         return cls(data=text.encode(), media_type=media_type)
-
-    @classmethod
-    def from_url(cls, url: str, *, media_type: str | None = None) -> Document:
-        """A document at `url`."""
-        return cls(url=url, media_type=media_type)
 
 
 @frozen
