@@ -42,23 +42,30 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float = 30.0) -> No
 class Screen:
     """A tmux session running one command; `text()` is what the terminal shows."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, socket: str, name: str) -> None:
+        self.socket = socket
         self.name = name
 
+    def tmux(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=True
+        )
+
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        self.tmux("send-keys", "-t", self.name, *keys)
 
     def text(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
+        return self.tmux("capture-pane", "-p", "-t", self.name).stdout
 
     def wait_for(self, needle: str) -> str:
         _wait(lambda: needle in self.text(), repr(needle))
         return self.text()
+
+
+# What the terminal under test inherits. Nothing else: a COLUMNS or LINES exported by
+# the shell that runs pytest would make rich lay out for a width the pane does not have
+# (each live refresh then leaves a wrapped line behind), and no key may reach it.
+_PASSED_ON = ("PATH", "HOME", "PYTHONPATH", "LANG", "LC_ALL", "TMPDIR")
 
 
 @pytest.fixture
@@ -66,25 +73,28 @@ def terminal(isolated: Path) -> Iterator[Callable[..., Screen]]:
     if shutil.which("tmux") is None:
         pytest.skip("needs tmux")
     (isolated / "llmkit.yaml").write_text(SLOW, encoding="utf-8")
-    sessions: list[str] = []
+    screens: list[Screen] = []
 
     def start(*args: str) -> Screen:
-        name = f"llmkit-test-{uuid.uuid4().hex[:8]}"
-        env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
+        # A private tmux server per session: it starts with exactly this environment,
+        # not with whatever a server already running on the machine was started with.
+        screen = Screen(socket=f"llmkit-test-{uuid.uuid4().hex[:8]}", name="llmkit")
+        env = {k: v for k, v in os.environ.items() if k in _PASSED_ON and k not in KEY_VARIABLES}
         env["XDG_STATE_HOME"] = str(isolated / "state")
+        env["TERM"] = "xterm-256color"
         command = " ".join([sys.executable, "-m", "llmkit", *args]) + "; sleep 60"
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(isolated),
-             *[f"-e{k}={v}" for k, v in env.items() if k in ("PATH", "XDG_STATE_HOME", "HOME", "PYTHONPATH")],
-             command],
+            ["tmux", "-L", screen.socket, "-f", os.devnull, "new-session", "-d", "-s", screen.name,
+             "-x", "100", "-y", "30", "-c", str(isolated), command],
+            env=env,
             check=True,
         )  # fmt: skip
-        sessions.append(name)
-        return Screen(name)
+        screens.append(screen)
+        return screen
 
     yield start
-    for name in sessions:
-        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+    for screen in screens:
+        subprocess.run(["tmux", "-L", screen.socket, "kill-server"], check=False)
 
 
 def test_ctrl_c_during_a_reply_shows_it_once_and_says_interrupted_on_its_own_line(
