@@ -2,7 +2,8 @@
 
 Each case plays a scripted reply from a loopback server to a real provider
 (OpenAI-compatible and Anthropic wire formats), so the connection pool, the
-HTTP library, the decoders and the policy shell all run as in production.
+HTTP library, the decoders and the policy shell all run as in production;
+every case runs on both senders (`httpx2`'s pool and `aiohttp`'s).
 Timing assertions are ratios with wide margins (a limit of 0.2 s against one
 of 20 s), never speed targets.
 """
@@ -38,6 +39,15 @@ from tests.faultserver import CUT, STALL, FaultServer, Reply
 KEY = "sk-ant-api03-SECRETsecretSECRET0123456789"
 FAST = RetryPolicy(max_attempts=3, base_delay=0.001, max_delay=0.01)
 HOSTS = ["openai", "anthropic"]
+_SENDER = ["httpx2"]  # the sender of the case that runs (set by the `sender` fixture)
+
+
+@pytest.fixture(autouse=True, params=["httpx2", "aiohttp"])
+def sender(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every case once per sender: the same faults through either connection pool."""
+    _SENDER[0] = request.param
+    yield request.param
+    _SENDER[0] = "httpx2"
 
 
 def provider(host: str, url: str, **options: Any) -> BaseProvider:
@@ -50,6 +60,7 @@ def provider(host: str, url: str, **options: Any) -> BaseProvider:
     holds only the request and the reply.
     """
     options.setdefault("retry", None)
+    options.setdefault("sender", _SENDER[0])
     if host == "openai":
         built: BaseProvider = OpenAICompatibleProvider(base_url=url + "/v1", api_key=KEY, **options)
     else:

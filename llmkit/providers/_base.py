@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider", "Sender", "SyncTwins"]
 
 T = TypeVar("T")
-Sender = Literal["httpx2", "sdk"]
+Sender = Literal["httpx2", "aiohttp", "sdk"]
 """Who sends a provider's requests: llmkit itself over `httpx2`, or the host's SDK."""
 _log = logging.getLogger("llmkit")
 
@@ -190,9 +190,10 @@ class BaseProvider(SyncTwins):
                 one with no limits of its own that still paces by the host's rate-limit
                 headers and pauses everybody after a 429; `None` turns it off.
             sender: `"httpx2"`: llmkit builds the request and sends it itself (no vendor
-                SDK is imported); `"sdk"`: the host's SDK sends it (imported here, so a
-                missing one fails now, naming the extra to install). The codec reads the
-                reply either way.
+                SDK is imported); `"aiohttp"`: the same, over aiohttp's connection pool
+                (extra `aiohttp`; about half the CPU per call, docs/performance.md);
+                `"sdk"`: the host's SDK sends it (imported here, so a missing one fails
+                now, naming the extra to install). The codec reads the reply either way.
             cache: a `llmkit.cache` backend (`MemoryCache`, `DiskCache`, `RedisCache`), or
                 a spec (`"memory"`, a file path, `"redis://..."`), serving repeated
                 requests, streams and embeddings (see docs/cache.md).
@@ -215,6 +216,14 @@ class BaseProvider(SyncTwins):
             rate_limit = RateLimit()
         self.rate_limit: RateLimit | None = rate_limit
         self.sender: Sender = self._check_sender(sender)
+        if self.sender == "aiohttp":
+            if http_client is not None:
+                raise ConfigurationError(
+                    f"{type(self).__name__}(sender='aiohttp') builds its own aiohttp pool: "
+                    "pass `http_client=` or `sender='aiohttp'`, not both",
+                    provider=self.name,
+                )
+            require("aiohttp", extra="aiohttp")  # a missing one fails now, naming the extra
         if self.sender == "sdk" and self.sdk_module is not None:
             # DESIGN: the SDK is imported only for `sender="sdk"` (never by `import llmkit`),
             # when the provider is built, so a missing one fails here, naming the extra, and
@@ -230,7 +239,7 @@ class BaseProvider(SyncTwins):
         """The sender to use; `ConfigurationError` for a value this class does not offer."""
         if sender is None:
             return cls.default_sender or ("sdk" if cls.sdk_module else "httpx2")
-        offered = ("httpx2", "sdk") if cls.sdk_module else ("httpx2",)
+        offered = ("httpx2", "aiohttp", "sdk") if cls.sdk_module else ("httpx2", "aiohttp")
         if sender not in offered:
             choices = " or ".join(repr(s) for s in offered)
             raise ConfigurationError(
@@ -276,12 +285,20 @@ class BaseProvider(SyncTwins):
 
         from llmkit.providers._transport import bound_error_body
 
+        options: dict[str, Any] = {
+            "timeout": httpx2.Timeout(**self.timeouts.httpx_kwargs()),
+            "follow_redirects": True,
+            "event_hooks": {"response": [bound_error_body]},  # a 50 MB error page: 256 KiB read
+        }
+        if self.sender == "aiohttp":
+            from llmkit.providers._aiohttp import AiohttpTransport
+
+            transport = AiohttpTransport(ssl_context=shared_ssl_context(), max_connections=1000)
+            return httpx2.AsyncClient(transport=transport, **options)
         return httpx2.AsyncClient(
             verify=shared_ssl_context(),
-            timeout=httpx2.Timeout(**self.timeouts.httpx_kwargs()),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
-            follow_redirects=True,
-            event_hooks={"response": [bound_error_body]},  # a 50 MB error page: 256 KiB read
+            **options,
         )
 
     async def aclose(self) -> None:

@@ -84,7 +84,7 @@ def _base(server: ThreadingHTTPServer) -> str:
     return f"http://{host!s}:{port}/v1"
 
 
-@pytest.mark.parametrize("sender", ["httpx2", "sdk"])
+@pytest.mark.parametrize("sender", ["httpx2", "aiohttp", "sdk"])
 async def test_twenty_sequential_streams_use_one_connection(
     server: ThreadingHTTPServer, sender: str
 ) -> None:
