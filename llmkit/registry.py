@@ -280,9 +280,15 @@ class Registry:
     rate limits hold across them.
     """
 
-    def __init__(self, config: Config | None = None) -> None:
-        """Args: config: a checked configuration (`llmkit.config.load_config`), or None."""
+    def __init__(self, config: Config | None = None, *, default_sender: str | None = None) -> None:
+        """Args:
+        config: a checked configuration (`llmkit.config.load_config`), or None.
+        default_sender: the `sender` of the HTTP providers this registry builds whose
+            configuration names none and passes no `http_client` (`llmkit serve` uses
+            `"aiohttp"`); None: each provider's own default.
+        """
         self.config = config
+        self.default_sender = default_sender
         self._providers: dict[str, Provider] = {}
 
     def __repr__(self) -> str:
@@ -329,6 +335,8 @@ class Registry:
             if entry is not None and self.config is not None:
                 self.config.check_resolved("providers", name)
             options = _provider_options(entry, name) if entry else {}
+            if self.default_sender is not None and _takes_sender(factory, options):
+                options["sender"] = self.default_sender
             self._providers[name] = _build(factory, options, f"provider '{name}'")
         return self._providers[name]
 
@@ -442,6 +450,19 @@ def _missing_part(spec: str, family: str | None, registry: Registry) -> str:
     return (
         f"'{spec}' names no provider{hint}: write {family}@PROVIDER "
         f"(providers: {', '.join(registry.provider_names())})"
+    )
+
+
+def _takes_sender(factory: Factory, options: dict[str, Any]) -> bool:
+    """Whether a registry's `default_sender` applies: an llmkit HTTP provider whose options
+    choose neither a sender, an `http_client`, nor a cloud platform (which signs with its SDK)."""
+    from llmkit.providers._base import BaseProvider
+
+    return (
+        isinstance(factory, type)
+        and issubclass(factory, BaseProvider)
+        and not {"sender", "http_client"} & options.keys()
+        and options.get("platform", "anthropic") == "anthropic"
     )
 
 

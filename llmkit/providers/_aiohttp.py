@@ -20,8 +20,10 @@ Semantics kept from `httpx2`:
 - bodies are passed on undecoded: `httpx2` decodes `content-encoding` itself;
 - a body closed before its end closes its connection (it is never reused
   half-read); a body read to the end returns its connection to the pool;
-- proxies from `HTTP(S)_PROXY` / `NO_PROXY` (aiohttp's `trust_env`), the
-  provider's TLS context, and no cookie jar (the `httpx2` client keeps cookies).
+- proxies from `HTTP(S)_PROXY` / `ALL_PROXY` / `NO_PROXY`, read once when the
+  transport is built (aiohttp's own `trust_env` reads them, and `~/.netrc`, on every
+  request: a millisecond per call), the provider's TLS context, and no cookie jar
+  (the `httpx2` client keeps cookies).
 
 One session per transport, opened on the first request in the running event
 loop (providers keep one client, hence one transport, per loop).
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -69,6 +72,8 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         self._max_connections = max_connections
         self._keepalive = keepalive_seconds
         self._session: Any = None
+        self._proxies = urllib.request.getproxies_environment()
+        self._proxy_of: dict[tuple[str, str], str | None] = {}
 
     def _open_session(self) -> Any:
         aiohttp = self._aiohttp
@@ -81,7 +86,6 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             connector=connector,
             auto_decompress=False,
             cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
             timeout=aiohttp.ClientTimeout(total=None),
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
         )
@@ -112,6 +116,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 headers=headers,
                 allow_redirects=False,
                 timeout=timeout,
+                proxy=self._proxy(request.url) if self._proxies else None,
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _translated(exc, request, connecting=True) from exc
@@ -124,6 +129,15 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
                 "reason_phrase": (reply.reason or "").encode("latin-1", "replace"),
             },
         )
+
+    def _proxy(self, url: httpx2.URL) -> str | None:
+        """The proxy for `url` from the environment, or None (`NO_PROXY`, or none set)."""
+        key = (url.scheme, url.host)
+        if key not in self._proxy_of:
+            bypass = urllib.request.proxy_bypass_environment(url.host, self._proxies)
+            chosen = None if bypass else self._proxies.get(url.scheme) or self._proxies.get("all")
+            self._proxy_of[key] = chosen
+        return self._proxy_of[key]
 
     def _aiohttp_url(self, url: httpx2.URL) -> Any:
         import yarl

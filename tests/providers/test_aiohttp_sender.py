@@ -140,3 +140,26 @@ async def test_a_configured_provider_takes_sender_from_its_options() -> None:
     assert built.sender == "aiohttp"  # type: ignore[attr-defined]
     assert isinstance(built.http_client()._transport, AiohttpTransport)  # type: ignore[attr-defined]
     await built.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_registrys_default_sender_fills_in_where_the_configuration_names_none() -> None:
+    from llmkit.config import validate_text
+
+    text = (
+        "providers:\n"
+        "  plain: {type: openai_compatible, base_url: 'http://127.0.0.1:9/v1'}\n"
+        "  chosen: {type: openai_compatible, base_url: 'http://127.0.0.1:9/v1',"
+        " options: {sender: httpx2}}\n"
+        "  bedrock: {type: anthropic, options: {platform: bedrock}}\n"
+        "  fake: {type: fake}\n"
+    )
+    registry = Registry(validate_text(text, env={}).config, default_sender="aiohttp")
+    assert registry.provider("plain").sender == "aiohttp"  # type: ignore[attr-defined]
+    assert registry.provider("chosen").sender == "httpx2"  # type: ignore[attr-defined]
+    assert registry.provider("bedrock").sender == "sdk"  # type: ignore[attr-defined]
+    assert registry.provider("fake") is not None  # not an HTTP provider: no sender given
+    from llmkit.server import create_app
+
+    app = create_app(registry=Registry(validate_text(text, env={}).config))
+    gateway_registry = app.state.gateway.router.registry
+    assert gateway_registry.provider("plain").sender == "aiohttp"
