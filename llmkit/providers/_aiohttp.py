@@ -134,7 +134,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         """The proxy for `url` from the environment, or None (`NO_PROXY`, or none set)."""
         key = (url.scheme, url.host)
         if key not in self._proxy_of:
-            bypass = urllib.request.proxy_bypass_environment(url.host, self._proxies)
+            bypass = urllib.request.proxy_bypass_environment(url.host, self._proxies)  # type: ignore[attr-defined]  # in the module, not in its stubs
             chosen = None if bypass else self._proxies.get(url.scheme) or self._proxies.get("all")
             self._proxy_of[key] = chosen
         return self._proxy_of[key]

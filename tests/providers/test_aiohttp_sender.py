@@ -11,6 +11,7 @@ import gzip
 import json
 import sys
 
+import httpx2
 import pytest
 
 from llmkit.errors import ConfigurationError
@@ -163,3 +164,19 @@ async def test_a_registrys_default_sender_fills_in_where_the_configuration_names
     app = create_app(registry=Registry(validate_text(text, env={}).config))
     gateway_registry = app.state.gateway.router.registry
     assert gateway_registry.provider("plain").sender == "aiohttp"
+
+
+async def test_proxy_variables_are_honoured_and_no_proxy_bypasses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with FaultServer([Reply.json(COMPLETION)]) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", "bypassed.invalid")
+        async with OpenAICompatibleProvider(
+            base_url="http://llm.invalid/v1", api_key="k", sender="aiohttp", retry=None
+        ) as host:
+            assert (await host.complete(REQUEST)).text == "Hello"
+        assert proxy.requests[0].path == "http://llm.invalid/v1/chat/completions"  # absolute form
+        transport = AiohttpTransport()
+        assert transport._proxy(httpx2.URL("http://bypassed.invalid/x")) is None
+        assert transport._proxy(httpx2.URL("http://other.invalid/x")) == proxy.url
