@@ -13,6 +13,7 @@ event less the upstream's share). Errors are OpenAI-shaped bodies
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 import time
@@ -31,7 +32,7 @@ from starlette.routing import Route
 from llmkit._config_schema import ServerConfig
 from llmkit.errors import ConfigurationError
 from llmkit.server.errors import GatewayError, classify, error_class
-from llmkit.server.keys import ApiKey, digest, redis_client
+from llmkit.server.keys import ApiKey, digest, drain, redis_client
 from llmkit.server.metrics import CONTENT_TYPE_LATEST, Metrics
 from llmkit.server.routing import Router
 
@@ -96,6 +97,8 @@ class Gateway:
         self.router = Router(registry)
         self.metrics = Metrics()
         self.streams = 0
+        self.pending: set[asyncio.Task[None]] = set()
+        """Settles of keys' limits and budgets in Redis still under way (`keys.settle_later`)."""
 
     def warm_up(self) -> None:
         """Load the catalog and build the configured clients now, not on their first request
@@ -316,6 +319,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.warm_up()
         yield
+        await drain(gateway.pending, gateway.settings.drain_seconds)  # before Redis closes
         await gateway.router.aclose()
         if gateway.redis is not None:
             await gateway.redis.aclose()

@@ -22,6 +22,7 @@ import msgspec
 
 from llmkit.server import wire
 from llmkit.server.errors import GatewayError, classify, error_class
+from llmkit.server.keys import settle_later
 
 if TYPE_CHECKING:
     from starlette.requests import Request as HttpRequest
@@ -67,16 +68,31 @@ async def chat_completions(
         response = await target.generate(call.messages, call.options)
         upstream = time.perf_counter() - upstream_start
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await key.settle(grant, None, 0.0)
+        await _settle(gateway, key, grant, None, 0.0)
         raise
-    with anyio.CancelScope(shield=True):
-        await key.settle(grant, response.usage, _cost(response))
     payload = wire.completion(
         response, completion_id=_completion_id(response), created=int(time.time()), model=call.model
     )
     handled.usage, handled.cost, handled.cached = response.usage, response.cost, response.cached
-    return gateway.json(payload, handled, upstream=upstream)
+    reply = gateway.json(payload, handled, upstream=upstream)
+    await _settle(gateway, key, grant, response.usage, _cost(response))
+    return reply
+
+
+async def _settle(
+    gateway: Gateway, key: ApiKey, grant: Grant, usage: Usage | None, cost: float | None
+) -> None:
+    """Give `grant` back. In Redis that is a round trip: it runs in a task of its own
+    (kept in `gateway.pending`, awaited on shutdown), which starts once this reply is on
+    its way, so the caller never waits for it. In memory it is done now (it never suspends).
+    A failure goes to the log (by the key's name), never to the caller: the reply stands."""
+    if grant.remote:
+        settle_later(gateway.pending, key, grant, usage, cost)
+        return
+    try:
+        await key.settle(grant, usage, cost)
+    except Exception as exc:
+        _log.warning("llmkit gateway: settling key %s failed: %s", key.name, exc)
 
 
 def _amounts(key: ApiKey, estimate: Any, target: Target) -> tuple[dict[str, float], float | None]:
@@ -124,7 +140,7 @@ async def _stream(
     except BaseException:
         with anyio.CancelScope(shield=True):
             await stream.aclose()
-            await key.settle(grant, None, 0.0)
+            await _settle(gateway, key, grant, None, 0.0)
         raise
     overhead = handled.elapsed() - (time.perf_counter() - upstream_start)
     completion_id = f"chatcmpl-{handled.request_id}"
@@ -173,10 +189,8 @@ async def _stream(
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
                 usage, cost = _spent(stream, response, call, target)
-                try:
-                    await key.settle(grant, usage, cost)
-                except Exception as exc:  # the reply is sent: say so in the log, not to the caller
-                    _log.warning("llmkit gateway: settling key %s failed: %s", key.name, exc)
+                # in Redis: a task that runs once the stream's end is sent, not before
+                await _settle(gateway, key, grant, usage, cost)
                 gateway.streams -= 1
                 gateway.metrics.streams.labels(call.model, key.name).dec()
                 handled.usage, handled.cost = usage, None if response is None else response.cost

@@ -14,13 +14,16 @@ Limits never queue here: a request that does not fit now is refused with 429 and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
+import logging
 import math
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import anyio
 from attrs import define, field, frozen
 
 from llmkit.errors import BudgetExceededError, RateLimitError
@@ -30,7 +33,11 @@ if TYPE_CHECKING:
     from llmkit.budget import Budget, Reservation
     from llmkit.ratelimit import Lease, RateLimit
 
-__all__ = ["ApiKey", "Grant", "digest", "period_label", "redis_client"]
+__all__ = [
+    "ApiKey", "Grant", "digest", "drain", "period_label", "redis_client", "settle_later",
+]  # fmt: skip
+
+_log = logging.getLogger("llmkit.server")
 
 
 def redis_client(url: str, *, max_connections: int = 256) -> Any:
@@ -74,6 +81,9 @@ class Grant:
     lease: Lease | None = None
     reservation: Reservation | None = None
     budget: Budget | None = None
+    remote: bool = False
+    """Whether giving it back takes a round trip (Redis), so that it is worth doing after
+    the reply instead of before (`Settles`); in memory settling never suspends."""
 
 
 @define
@@ -164,32 +174,156 @@ class ApiKey:
     async def admit(self, amounts: Mapping[str, float], worst_case_usd: float | None) -> Grant:
         """Take this request's share of the key's limits and budget, or refuse it now.
 
+        With both in Redis the lease and the budget's hold are asked for at once (one
+        round trip of latency, not two); whichever is refused, the other is given back
+        before the error is raised, so a refused request keeps nothing.
+
         Raises:
             RateLimitError: a limit is reached (`retry_after`: when to try again).
             BudgetExceededError: the budget could be crossed (`retry_after` on the error
                 is the seconds until the next period).
         """
-        lease = None
-        if self.rate_limit is not None:
-            lease = await _try_lease(self.rate_limit, amounts, self.name)
+        limit = self.rate_limit
         budget, left = self.budget()
+        remote = _remote(limit, budget)
+        if limit is not None and budget is not None and remote:
+            return await self._admit_both(limit, budget, left, amounts, worst_case_usd)
+        lease = None
+        if limit is not None:
+            lease = await _try_lease(limit, amounts, self.name)
         reservation = None
         if budget is not None:
             try:
                 reservation = await budget.reserve(worst_case_usd)
             except BudgetExceededError as exc:
-                if lease is not None and self.rate_limit is not None:
-                    await self.rate_limit.release(lease)
-                exc.retry_after = None if math.isinf(left) else left  # type: ignore[attr-defined]
+                if lease is not None and limit is not None:
+                    await limit.release(lease)
+                _until_next_period(exc, left)
                 raise
-        return Grant(lease, reservation, budget)
+        return Grant(lease, reservation, budget, remote)
+
+    async def _admit_both(
+        self,
+        limit: RateLimit,
+        budget: Budget,
+        left: float,
+        amounts: Mapping[str, float],
+        worst_case_usd: float | None,
+    ) -> Grant:
+        """`admit` with the lease and the reservation asked for concurrently."""
+        reserving = asyncio.ensure_future(budget.reserve(worst_case_usd))
+        try:
+            lease = await _try_lease(limit, amounts, self.name)
+        except BaseException:  # refused (or failed, or cancelled): the hold goes back too
+            with anyio.CancelScope(shield=True):
+                held = await _outcome(reserving)
+                if held is not None:
+                    await budget.release(held)
+            raise
+        try:
+            reservation = await asyncio.shield(reserving)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                await limit.release(lease)
+                if not isinstance(exc, Exception):  # cancelled: the hold may still land
+                    held = await _outcome(reserving)
+                    if held is not None:
+                        await budget.release(held)
+            if isinstance(exc, BudgetExceededError):
+                _until_next_period(exc, left)
+            raise
+        return Grant(lease, reservation, budget, True)
 
     async def settle(self, grant: Grant, usage: Any, cost_usd: float | None) -> None:
-        """Give back what `grant` holds; count the real usage and cost."""
-        if grant.lease is not None and self.rate_limit is not None:
-            await self.rate_limit.release(grant.lease, usage)
-        if grant.reservation is not None and grant.budget is not None:
-            await grant.budget.settle(grant.reservation, cost_usd)
+        """Give back what `grant` holds; count the real usage and cost.
+
+        A lease and a reservation both in Redis are settled concurrently (one round trip
+        of latency); in memory this never suspends.
+        """
+        releasing = grant.lease is not None and self.rate_limit is not None
+        settling = grant.reservation is not None and grant.budget is not None
+        if releasing and settling and grant.remote:
+            # both run to their end even if one fails (a task group would cancel the other)
+            done = await asyncio.gather(
+                self._release(grant, usage),
+                self._settle_budget(grant, cost_usd),
+                return_exceptions=True,
+            )
+            for outcome in done:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+            return
+        if releasing:
+            await self._release(grant, usage)
+        if settling:
+            await self._settle_budget(grant, cost_usd)
+
+    async def _release(self, grant: Grant, usage: Any) -> None:
+        assert grant.lease is not None and self.rate_limit is not None
+        await self.rate_limit.release(grant.lease, usage)
+
+    async def _settle_budget(self, grant: Grant, cost_usd: float | None) -> None:
+        assert grant.reservation is not None and grant.budget is not None
+        await grant.budget.settle(grant.reservation, cost_usd)
+
+
+def settle_later(
+    pending: set[asyncio.Task[None]], key: ApiKey, grant: Grant, usage: Any, cost_usd: float | None
+) -> None:
+    """Settle `grant` in a task of its own, kept in `pending` until it ends (`drain` awaits
+    what is left on shutdown); a failure is logged at WARNING, by the key's name."""
+    task = asyncio.get_running_loop().create_task(key.settle(grant, usage, cost_usd))
+    pending.add(task)
+
+    def done(task: asyncio.Task[None]) -> None:
+        pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log_failure(key.name, task.exception())
+
+    task.add_done_callback(done)
+
+
+async def drain(pending: set[asyncio.Task[None]], seconds: float) -> None:
+    """Wait up to `seconds` (at least one) for the settles still under way, on shutdown;
+    cancel and log those that take longer, so that shutdown stays bounded."""
+    if not pending:
+        return
+    _, late = await asyncio.wait(set(pending), timeout=max(seconds, 1.0))
+    for task in late:
+        task.cancel()
+    if late:
+        _log.warning(
+            "llmkit gateway: %d settle(s) of limits and budgets did not finish within %s s "
+            "of shutdown (server.drain_seconds); their leases and holds expire in Redis",
+            len(late), seconds,
+        )  # fmt: skip
+
+
+def _log_failure(name: str, exc: BaseException | None) -> None:
+    _log.warning("llmkit gateway: settling key %s failed: %s: %s", name, type(exc).__name__, exc)
+
+
+def _remote(limit: RateLimit | None, budget: Budget | None) -> bool:
+    """Whether the key's lease or budget hold lives outside this process (Redis)."""
+    from llmkit.budget import MemoryBudgetBackend
+    from llmkit.ratelimit import MemoryBackend
+
+    if limit is not None and not isinstance(limit.backend, MemoryBackend):
+        return True
+    return budget is not None and not isinstance(budget.backend, MemoryBudgetBackend)
+
+
+async def _outcome(task: asyncio.Future[Reservation]) -> Reservation | None:
+    """What `task` reserved, once it ends; None if it was refused or failed."""
+    try:
+        return await task
+    except Exception:
+        return None
+
+
+def _until_next_period(exc: BudgetExceededError, left: float) -> None:
+    """A refused budget's `retry_after`: the seconds until the next period (None: `total`)."""
+    exc.retry_after = None if math.isinf(left) else left  # type: ignore[attr-defined]
 
 
 def _fields(value: Any) -> dict[str, Any]:
