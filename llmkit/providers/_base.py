@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
@@ -241,7 +241,7 @@ class BaseProvider(SyncTwins):
             return cls.default_sender or ("sdk" if cls.sdk_module else "httpx2")
         offered = ("httpx2", "aiohttp", "sdk") if cls.sdk_module else ("httpx2", "aiohttp")
         if sender not in offered:
-            choices = " or ".join(repr(s) for s in offered)
+            choices = ", ".join(repr(s) for s in offered[:-1]) + f" or {offered[-1]!r}"
             raise ConfigurationError(
                 f"{cls.__name__}(sender={sender!r}) is not a sender it has; use {choices}",
                 provider=cls.name,
@@ -299,6 +299,16 @@ class BaseProvider(SyncTwins):
             verify=shared_ssl_context(),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
             **options,
+        )
+
+    async def _fetch(
+        self, method: str, url: str, *, content: bytes | None, headers: Mapping[str, str]
+    ) -> Any:
+        """`sender="aiohttp"`'s own calls and streams: the reply, its body still to read,
+        sent on this loop's aiohttp pool without `httpx2`'s models (see `_aiohttp.Reply`)."""
+        transport = self.http_client()._transport
+        return await transport.fetch(
+            method, url, content=content, headers=headers, limits=self.timeouts.httpx_kwargs()
         )
 
     async def aclose(self) -> None:

@@ -26,7 +26,15 @@ from llmkit.types import StreamEvent
 if TYPE_CHECKING:
     from llmkit.providers._base import BaseProvider
 
-__all__ = ["USER_AGENT", "ErrorFromBody", "StreamParser", "open_reply", "pump", "read_json"]
+__all__ = [
+    "USER_AGENT",
+    "ErrorFromBody",
+    "StreamParser",
+    "dumps",
+    "open_reply",
+    "pump",
+    "read_json",
+]
 
 
 def _version() -> str:
@@ -66,11 +74,17 @@ async def open_reply(
     Raises:
         LLMError: the codec's error for a status of 400 or more.
     """
-    client = provider.http_client()
-    request = client.build_request(
-        method, url, json=json, headers=headers, timeout=_timeout(client, provider)
-    )
-    response = await client.send(request, stream=True)
+    if provider.sender == "aiohttp":
+        content = None if json is None else dumps(json)
+        if content is not None:
+            headers = {"content-type": "application/json", **headers}
+        response = await provider._fetch(method, url, content=content, headers=headers)
+    else:
+        client = provider.http_client()
+        request = client.build_request(
+            method, url, json=json, headers=headers, timeout=_timeout(client, provider)
+        )
+        response = await client.send(request, stream=True)
     provider._observe_headers(response.headers)
     if response.status_code >= 400:
         try:
@@ -113,6 +127,13 @@ async def read_json(
     finally:
         await response.aclose()
     return json_object(content, provider=provider.name, model=model, status=response.status_code)
+
+
+def dumps(body: Any) -> bytes:
+    """A request body as compact UTF-8 JSON (what `httpx2`'s `json=` sends)."""
+    import json
+
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _timeout(client: Any, provider: BaseProvider) -> Any:

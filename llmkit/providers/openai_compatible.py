@@ -39,6 +39,7 @@ from llmkit.providers._base import DEFAULT, BaseProvider, ModelInfo, Sender
 from llmkit.providers._codecs import openai_chat as codec
 from llmkit.providers._codecs._errors_common import json_object
 from llmkit.providers._codecs.openai_chat import Dialect
+from llmkit.providers._pump import dumps as _dumps
 from llmkit.providers._pump import pump
 from llmkit.providers._transport import no_answer, transport_error
 from llmkit.types import Embeddings, Request, Response, StreamEvent
@@ -231,13 +232,16 @@ class OpenAICompatibleProvider(BaseProvider):
             LLMError: the codec's error for an error status.
         """
         url = self.url(path) if model is None else self.model_url(path, model)
-        client = self.http_client()
         content = _dumps(body) if body is not None else None
         headers = await self.request_headers()
-        if self._call_timeout is None:
+        if self.sender == "aiohttp":
+            response = await self._fetch(method, url, content=content, headers=headers)
+            await response.aread()
+        elif self._call_timeout is None:
+            client = self.http_client()
             response = await client.request(method, url, content=content, headers=headers)
         else:
-            response = await client.request(
+            response = await self.http_client().request(
                 method, url, content=content, headers=headers, timeout=self._call_timeout
             )
         self._observe_headers(response.headers)
@@ -249,17 +253,17 @@ class OpenAICompatibleProvider(BaseProvider):
 
     async def _open_stream(self, body: Any, model: str, path: str | None = None) -> Any:
         """The streamed reply to a chat request, open (an error status raised, body read)."""
-        client = self.http_client()
         headers = await self.request_headers()
-        extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
-        request = client.build_request(
-            "POST",
-            self.model_url(path or self.chat_path, model),
-            content=_dumps(body),
-            headers=headers,
-            **extra,
-        )
-        response = await client.send(request, stream=True)
+        url = self.model_url(path or self.chat_path, model)
+        if self.sender == "aiohttp":
+            response = await self._fetch("POST", url, content=_dumps(body), headers=headers)
+        else:
+            client = self.http_client()
+            extra = {} if self._call_timeout is None else {"timeout": self._call_timeout}
+            request = client.build_request(
+                "POST", url, content=_dumps(body), headers=headers, **extra
+            )
+            response = await client.send(request, stream=True)
         self._observe_headers(response.headers)
         if response.status_code >= 400:
             try:
@@ -473,11 +477,6 @@ def _undecoded(response: Any) -> Any:
     if getattr(response, "is_stream_consumed", True) or not hasattr(response, "aiter_raw"):
         return response
     return _Undecoded(response)
-
-
-def _dumps(body: Any) -> bytes:
-    """A request body as compact UTF-8 JSON (what `httpx`'s `json=` sends)."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _is_http_error(exc: Exception, name: str) -> bool:

@@ -161,7 +161,7 @@ async def check_missing_sdk(
 
 
 def check_invalid_sender(cls: type[OpenAICompatibleProvider]) -> None:
-    with pytest.raises(errors.ConfigurationError, match="'httpx2' or 'sdk'"):
+    with pytest.raises(errors.ConfigurationError, match="'httpx2', 'aiohttp' or 'sdk'"):
         cls(api_key="test-key", sender="requests")  # type: ignore[arg-type]
 
 

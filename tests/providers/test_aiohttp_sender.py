@@ -110,7 +110,6 @@ async def test_the_sync_twins_and_a_second_loop_each_get_a_working_pool() -> Non
 
 
 def test_sender_and_http_client_together_is_a_clear_error() -> None:
-    import httpx2
 
     with pytest.raises(ConfigurationError, match="not both"):
         OpenAICompatibleProvider(
@@ -178,5 +177,5 @@ async def test_proxy_variables_are_honoured_and_no_proxy_bypasses(
             assert (await host.complete(REQUEST)).text == "Hello"
         assert proxy.requests[0].path == "http://llm.invalid/v1/chat/completions"  # absolute form
         transport = AiohttpTransport()
-        assert transport._proxy(httpx2.URL("http://bypassed.invalid/x")) is None
-        assert transport._proxy(httpx2.URL("http://other.invalid/x")) == proxy.url
+        assert transport._proxy("http", "bypassed.invalid") is None
+        assert transport._proxy("http", "other.invalid") == proxy.url
