@@ -8,11 +8,14 @@ comes back with its own status; an error after that ends the stream with an
 `error` event, as OpenAI does. A client that hangs up cancels the upstream
 request: the stream is closed, the key's lease released, and the budget charged
 for what was generated only (priced from the catalog on a local token count).
+
+A key's limits and budget in Redis are settled once the reply is sent (a stream:
+once its end is sent), in a task the gateway tracks and awaits on shutdown, so
+the caller never waits for that round trip; in memory they are settled inline.
 """
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -22,7 +25,7 @@ import msgspec
 
 from llmkit.server import wire
 from llmkit.server.errors import GatewayError, classify, error_class
-from llmkit.server.keys import settle_later
+from llmkit.server.keys import log_settle_failure, settle_later
 
 if TYPE_CHECKING:
     from starlette.requests import Request as HttpRequest
@@ -34,8 +37,6 @@ if TYPE_CHECKING:
     from llmkit.types import Response, StreamEvent, Usage
 
 __all__ = ["chat_completions"]
-
-_log = logging.getLogger("llmkit.server")
 
 _encode = msgspec.json.encode
 
@@ -92,7 +93,7 @@ async def _settle(
     try:
         await key.settle(grant, usage, cost)
     except Exception as exc:
-        _log.warning("llmkit gateway: settling key %s failed: %s", key.name, exc)
+        log_settle_failure(key.name, exc)
 
 
 def _amounts(key: ApiKey, estimate: Any, target: Target) -> tuple[dict[str, float], float | None]:

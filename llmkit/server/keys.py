@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from llmkit.ratelimit import Lease, RateLimit
 
 __all__ = [
-    "ApiKey", "Grant", "digest", "drain", "period_label", "redis_client", "settle_later",
+    "ApiKey", "Grant", "digest", "drain", "log_settle_failure", "period_label", "redis_client",
+    "settle_later",
 ]  # fmt: skip
 
 _log = logging.getLogger("llmkit.server")
@@ -278,7 +279,7 @@ def settle_later(
     def done(task: asyncio.Task[None]) -> None:
         pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            _log_failure(key.name, task.exception())
+            log_settle_failure(key.name, task.exception())
 
     task.add_done_callback(done)
 
@@ -299,8 +300,14 @@ async def drain(pending: set[asyncio.Task[None]], seconds: float) -> None:
         )  # fmt: skip
 
 
-def _log_failure(name: str, exc: BaseException | None) -> None:
-    _log.warning("llmkit gateway: settling key %s failed: %s: %s", name, type(exc).__name__, exc)
+def log_settle_failure(name: str, exc: BaseException | None) -> None:
+    """Say at WARNING that settling key `name` failed (the reply is sent: the caller never
+    sees it); the message is redacted (a Redis URL's password, anything key-shaped)."""
+    from llmkit.errors import redact
+
+    _log.warning(
+        "llmkit gateway: settling key %s failed: %s: %s", name, type(exc).__name__, redact(str(exc))
+    )
 
 
 def _remote(limit: RateLimit | None, budget: Budget | None) -> bool:

@@ -211,6 +211,31 @@ def test_shutdown_waits_for_pending_settles(
         assert (state.inflight(), state.held(), state.spent()) == (0, 0, 2 * COST)
 
 
+def test_a_stream_cut_by_its_client_still_settles_what_was_generated(
+    redis_url: str,  # noqa: F811
+    name: str,
+    state: State,
+    tmp_path: Path,
+) -> None:
+    env = {"SETTLE_KEY": KEY}
+    up = Upstream(chunk_delay=0.01)  # 400 chunks: cut after a few
+    with up, Gateway(config(up, name, redis_url), tmp=tmp_path, env=env) as gw:
+        body = {"model": "priced", "stream": True, "max_tokens": 2000,
+                "messages": [{"role": "user", "content": "long"}]}  # fmt: skip
+        with httpx.stream(
+            "POST", gw.url + "/v1/chat/completions", headers={"authorization": f"Bearer {KEY}"},
+            json=body, timeout=20,
+        ) as reply:  # fmt: skip
+            lines = reply.iter_lines()
+            got = [next(lines) for _ in range(6)]
+            assert any("content" in line for line in got)
+        wait_for(lambda: up.disconnects == 1, "the upstream stream to be closed")
+        state.settled()  # the lease and the $0.04 worst-case hold are given back
+        # charged for the prompt and the text generated so far, not for the worst case
+        assert 0 < state.spent() < 2000 * 20_000
+        wait_for(lambda: not gw.gateway.pending, "the settle task to end")
+
+
 def test_memory_keys_settle_before_the_reply(name: str, tmp_path: Path) -> None:
     env = {"SETTLE_KEY": KEY}
     with Upstream() as up, Gateway(config(up, name, None), tmp=tmp_path, env=env) as gw:
