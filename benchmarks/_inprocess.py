@@ -81,6 +81,43 @@ def raw(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Call, Cal
     return call, stream
 
 
+def raw_aiohttp(base: str) -> tuple[Call, Call]:
+    """The floor with aiohttp (loopback only): its session and `json`, `data:` lines by hand."""
+    import aiohttp
+
+    sessions: dict[bool, Any] = {}
+
+    def session(stream: bool) -> Any:  # built on first use, inside the caller's event loop
+        if stream not in sessions:
+            connector = aiohttp.TCPConnector(limit=1000)
+            sessions[stream] = aiohttp.ClientSession(connector=connector)
+        return sessions[stream]
+
+    url = base + "/chat/completions"
+    body = json.dumps(P.REQUEST).encode()
+    stream_body = json.dumps({**P.REQUEST, "stream": True}).encode()
+    headers = {**AUTH, "content-type": "application/json"}
+
+    async def call() -> str:
+        async with session(False).post(url, data=body, headers=headers) as response:
+            data = json.loads(await response.read())
+        return str(data["choices"][0]["message"]["content"])
+
+    async def stream() -> str:
+        parts = []
+        async with session(True).post(url, data=stream_body, headers=headers) as response:
+            async for raw_line in response.content:
+                line = raw_line.decode().rstrip("\r\n")
+                if not line.startswith("data: ") or line == "data: [DONE]":
+                    continue
+                choices = json.loads(line[6:])["choices"]
+                if choices and (content := choices[0]["delta"].get("content")):
+                    parts.append(content)
+        return "".join(parts)
+
+    return call, stream
+
+
 def raw_anthropic(make_client: Callable[[bool], Any], base: str = BASE) -> tuple[Call, Call]:
     """The floor for Anthropic's wire format: the HTTP library and `json`, by hand."""
     plain, streaming = make_client(False), make_client(True)

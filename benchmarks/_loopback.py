@@ -71,6 +71,13 @@ def clients(base: str) -> dict[str, Callable[[], tuple[I.Call, I.Call]]]:
         "llmkit OpenAICompatibleProvider": lambda: I.llmkit_provider(
             "llmkit.providers.openai_compatible.OpenAICompatibleProvider", lambda s: None, base
         ),
+        "raw aiohttp + json": lambda: I.raw_aiohttp(base),
+        "llmkit OpenAICompatibleProvider sender=aiohttp": lambda: I.llmkit_provider(
+            "llmkit.providers.openai_compatible.OpenAICompatibleProvider",
+            lambda s: None,
+            base,
+            sender="aiohttp",
+        ),
         "llmkit OpenAICompatibleProvider sender=sdk": lambda: I.llmkit_provider(
             "llmkit.providers.openai_compatible.OpenAICompatibleProvider",
             lambda s: None,
