@@ -60,6 +60,7 @@ __all__ = [
     "TOKEN_BUCKETS",
     "instrument",
     "is_instrumented",
+    "tracer_provider",
     "uninstrument",
 ]
 
@@ -192,6 +193,7 @@ class _Instrumentation:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         self.tracer = tracer
+        self.tracer_provider: Any = None
         self.include_content = include_content
         self.kind = SpanKind.CLIENT
         self.error_status: Callable[[str], Any] = lambda text: Status(StatusCode.ERROR, text)
@@ -447,6 +449,15 @@ def is_instrumented() -> bool:
     return _state is not None
 
 
+def tracer_provider() -> Any:
+    """The `TracerProvider` given to `instrument()`; None: the global one (or not instrumented).
+
+    Other instrumentation in the process (the gateway's server spans) uses it too, so that
+    one trace holds the HTTP request and the llmkit calls it made.
+    """
+    return _state.tracer_provider if _state is not None else None
+
+
 def instrument(
     tracer_provider: Any = None, meter_provider: Any = None, *, include_content: bool = False
 ) -> None:
@@ -474,6 +485,7 @@ def instrument(
     tracer = trace.get_tracer("llmkit", __version__, tracer_provider=tracer_provider)
     meter = metrics.get_meter("llmkit", __version__, meter_provider=meter_provider)
     state = _Instrumentation(tracer, meter, include_content=include_content)
+    state.tracer_provider = tracer_provider
 
     emit = events.emit
     send = ModelClient._send

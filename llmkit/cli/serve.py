@@ -46,6 +46,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug")
     )
+    parser.add_argument(
+        "--otel", action="store_true",
+        help="OpenTelemetry: a server span per request and the GenAI spans of its llmkit calls, "
+        "to the global tracer provider (run under `opentelemetry-instrument` to export; "
+        "extra otel, docs/gateway.md)",
+    )  # fmt: skip
     parser.set_defaults(func=run)
 
 
@@ -60,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
         raise ConfigurationError("--workers must be at least 1")
     registry = load_registry(args)
+    if args.otel:
+        _instrument()
+        os.environ[_OTEL_ENV] = "1"  # the workers of --workers N instrument themselves too
     from llmkit.server.app import create_app
 
     app = create_app(registry=registry)  # checks the configuration before listening
@@ -92,7 +101,21 @@ def _worker_app() -> Any:
     """The app in a worker process (`--workers N`): the configuration from `$LLMKIT_CONFIG`."""
     from llmkit.server.app import create_app
 
+    if os.environ.get(_OTEL_ENV) == "1":
+        _instrument()
+
     return create_app(config_path=os.environ.get("LLMKIT_CONFIG"))
+
+
+_OTEL_ENV = "LLMKIT_SERVE_OTEL"
+
+
+def _instrument() -> None:
+    from llmkit._imports import require
+    from llmkit.otel import instrument
+
+    require("opentelemetry.instrumentation.asgi", extra="otel")  # fails now, naming the extra
+    instrument()
 
 
 def _loopback(host: str) -> bool:

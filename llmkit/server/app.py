@@ -35,6 +35,8 @@ from llmkit.server.errors import GatewayError, classify, error_class
 from llmkit.server.keys import ApiKey, digest, drain, redis_client
 from llmkit.server.metrics import CONTENT_TYPE_LATEST, Metrics
 from llmkit.server.routing import Router
+from llmkit.server.tracing import annotate
+from llmkit.server.tracing import middleware as tracing_middleware
 
 if TYPE_CHECKING:
     from llmkit._config_schema import Config
@@ -96,6 +98,8 @@ class Gateway:
         self.open = not self.keys and self.master_digest is None
         self.router = Router(registry)
         self.metrics = Metrics()
+        self.traced = False
+        """Whether requests get OpenTelemetry server spans (`llmkit.server.tracing`)."""
         self.streams = 0
         self.pending: set[asyncio.Task[None]] = set()
         """Settles of keys' limits and budgets in Redis still under way (`keys.settle_later`)."""
@@ -213,11 +217,15 @@ def _endpoint(gateway: Gateway, name: str, handler: Handler) -> Callable[..., An
             response = await handler(gateway, request, handled)
         except Exception as exc:
             response = gateway.error(exc, handled)
+            if gateway.traced:
+                annotate(handled, error_class(exc))
             gateway.metrics.reply(
                 handled.labels(name), status=response.status_code, seconds=handled.elapsed(),
                 error=error_class(exc),
             )  # fmt: skip
             return response
+        if gateway.traced:
+            annotate(handled)
         if not handled.streamed:
             gateway.metrics.reply(
                 handled.labels(name), status=response.status_code, seconds=handled.elapsed(),
@@ -294,6 +302,7 @@ def create_app(
     *,
     registry: Registry | None = None,
     config_path: str | None = None,
+    tracing: bool | None = None,
 ) -> Starlette:
     """The gateway as an ASGI app.
 
@@ -302,6 +311,8 @@ def create_app(
             one `llmkit.load()` finds (`config_path`, `$LLMKIT_CONFIG`, `./llmkit.yaml` ...).
         registry: the registry to build clients from (default: one over `config`).
         config_path: where to look for the configuration when `config` is None.
+        tracing: OpenTelemetry server spans per request (`llmkit.server.tracing`);
+            None: on when `llmkit.instrument()` is in effect.
 
     Raises:
         ConfigurationError: the `server` block names unset variables, or the file is broken.
@@ -353,11 +364,21 @@ def create_app(
                 expose_headers=["x-request-id", "x-llmkit-overhead-ms"],
             )
         )
+    if tracing if tracing is not None else _instrumented():
+        middleware.insert(0, tracing_middleware())  # outermost: the span covers all the rest
+        gateway.traced = True
     app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
     app.state.gateway = gateway
     app.add_exception_handler(404, _not_found)
     app.add_exception_handler(405, _not_allowed)
     return app
+
+
+def _instrumented() -> bool:
+    import sys
+
+    otel = sys.modules.get("llmkit.otel")  # never imported here when nobody instrumented
+    return otel is not None and bool(otel.is_instrumented())
 
 
 def _has_aiohttp() -> bool:
