@@ -27,20 +27,27 @@ async def snippet_1() -> None:
 
 
 async def snippet_2() -> None:
+    from llmkit.providers import AnthropicProvider, OpenAIProvider
+
+    fast = OpenAIProvider(sender="aiohttp")      # pip install 'llmkit[aiohttp]'
+    claude = AnthropicProvider(sender="aiohttp")
+
+
+async def snippet_3() -> None:
     from llmkit.providers import OpenAIProvider
 
     direct = OpenAIProvider()                  # llmkit sends with httpx2; `openai` is never imported
     via_sdk = OpenAIProvider(sender="sdk")     # the openai SDK sends (pip install 'llmkit[openai]')
 
 
-async def snippet_3() -> None:
+async def snippet_4() -> None:
     from llmkit.providers import OpenAIProvider
 
     openai = OpenAIProvider()                       # OPENAI_API_KEY
     models = openai.list_models_sync()              # shutdown_date is set where OpenAI lists one
 
 
-async def snippet_4() -> None:
+async def snippet_5() -> None:
     from llmkit.providers import OpenAIProvider
     from llmkit.types import Message, Request
 
@@ -61,31 +68,31 @@ async def snippet_4() -> None:
     # included); they go back, in order, when `history` is sent to the same provider.
 
 
-async def snippet_5() -> None:
+async def snippet_6() -> None:
     from llmkit.providers import GroqProvider
 
     groq = GroqProvider()                           # GROQ_API_KEY
 
 
-async def snippet_6() -> None:
+async def snippet_7() -> None:
     from llmkit.providers import OpenRouterProvider
 
     openrouter = OpenRouterProvider(app_url="https://example.org", app_name="My app")
 
 
-async def snippet_7() -> None:
+async def snippet_8() -> None:
     from llmkit.providers import DeepSeekProvider
 
     deepseek = DeepSeekProvider()                   # DEEPSEEK_API_KEY
 
 
-async def snippet_8() -> None:
+async def snippet_9() -> None:
     from llmkit.providers import MistralProvider
 
     mistral = MistralProvider()                     # MISTRAL_API_KEY
 
 
-async def snippet_9() -> None:
+async def snippet_10() -> None:
     from llmkit.providers import OpenAICompatibleProvider
     from llmkit.providers._codecs.openai_chat import Dialect
 
@@ -98,7 +105,7 @@ async def snippet_9() -> None:
     )
 
 
-async def snippet_10() -> None:
+async def snippet_11() -> None:
     class TogetherProvider(OpenAICompatibleProvider):
         name = "together"
         default_base_url = "https://api.together.xyz/v1"
@@ -106,7 +113,7 @@ async def snippet_10() -> None:
         requires_api_key = True
 
 
-async def snippet_11() -> None:
+async def snippet_12() -> None:
     from llmkit.providers import AzureOpenAIProvider
 
     azure = AzureOpenAIProvider()   # AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY
@@ -127,14 +134,14 @@ async def snippet_11() -> None:
     pinned = AzureOpenAIProvider(deployment="gpt-4-1-prod")           # api-version 2024-10-21
 
 
-async def snippet_12() -> None:
+async def snippet_13() -> None:
     import httpx2
 
     client = httpx2.AsyncClient(timeout=30, limits=httpx2.Limits(max_connections=20))
     provider = GroqProvider(http_client=client)      # bridged to the httpx client groq wants
 
 
-async def snippet_13() -> None:
+async def snippet_14() -> None:
     import asyncio
     from llmkit import Message, Request
     from llmkit.providers import AnthropicProvider
@@ -154,7 +161,7 @@ async def snippet_13() -> None:
     asyncio.run(main())
 
 
-async def snippet_14() -> None:
+async def snippet_15() -> None:
     import asyncio
     from llmkit import Message, Request
     from llmkit.providers import AnthropicProvider
@@ -174,7 +181,7 @@ async def snippet_14() -> None:
     asyncio.run(main())
 
 
-async def snippet_15() -> None:
+async def snippet_16() -> None:
     import asyncio
     from llmkit import Message, Request, ToolSpec
     from llmkit.providers import GeminiProvider
@@ -194,7 +201,7 @@ async def snippet_15() -> None:
     asyncio.run(main())
 
 
-async def snippet_16() -> None:
+async def snippet_17() -> None:
     import asyncio
 
     from llmkit import Message, Request, ToolSpec
@@ -235,7 +242,7 @@ async def snippet_16() -> None:
     asyncio.run(main())
 
 
-async def snippet_17() -> None:
+async def snippet_18() -> None:
     import asyncio
 
     from llmkit import Message, Request, ToolSpec
