@@ -330,7 +330,10 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         gateway.warm_up()
         yield
-        await drain(gateway.pending, gateway.settings.drain_seconds)  # before Redis closes
+        # settles still under way, and those of streams the shutdown cut, before Redis closes
+        await drain(
+            gateway.pending, gateway.settings.drain_seconds, busy=lambda: gateway.streams > 0
+        )
         await gateway.router.aclose()
         if gateway.redis is not None:
             await gateway.redis.aclose()

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -284,12 +284,20 @@ def settle_later(
     task.add_done_callback(done)
 
 
-async def drain(pending: set[asyncio.Task[None]], seconds: float) -> None:
-    """Wait up to `seconds` (at least one) for the settles still under way, on shutdown;
-    cancel and log those that take longer, so that shutdown stays bounded."""
-    if not pending:
-        return
-    _, late = await asyncio.wait(set(pending), timeout=max(seconds, 1.0))
+async def drain(
+    pending: set[asyncio.Task[None]], seconds: float, *, busy: Callable[[], bool] | None = None
+) -> None:
+    """Wait up to `seconds` (at least one) for the settles still under way, on shutdown, and
+    for those still to come while `busy()` (streams cancelled by the shutdown are closing:
+    their settles start when they end); cancel and log what is left, so shutdown is bounded."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(seconds, 1.0)
+    while (pending or (busy is not None and busy())) and loop.time() < deadline:
+        if pending:
+            await asyncio.wait(set(pending), timeout=deadline - loop.time())
+        else:
+            await asyncio.sleep(0.01)
+    late = set(pending)
     for task in late:
         task.cancel()
     if late:

@@ -10,6 +10,7 @@ the order is certain rather than timed; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -189,9 +190,9 @@ def test_shutdown_waits_for_pending_settles(
     draining = threading.Event()
     real_drain = app_module.drain
 
-    async def drain(pending: Any, seconds: float) -> None:
+    async def drain(pending: Any, seconds: float, **options: Any) -> None:
         draining.set()
-        await real_drain(pending, seconds)
+        await real_drain(pending, seconds, **options)
 
     monkeypatch.setattr(app_module, "drain", drain)
     env = {"SETTLE_KEY": KEY}
@@ -234,6 +235,45 @@ def test_a_stream_cut_by_its_client_still_settles_what_was_generated(
         # charged for the prompt and the text generated so far, not for the worst case
         assert 0 < state.spent() < 2000 * 20_000
         wait_for(lambda: not gw.gateway.pending, "the settle task to end")
+
+
+def test_shutdown_settles_the_streams_it_cuts(
+    redis_url: str,  # noqa: F811
+    name: str,
+    state: State,
+    tmp_path: Path,
+) -> None:
+    """A stream still running when the graceful shutdown's time is up (the harness gives
+    uvicorn 2 s) is cancelled; its settle starts as it closes, and shutdown waits for it."""
+    env = {"SETTLE_KEY": KEY}
+    up = Upstream(chunk_delay=0.05)  # 400 chunks: 20 s, far longer than the shutdown allows
+    with up:
+        gw = Gateway(config(up, name, redis_url), tmp=tmp_path, env=env).__enter__()
+        started = threading.Event()
+
+        def listen() -> None:
+            body = {
+                "model": "priced",
+                "stream": True,
+                "messages": [{"role": "user", "content": "long"}],
+            }
+            with contextlib.suppress(httpx.HTTPError), httpx.stream(
+                "POST", gw.url + "/v1/chat/completions", json=body, timeout=30,
+                headers={"authorization": f"Bearer {KEY}"},
+            ) as reply:  # fmt: skip
+                for line in reply.iter_lines():
+                    if "content" in line:
+                        started.set()
+
+        client = threading.Thread(target=listen, daemon=True)
+        client.start()
+        wait_for(started.is_set, "the stream to start")
+        assert state.inflight() == 1 and state.spent() == 0
+        gw.__exit__(None, None, None)  # waits 2 s for the stream, cancels it, then drains
+        assert not gw.thread.is_alive()
+        state.settled()
+        assert state.spent() > 0  # the prompt and the text sent before the cut
+        client.join(timeout=10)
 
 
 def test_memory_keys_settle_before_the_reply(name: str, tmp_path: Path) -> None:
