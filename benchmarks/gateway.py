@@ -9,7 +9,10 @@ One run, bounded (fixed counts, every process stopped at the end):
 - the gateway: `python -m llmkit serve` (one uvicorn worker) routing `up/gpt-4o-mini` to an
   `openai_compatible` provider on that host, no keys (open);
 - the same with Redis limits on: a key with a rate limit and a budget, in a local
-  `redis-server` (skipped, said so, when the binary is missing).
+  `redis-server` (skipped, said so, when the binary is missing);
+- for reference, `_bare_proxy.py` under the same uvicorn: a raw ASGI app that forwards
+  the bytes with aiohttp and does nothing else, i.e. what one more Python process on the
+  path costs on this machine, whatever it does.
 
 Measured with raw `httpx2` as the client (the same client and pool both ways):
 sequential plain calls (added latency p50/p99 = gateway minus direct, and the gateway's
@@ -43,6 +46,7 @@ import _loopback  # noqa: E402
 import _payloads as P  # noqa: E402
 
 CONCURRENT = 256
+BARE = "bare Python proxy (floor)"
 KEY = "sk-bench-gateway-key"
 
 
@@ -95,6 +99,20 @@ server:
         stdout=subprocess.DEVNULL,
         stderr=(folder / f"{path.stem}.log").open("w"),  # the gateway's errors, if any
     )
+    url = f"http://127.0.0.1:{port}"
+    _wait(url, process)
+    return process, url
+
+
+def start_bare_proxy(upstream: str, folder: Path) -> tuple[subprocess.Popen[Any], str]:
+    """`_bare_proxy.py` under uvicorn (one worker, like the gateway): the floor of a hop."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "_bare_proxy:app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log", "--timeout-keep-alive", "75"],
+        cwd=HERE, env={**os.environ, "BARE_PROXY_UPSTREAM": upstream},
+        stdout=subprocess.DEVNULL, stderr=(folder / "bare.log").open("w"),
+    )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     _wait(url, process)
     return process, url
@@ -235,8 +253,11 @@ def main() -> int:
         processes += [redis_process]
         gateway, gateway_url = start_gateway(upstream, None, folder)
         processes.append(gateway)
+        bare, bare_url = start_bare_proxy(upstream, folder)
+        processes.append(bare)
         targets = {
             "direct": Target(upstream, P.MODEL, None),
+            BARE: Target(bare_url + "/v1", f"up/{P.MODEL}", None),
             "gateway": Target(gateway_url + "/v1", f"up/{P.MODEL}", None),
         }
         if redis_url:
@@ -265,7 +286,7 @@ def main() -> int:
         added99 = "" if name == "direct" else f"{row['p99_ms'] - direct['p99_ms']:.2f} ms"
         overhead = (
             ""
-            if name == "direct"
+            if name in ("direct", BARE)
             else f"{row['overhead_p50_ms']:.2f} / {row['overhead_p99_ms']:.2f}"
         )
         ratio = row["streams_per_s"] / direct["streams_per_s"]

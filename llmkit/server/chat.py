@@ -129,7 +129,7 @@ async def _stream(
     grant: Grant,
     handled: Handled,
 ) -> HttpResponse:
-    from starlette.responses import StreamingResponse
+    from llmkit.server.sse import EventStreamResponse
 
     stream = target.stream(call.messages, call.options)
     events = stream.__aiter__()
@@ -210,7 +210,7 @@ async def _stream(
     handled.streamed = True
     headers = gateway.headers(handled, overhead=overhead)
     headers["cache-control"] = "no-cache"
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return EventStreamResponse(body(), headers=headers)
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

@@ -24,10 +24,28 @@ clients:
 
 
 def _children(pid: int) -> list[int]:
+    """The worker processes of the server `pid` (not multiprocessing's resource tracker)."""
     path = Path(f"/proc/{pid}/task/{pid}/children")
     if not path.exists():
         pytest.skip("needs /proc (Linux) to see the worker processes")
-    return [int(p) for p in path.read_text().split()]
+    workers = []
+    for child in path.read_text().split():
+        try:
+            command = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"spawn_main" in command:
+            workers.append(int(child))
+    return workers
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks (None when it is gone): tells a pid reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -58,7 +76,8 @@ def test_two_workers_serve_one_port_and_stop_on_sigterm(tmp_path: Path) -> None:
         while len(_children(process.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
         workers = _children(process.pid)
-        assert len(workers) >= 2, workers
+        assert len(workers) == 2, workers
+        started_at = [_start_time(pid) for pid in workers]
         with httpx.Client(timeout=20) as http:
             for _ in range(8):  # new connections: the kernel spreads them over the workers
                 reply = http.post(
@@ -77,8 +96,5 @@ def test_two_workers_serve_one_port_and_stop_on_sigterm(tmp_path: Path) -> None:
             raise
     assert process.returncode == 0, err.decode()[-2000:]
     assert b"Traceback" not in err
-    for pid in workers:
-        assert (
-            not Path(f"/proc/{pid}").exists()
-            or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
-        )
+    for pid, started in zip(workers, started_at, strict=True):  # gone (or the pid reused)
+        assert _start_time(pid) != started, f"worker {pid} outlived the server"
