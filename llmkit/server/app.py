@@ -216,6 +216,8 @@ def _endpoint(gateway: Gateway, name: str, handler: Handler) -> Callable[..., An
         try:
             response = await handler(gateway, request, handled)
         except Exception as exc:
+            if isinstance(exc, GatewayError) and exc.param == "model":
+                handled.model = "-"  # a name the caller made up: never a metric label
             response = gateway.error(exc, handled)
             if gateway.traced:
                 annotate(handled, error_class(exc))

@@ -147,8 +147,29 @@ async def _stream(
     completion_id = f"chatcmpl-{handled.request_id}"
     created = int(time.time())
 
+    labels = handled.labels("chat")
+
+    async def finish(response: Response | None, failure: BaseException | None) -> None:
+        """Close the upstream stream, settle the key, count the reply (shielded)."""
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+            usage, cost = _spent(stream, response, call, target)
+            # in Redis: a task that runs once the stream's end is sent, not before
+            await _settle(gateway, key, grant, usage, cost)
+            handled.usage, handled.cost = usage, None if response is None else response.cost
+            if failure is None:
+                gateway.metrics.reply(
+                    labels, status=200, seconds=handled.elapsed(), usage=usage,
+                    cost=handled.cost, cached=response is not None and response.cached,
+                )  # fmt: skip
+            else:
+                status = 499 if not isinstance(failure, Exception) else classify(failure)[0]
+                gateway.metrics.reply(
+                    labels, status=status, seconds=handled.elapsed(), usage=usage,
+                    error=error_class(failure) if status != 499 else "ClientDisconnected",
+                )  # fmt: skip
+
     async def body() -> AsyncIterator[bytes]:
-        labels = handled.labels("chat")
         gateway.metrics.streams.labels(call.model, key.name).inc()
         gateway.streams += 1
         response: Response | None = None
@@ -158,7 +179,7 @@ async def _stream(
                 wire.chunk(completion_id, created, call.model, {"role": "assistant", "content": ""})
             )
             event = first
-            finish: str | None = None
+            finish_reason: str | None = None
             seen_content = False
             while event is not None:
                 delta = wire.delta_of(event)
@@ -168,11 +189,12 @@ async def _stream(
                         gateway.metrics.ttft.labels(*labels).observe(handled.elapsed())
                     yield _sse(wire.chunk(completion_id, created, call.model, delta))
                 if event.finish_reason is not None:
-                    finish = wire.finish_reason(event.finish_reason)
+                    finish_reason = wire.finish_reason(event.finish_reason)
                 event = await anext(events, None)
             response = stream.response
-            finish = wire.finish_reason(response.finish_reason) if finish is None else finish
-            yield _sse(wire.chunk(completion_id, created, call.model, {}, finish))
+            if finish_reason is None:
+                finish_reason = wire.finish_reason(response.finish_reason)
+            yield _sse(wire.chunk(completion_id, created, call.model, {}, finish_reason))
             if call.include_usage:
                 last = wire.chunk(completion_id, created, call.model, {})
                 last["choices"], last["usage"] = [], wire.usage_json(response.usage)
@@ -187,30 +209,17 @@ async def _stream(
             failure = exc
             raise
         finally:
-            with anyio.CancelScope(shield=True):
-                await stream.aclose()
-                usage, cost = _spent(stream, response, call, target)
-                # in Redis: a task that runs once the stream's end is sent, not before
-                await _settle(gateway, key, grant, usage, cost)
-                gateway.streams -= 1
-                gateway.metrics.streams.labels(call.model, key.name).dec()
-                handled.usage, handled.cost = usage, None if response is None else response.cost
-                if failure is None:
-                    gateway.metrics.reply(
-                        labels, status=200, seconds=handled.elapsed(), usage=usage,
-                        cost=handled.cost, cached=response is not None and response.cached,
-                    )  # fmt: skip
-                else:
-                    status = 499 if not isinstance(failure, Exception) else classify(failure)[0]
-                    gateway.metrics.reply(
-                        labels, status=status, seconds=handled.elapsed(), usage=usage,
-                        error=error_class(failure) if status != 499 else "ClientDisconnected",
-                    )  # fmt: skip
+            gateway.streams -= 1
+            gateway.metrics.streams.labels(call.model, key.name).dec()
+            await finish(response, failure)
+
+    async def never_started() -> None:  # the caller left before the first byte was sent
+        await finish(None, anyio.get_cancelled_exc_class()())
 
     handled.streamed = True
     headers = gateway.headers(handled, overhead=overhead)
     headers["cache-control"] = "no-cache"
-    return EventStreamResponse(body(), headers=headers)
+    return EventStreamResponse(body(), headers=headers, on_unstarted=never_started)
 
 
 def _sse(payload: dict[str, Any]) -> bytes:

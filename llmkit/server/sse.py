@@ -12,7 +12,7 @@ is held back for later ones. A slow reader holds the producer back once
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Awaitable, Callable, Mapping
 from typing import Any
 
 import anyio
@@ -25,9 +25,33 @@ MAX_BUFFERED = 256 * 1024
 
 
 class EventStreamResponse(StreamingResponse):
-    """`StreamingResponse` over `text/event-stream` that coalesces what is ready."""
+    """`StreamingResponse` over `text/event-stream` that coalesces what is ready.
+
+    `on_unstarted` runs (shielded) when the body was never started: the caller hung up,
+    or the server shut down, before the response began, so the body's own `finally`
+    never ran (an async generator closed before it starts runs none of its code).
+    """
 
     media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        content: AsyncIterable[Any],
+        *,
+        headers: Mapping[str, str] | None = None,
+        on_unstarted: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(content, headers=headers)
+        self.on_unstarted = on_unstarted
+        self.started = False
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if not self.started and self.on_unstarted is not None:
+                with anyio.CancelScope(shield=True):
+                    await self.on_unstarted()
 
     async def stream_response(self, send: Any) -> None:
         await send({"type": "http.response.start", "status": self.status_code,
@@ -35,7 +59,7 @@ class EventStreamResponse(StreamingResponse):
         buffer = _Buffer()
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(buffer.fill, self.body_iterator)
+                group.start_soon(buffer.fill, self.body_iterator, self._mark_started)
                 while True:
                     data = await buffer.take()
                     if data is None:
@@ -46,6 +70,9 @@ class EventStreamResponse(StreamingResponse):
                 raise errors.exceptions[0] from None
             raise
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def _mark_started(self) -> None:
+        self.started = True  # the body runs from here on: its own cleanup covers the rest
 
 
 class _Buffer:
@@ -59,9 +86,10 @@ class _Buffer:
         self.room = anyio.Event()
         self.room.set()
 
-    async def fill(self, body: AsyncIterable[Any]) -> None:
+    async def fill(self, body: AsyncIterable[Any], started: Callable[[], None]) -> None:
         """Run the body to its end (its errors propagate to the writer's task group)."""
         try:
+            started()  # no checkpoint between this and the body's first step
             async for chunk in body:
                 piece = chunk if isinstance(chunk, bytes) else bytes(chunk, "utf-8")
                 self.pieces.append(piece)

@@ -113,3 +113,47 @@ async def test_an_error_in_the_body_reaches_the_caller() -> None:
 
     with pytest.raises(Exception, match="boom"):
         await _run(body(), Sent())
+
+
+class FailingStart:
+    async def __call__(self, message: dict[str, Any]) -> None:
+        raise OSError("gone before the first byte")
+
+
+async def _receive() -> dict[str, Any]:
+    await anyio.sleep(10)
+    return {"type": "http.disconnect"}
+
+
+SCOPE = {"type": "http", "asgi": {"spec_version": "2.4"}}
+
+
+async def test_a_body_never_started_gets_its_cleanup_run_once() -> None:
+    started: list[str] = []
+    cleanups: list[str] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        started.append("body")  # an async generator never started runs none of its code
+        yield b"data: 1\n\n"
+
+    async def cleanup() -> None:
+        cleanups.append("cleanup")
+
+    response = EventStreamResponse(body(), on_unstarted=cleanup)
+    with pytest.raises(Exception):  # noqa: B017 - Starlette turns the OSError into ClientDisconnect
+        await response(SCOPE, _receive, FailingStart())
+    assert started == [] and cleanups == ["cleanup"]
+
+
+async def test_a_body_that_ran_does_not_get_the_unstarted_cleanup() -> None:
+    cleanups: list[str] = []
+
+    async def body() -> AsyncIterator[bytes]:
+        yield b"data: 1\n\n"
+
+    async def cleanup() -> None:
+        cleanups.append("cleanup")
+
+    send = Sent()
+    await EventStreamResponse(body(), on_unstarted=cleanup)(SCOPE, _receive, send)
+    assert send.bodies == [b"data: 1\n\n"] and send.ended and cleanups == []
