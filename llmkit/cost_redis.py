@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmkit import _redis_scripts as scripts
 from llmkit._imports import require
 from llmkit._loops import LoopResources
 from llmkit.errors import ConfigurationError
@@ -119,7 +120,7 @@ class RedisBudgetBackend:
     async def _eval(self, script: str, *args: Any) -> list[int]:
         redis = require("redis", extra="redis")
         try:
-            result = await self._redis().eval(script, 1, self.prefix, *args)
+            result = await scripts.run(self._redis(), script, self.prefix, *args)
         except redis.RedisError as exc:
             raise ConfigurationError(
                 f"The Redis budget backend failed ({type(exc).__name__}: {exc}); "

@@ -129,3 +129,26 @@ async def test_an_unreachable_redis_is_a_clear_error() -> None:
     backend = RedisBudgetBackend(f"redis://127.0.0.1:{_free_port()}/0")
     with pytest.raises(ConfigurationError, match="check that Redis is running"):
         await Budget(1.0, backend=backend).reserve(0.1)
+
+
+async def test_scripts_run_by_sha_and_are_sent_whole_after_a_script_flush(
+    backend: RedisBudgetBackend, redis_url: str
+) -> None:
+    import redis.asyncio as redis_asyncio
+
+    admin = redis_asyncio.Redis.from_url(redis_url)
+    try:
+        await admin.script_flush()  # as after a restart: the server knows no script
+        await admin.config_resetstat()
+        budget = Budget(1.0, backend=backend, warn_at=None)
+        for _ in range(3):
+            held = await budget.reserve(0.1)
+            await budget.settle(held, 0.1)
+        stats = await admin.info("commandstats")
+        evals = stats.get("cmdstat_eval", {}).get("calls", 0)
+        by_sha = stats.get("cmdstat_evalsha", {}).get("calls", 0)
+        assert evals == 2  # reserve's and settle's scripts, each sent whole once
+        assert by_sha == 6  # every call tried by SHA first (two of them answered NOSCRIPT)
+        assert await budget.spent() == pytest.approx(0.3)
+    finally:
+        await admin.aclose()

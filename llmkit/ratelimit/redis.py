@@ -25,6 +25,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmkit import _redis_scripts as scripts
 from llmkit._imports import require
 from llmkit._loops import LoopResources
 from llmkit.ratelimit.buckets import DEFAULT_RESET
@@ -225,7 +226,7 @@ class RedisBackend:
         redis = require("redis", extra="redis")
         client = self._redis()
         try:
-            return await client.eval(script, 1, self.prefix, *args)
+            return await scripts.run(client, script, self.prefix, *args)
         except redis.RedisError as exc:
             from llmkit.errors import ConfigurationError
 
