@@ -97,16 +97,16 @@ async def _settle(
 
 
 def _amounts(key: ApiKey, estimate: Any, target: Target) -> tuple[dict[str, float], float | None]:
-    from llmkit.cost import worst_case
-    from llmkit.ratelimit import estimate_tokens
-
-    prompt, _ = estimate_tokens(estimate)
     amounts: dict[str, float] = {}
     if key.rate_limit is not None:
         amounts = key.rate_limit.amounts(estimate)
-    if key.budget_limit is None:
+    if key.budget_limit is None:  # nothing to price: no estimate needed
         return amounts, None
-    return amounts, worst_case(prompt, estimate.max_tokens, target.prices)
+    from llmkit.cost import worst_case
+    from llmkit.ratelimit import estimate_tokens
+
+    prompt = amounts["input_tokens"] if amounts else estimate_tokens(estimate)[0]
+    return amounts, worst_case(int(prompt), estimate.max_tokens, target.prices)
 
 
 def _cost(response: Response) -> float | None:
