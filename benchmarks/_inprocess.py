@@ -115,6 +115,11 @@ def raw_aiohttp(base: str) -> tuple[Call, Call]:
                     parts.append(content)
         return "".join(parts)
 
+    async def close() -> None:
+        for opened in sessions.values():
+            await opened.close()
+
+    call.close = close  # type: ignore[attr-defined]  # run by the loopback section at its end
     return call, stream
 
 
@@ -234,6 +239,11 @@ def llmkit_provider(
             pass
         return reply.response.text
 
+    async def close() -> None:
+        await plain.aclose()
+        await streaming.aclose()
+
+    call.close = close  # type: ignore[attr-defined]  # run by the loopback section at its end
     return call, stream
 
 

@@ -157,7 +157,10 @@ def run(*, quick: bool) -> list[dict[str, Any]]:
             rows[label]["rounds"] = len(throughputs[label])
         return list(rows.values())
     finally:
-        for loop in loops.values():
+        for label, loop in loops.items():
+            close = getattr(calls.get(label, (None,))[0], "close", None)
+            if close is not None:  # a client that keeps sessions of its own (raw aiohttp)
+                loop.run_until_complete(close())
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
         stop_server(process)
