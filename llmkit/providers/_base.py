@@ -35,7 +35,8 @@ __all__ = ["DEFAULT", "BaseProvider", "ModelInfo", "Provider", "Sender", "SyncTw
 
 T = TypeVar("T")
 Sender = Literal["httpx2", "aiohttp", "sdk"]
-"""Who sends a provider's requests: llmkit itself over `httpx2`, or the host's SDK."""
+"""Who sends a provider's requests: llmkit itself over `httpx2` or over aiohttp's pool,
+or the host's SDK."""
 _log = logging.getLogger("llmkit")
 
 
@@ -291,10 +292,7 @@ class BaseProvider(SyncTwins):
             "event_hooks": {"response": [bound_error_body]},  # a 50 MB error page: 256 KiB read
         }
         if self.sender == "aiohttp":
-            from llmkit.providers._aiohttp import AiohttpTransport
-
-            transport = AiohttpTransport(ssl_context=shared_ssl_context(), max_connections=1000)
-            return httpx2.AsyncClient(transport=transport, **options)
+            return httpx2.AsyncClient(transport=self._aiohttp(), **options)
         return httpx2.AsyncClient(
             verify=shared_ssl_context(),
             limits=httpx2.Limits(max_connections=1000, max_keepalive_connections=100),
@@ -306,10 +304,20 @@ class BaseProvider(SyncTwins):
     ) -> Any:
         """`sender="aiohttp"`'s own calls and streams: the reply, its body still to read,
         sent on this loop's aiohttp pool without `httpx2`'s models (see `_aiohttp.Reply`)."""
-        transport = self.http_client()._transport
-        return await transport.fetch(
+        return await self._aiohttp().fetch(
             method, url, content=content, headers=headers, limits=self.timeouts.httpx_kwargs()
         )
+
+    def _aiohttp(self) -> Any:
+        """This loop's `AiohttpTransport` (`sender="aiohttp"`), shared by `_fetch` and the
+        `httpx2` client built over it."""
+
+        def build() -> Any:
+            from llmkit.providers._aiohttp import AiohttpTransport
+
+            return AiohttpTransport(ssl_context=shared_ssl_context(), max_connections=1000)
+
+        return self._loop_resource("aiohttp", build)
 
     async def aclose(self) -> None:
         """Close the pools this provider built, on every event loop that used one, each on
