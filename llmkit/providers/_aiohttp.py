@@ -117,7 +117,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
         return httpx2.Response(
             reply.status,
             headers=list(reply.raw_headers),
-            stream=_Body(reply, request, aiohttp),
+            stream=_Body(Reply(reply, aiohttp)),
             extensions={
                 "http_version": f"HTTP/{reply.version.major}.{reply.version.minor}".encode(),
                 "reason_phrase": (reply.reason or "").encode("latin-1", "replace"),
@@ -194,25 +194,18 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
 
 
 class _Body(httpx2.AsyncByteStream):
-    """An aiohttp response body as an `httpx2` byte stream, chunk by chunk as it arrives."""
+    """An aiohttp response body as an `httpx2` byte stream, chunk by chunk as it arrives
+    (`httpx2` attaches its request to an error raised while it reads)."""
 
-    def __init__(self, reply: Any, request: httpx2.Request, aiohttp: Any) -> None:
+    def __init__(self, reply: Reply) -> None:
         self._reply = reply
-        self._request = request
-        self._aiohttp = aiohttp
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        try:
-            async for chunk in self._reply.content.iter_any():
-                yield chunk
-        except (TimeoutError, self._aiohttp.ClientError) as exc:
-            raise _translated(exc, self._request, connecting=False) from exc
+        async for chunk in self._reply.aiter_bytes():
+            yield chunk
 
     async def aclose(self) -> None:
-        if self._reply.content.at_eof():
-            self._reply.release()  # read to the end: the connection goes back to the pool
-        else:
-            self._reply.close()  # abandoned half-read: never reuse this connection
+        await self._reply.aclose()
 
 
 class Reply:

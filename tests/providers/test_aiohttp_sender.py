@@ -179,3 +179,22 @@ async def test_proxy_variables_are_honoured_and_no_proxy_bypasses(
         transport = AiohttpTransport()
         assert transport._proxy("http", "bypassed.invalid") is None
         assert transport._proxy("http", "other.invalid") == proxy.url
+
+
+async def test_requests_outside_chat_go_through_the_httpx2_client_over_the_same_pool() -> None:
+    embedding = {"object": "list", "model": "e", "data": [{"index": 0, "embedding": [0.5, 0.25]}],
+                 "usage": {"prompt_tokens": 2, "total_tokens": 2}}  # fmt: skip
+    async with FaultServer([Reply.json(embedding)]) as server, provider(server.url) as host:
+        for _ in range(3):
+            vectors = await host.embed("hello", model="e")
+            assert vectors.vectors == ((0.5, 0.25),)
+    assert len(server.requests) == 3 and server.requests[0].path == "/v1/embeddings"
+    assert server.connections == 1  # pooled: read to the end, handed back
+
+
+async def test_a_refused_connection_outside_chat_is_a_clear_connection_error() -> None:
+    from llmkit.errors import APIConnectionError
+
+    async with provider("http://127.0.0.1:9") as host:
+        with pytest.raises(APIConnectionError, match="127.0.0.1"):
+            await host.embed("hello", model="e")
