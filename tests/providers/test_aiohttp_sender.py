@@ -196,5 +196,5 @@ async def test_a_refused_connection_outside_chat_is_a_clear_connection_error() -
     from llmkit.errors import APIConnectionError
 
     async with provider("http://127.0.0.1:9") as host:
-        with pytest.raises(APIConnectionError, match="127.0.0.1"):
+        with pytest.raises(APIConnectionError, match=r"127\.0\.0\.1"):
             await host.embed("hello", model="e")
