@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from llmkit.batches._hosts import Item, Result, new_job
-from llmkit.batches._http import lines, request_json, with_retry
+from llmkit.batches._http import collect_pages, lines, request_json, with_retry
 from llmkit.batches._types import BatchJob, BatchStatus
 
 # -- Anthropic ----------------------------------------------------------------------
@@ -94,19 +94,11 @@ class AnthropicBatches:
         from llmkit.providers._codecs import anthropic_batch as codec
 
         self._check(provider, "list_batches")
-        found: list[BatchStatus] = []
-        after: str | None = None
-        while len(found) < limit:
-            query = {
-                "limit": min(1000, limit - len(found)),
-                **({"after_id": after} if after else {}),
-            }
+
+        async def fetch(after: str | None, wanted: int) -> tuple[list[BatchStatus], Any]:
+            query = {"limit": min(1000, wanted), **({"after_id": after} if after else {})}
             path = f"/v1/messages/batches?{urlencode(query)}"
-            page, after = codec.parse_batch_list(
-                await with_retry(provider, partial(self._json, provider, "GET", path)),
-                provider=provider.name,
-            )
-            found.extend(page)
-            if after is None:
-                break
-        return found[:limit]
+            body = await with_retry(provider, partial(self._json, provider, "GET", path))
+            return codec.parse_batch_list(body, provider=provider.name)
+
+        return await collect_pages(fetch, limit)

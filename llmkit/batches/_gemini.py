@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from llmkit.batches._hosts import Item, Result, failed_job, new_job
-from llmkit.batches._http import lines, request_json, with_retry
+from llmkit.batches._http import collect_pages, lines, request_json, with_retry
 from llmkit.batches._types import BatchJob, BatchStatus
 from llmkit.errors import LLMError
 
@@ -96,19 +96,10 @@ class GeminiBatches:
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]:
         from llmkit.providers._codecs import gemini_batch as codec
 
-        found: list[BatchStatus] = []
-        token: str | None = None
-        while len(found) < limit:
-            query = {
-                "pageSize": min(100, limit - len(found)),
-                **({"pageToken": token} if token else {}),
-            }
+        async def fetch(token: str | None, wanted: int) -> tuple[list[BatchStatus], Any]:
+            query = {"pageSize": min(100, wanted), **({"pageToken": token} if token else {})}
             url = f"{self._root(provider)}/batches?{urlencode(query)}"
-            page, token = codec.parse_batch_list(
-                await with_retry(provider, partial(self._json, provider, "GET", url)),
-                provider=provider.name,
-            )
-            found.extend(page)
-            if token is None:
-                break
-        return found[:limit]
+            body = await with_retry(provider, partial(self._json, provider, "GET", url))
+            return codec.parse_batch_list(body, provider=provider.name)
+
+        return await collect_pages(fetch, limit)

@@ -26,7 +26,7 @@ from llmkit.providers._transport import transport_error
 if TYPE_CHECKING:
     from llmkit.providers._base import BaseProvider
 
-__all__ = ["lines", "request_json", "with_retry"]
+__all__ = ["collect_pages", "lines", "request_json", "with_retry"]
 
 T = TypeVar("T")
 
@@ -138,3 +138,24 @@ async def with_retry(
             if wait is None:
                 raise
         await anyio.sleep(wait)
+
+
+async def collect_pages(
+    fetch: Callable[[Any, int], Awaitable[tuple[list[T], Any]]], limit: int, first: Any = None
+) -> list[T]:
+    """Up to `limit` items from a listing served in pages.
+
+    Args:
+        fetch: `fetch(cursor, wanted)` returns one page and the next page's cursor (None at
+            the last page); `wanted` is how many items are still missing.
+        limit: the most items to return.
+        first: the first page's cursor (None: the host's first page).
+    """
+    found: list[T] = []
+    cursor = first
+    while len(found) < limit:
+        page, cursor = await fetch(cursor, limit - len(found))
+        found.extend(page)
+        if cursor is None:
+            break
+    return found[:limit]

@@ -12,7 +12,7 @@ from urllib.parse import quote, urlencode
 import attrs
 
 from llmkit.batches._hosts import Item, Result, failed_job, new_job
-from llmkit.batches._http import lines, request_json, with_retry
+from llmkit.batches._http import collect_pages, lines, request_json, with_retry
 from llmkit.batches._types import BatchJob, BatchStatus
 from llmkit.errors import LLMError
 
@@ -132,20 +132,17 @@ class OpenAIBatches:
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]:
         from llmkit.providers._codecs import openai_batch as codec
 
-        found: list[BatchStatus] = []
-        after: str | None = None
-        while len(found) < limit:
-            query: dict[str, Any] = {"limit": min(100, limit - len(found))}
-            if after:
-                query["after"] = after
+        async def fetch(after: str | None, wanted: int) -> tuple[list[BatchStatus], Any]:
+            query: dict[str, Any] = {
+                "limit": min(100, wanted),
+                **({"after": after} if after else {}),
+            }
             body = await with_retry(
                 provider, partial(self._json, provider, "GET", "/batches", query=query)
             )
-            page, after = codec.parse_batch_list(body, provider=provider.name)
-            found.extend(page)
-            if after is None:
-                break
-        return found[:limit]
+            return codec.parse_batch_list(body, provider=provider.name)
+
+        return await collect_pages(fetch, limit)
 
 
 # -- Mistral ------------------------------------------------------------------------
@@ -208,13 +205,11 @@ class MistralBatches(OpenAIBatches):
     async def list(self, provider: Any, limit: int) -> list[BatchStatus]:
         from llmkit.providers._codecs import mistral_batch as codec
 
-        found: list[BatchStatus] = []
-        page: int | None = 0
-        while page is not None and len(found) < limit:
+        async def fetch(page: int, wanted: int) -> tuple[list[BatchStatus], Any]:
             query = {"page": page, "page_size": 100}
             body = await with_retry(
                 provider, partial(self._json, provider, "GET", "/batch/jobs", query=query)
             )
-            statuses, page = codec.parse_batch_list(body, provider=provider.name, page=page)
-            found.extend(statuses)
-        return found[:limit]
+            return codec.parse_batch_list(body, provider=provider.name, page=page)
+
+        return await collect_pages(fetch, limit, first=0)
