@@ -15,6 +15,7 @@ from typing import Any
 from llmkit.batches._types import BatchItemError, BatchState, BatchStatus, parse_time
 from llmkit.errors import InvalidResponseError, LLMError
 from llmkit.providers._codecs import anthropic_messages
+from llmkit.providers._codecs._batch_common import count, job_object
 from llmkit.types import Request, Response
 
 __all__ = ["parse_batch", "parse_batch_list", "parse_result_line", "to_create_body"]
@@ -45,15 +46,11 @@ def parse_batch(body: Any, *, provider: str = "anthropic") -> BatchStatus:
     Raises:
         InvalidResponseError: the body is not a message batch.
     """
-    if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-        raise InvalidResponseError(
-            f"Anthropic sent something that is not a message batch: {str(body)[:200]}",
-            provider=provider,
-        )
+    body = job_object(body, host="Anthropic", what="a message batch", provider=provider)
     raw_state = str(body.get("processing_status") or "")
     counts = body.get("request_counts") or {}
     succeeded, errored, canceled, expired, processing = (
-        _int(counts.get(k)) for k in ("succeeded", "errored", "canceled", "expired", "processing")
+        count(counts.get(k)) for k in ("succeeded", "errored", "canceled", "expired", "processing")
     )
     if raw_state == "ended":
         if body.get("cancel_initiated_at"):
@@ -135,10 +132,3 @@ def parse_result_line(
         f"Anthropic's batch result for {custom_id!r} has no known result type: {str(line)[:200]}",
         provider=provider,
     )
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

@@ -17,6 +17,7 @@ from typing import Any
 from llmkit.batches._types import BatchItemError, BatchState, BatchStatus, parse_time
 from llmkit.errors import InvalidResponseError, LLMError
 from llmkit.providers._codecs import gemini_generate
+from llmkit.providers._codecs._batch_common import count
 from llmkit.types import Request, Response
 
 __all__ = [
@@ -82,10 +83,10 @@ def parse_batch(body: Any, *, provider: str = "gemini") -> BatchStatus:
     word = raw_state.removeprefix("BATCH_STATE_").removeprefix("JOB_STATE_")
     state = STATES.get(word, BatchState.RUNNING)
     stats = batch.get("batchStats") or {}
-    total = _int(stats.get("requestCount"))
-    succeeded = _int(stats.get("successfulRequestCount"))
-    failed = _int(stats.get("failedRequestCount"))
-    pending = _int(stats.get("pendingRequestCount"))
+    total = count(stats.get("requestCount"))
+    succeeded = count(stats.get("successfulRequestCount"))
+    failed = count(stats.get("failedRequestCount"))
+    pending = count(stats.get("pendingRequestCount"))
     expired = cancelled = 0
     if state is BatchState.EXPIRED:
         expired = max(0, total - succeeded - failed) or pending
@@ -183,10 +184,3 @@ def parse_result(
     return key, gemini_generate.error_from_body(
         status if isinstance(status, int) else 400, body, **where
     )
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

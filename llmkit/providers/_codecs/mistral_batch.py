@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmkit.batches._types import BatchState, BatchStatus, parse_time
-from llmkit.errors import InvalidResponseError
 from llmkit.providers._codecs import openai_chat
+from llmkit.providers._codecs._batch_common import count, job_object
 from llmkit.providers._codecs.openai_chat import Dialect
 from llmkit.types import Request
 
@@ -63,16 +63,12 @@ def parse_batch(body: Any, *, provider: str = "mistral") -> BatchStatus:
     Raises:
         InvalidResponseError: the body is not a batch job.
     """
-    if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-        raise InvalidResponseError(
-            f"Mistral sent something that is not a batch job: {str(body)[:200]}",
-            provider=provider,
-        )
+    body = job_object(body, host="Mistral", what="a batch job", provider=provider)
     raw_state = str(body.get("status") or "")
     state = STATES.get(raw_state, BatchState.RUNNING)
-    total = _int(body.get("total_requests"))
-    succeeded = _int(body.get("succeeded_requests"))
-    failed = _int(body.get("failed_requests"))
+    total = count(body.get("total_requests"))
+    succeeded = count(body.get("succeeded_requests"))
+    failed = count(body.get("failed_requests"))
     left = max(0, total - succeeded - failed)
     created = parse_time(body.get("created_at"))
     hours = body.get("timeout_hours")
@@ -99,13 +95,6 @@ def parse_batch_list(
     """The jobs of one `GET /v1/batch/jobs` page, and the next page number (None: last)."""
     data = body.get("data") if isinstance(body, Mapping) else None
     statuses = [parse_batch(item, provider=provider) for item in data or ()]
-    total = _int(body.get("total")) if isinstance(body, Mapping) else 0
+    total = count(body.get("total")) if isinstance(body, Mapping) else 0
     more = statuses and (page + 1) * page_size < total
     return statuses, (page + 1 if more else None)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0

@@ -19,6 +19,7 @@ from typing import Any
 from llmkit.batches._types import BatchItemError, BatchState, BatchStatus, parse_time
 from llmkit.errors import InvalidResponseError, LLMError
 from llmkit.providers._codecs import openai_chat
+from llmkit.providers._codecs._batch_common import count, job_object
 from llmkit.providers._codecs.openai_chat import Dialect
 from llmkit.types import Request, Response
 
@@ -115,17 +116,13 @@ def parse_batch(body: Any, *, provider: str) -> BatchStatus:
     Raises:
         InvalidResponseError: the body is not a batch object.
     """
-    if not isinstance(body, Mapping) or not isinstance(body.get("id"), str):
-        raise InvalidResponseError(
-            f"{provider} sent something that is not a batch object: {str(body)[:200]}",
-            provider=provider,
-        )
+    body = job_object(body, host=provider, what="a batch object", provider=provider)
     raw_state = str(body.get("status") or "")
     counts = body.get("request_counts") or {}
     state = STATES.get(raw_state, BatchState.RUNNING)
-    total = _int(counts.get("total"))
-    succeeded = _int(counts.get("completed"))
-    failed = _int(counts.get("failed"))
+    total = count(counts.get("total"))
+    succeeded = count(counts.get("completed"))
+    failed = count(counts.get("failed"))
     expired = cancelled = 0
     if state.done and total > succeeded + failed:
         # what never ran: the error file lists them as batch_expired / batch_cancelled
@@ -187,7 +184,7 @@ def parse_result_line(
     where: dict[str, Any] = {"provider": provider, "model": model}
     response = line.get("response")
     if isinstance(response, Mapping) and response.get("body") is not None:
-        status = _int(response.get("status_code")) or 200
+        status = count(response.get("status_code")) or 200
         body = response["body"]
         if status < 400:
             try:
@@ -205,10 +202,3 @@ def parse_result_line(
     if reason is not None:
         return custom_id, BatchItemError(f"{message} ({code})", reason=reason, **where)
     return custom_id, openai_chat.error_from_body(400, {"error": dict(failure)}, **where)
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
