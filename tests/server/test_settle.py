@@ -99,6 +99,11 @@ def state(redis_url: str, name: str) -> Iterator[State]:  # noqa: F811
     state.close()
 
 
+def served(upstream: Upstream, name: str, redis: str | None, tmp: Path) -> Gateway:
+    """The gateway over `upstream` with the priced key `name` (limits in `redis`, or memory)."""
+    return Gateway(config(upstream, name, redis), tmp=tmp, env={"SETTLE_KEY": KEY})
+
+
 def post(gw: Gateway, **body: Any) -> httpx.Response:
     return httpx.post(
         gw.url + "/v1/chat/completions",
@@ -117,8 +122,7 @@ def test_plain_reply_is_sent_before_its_settle(
 ) -> None:
     gate = Gate()
     gate.install(monkeypatch)
-    env = {"SETTLE_KEY": KEY}
-    with Upstream() as up, Gateway(config(up, name, redis_url), tmp=tmp_path, env=env) as gw:
+    with Upstream() as up, served(up, name, redis_url, tmp_path) as gw:
         reply = post(gw)  # answered while the settle is held back
         assert reply.status_code == 200
         assert reply.json()["choices"][0]["message"]["content"] == "Hello from upstream"
@@ -140,8 +144,7 @@ def test_stream_ends_before_its_settle(
 ) -> None:
     gate = Gate()
     gate.install(monkeypatch)
-    env = {"SETTLE_KEY": KEY}
-    with Upstream() as up, Gateway(config(up, name, redis_url), tmp=tmp_path, env=env) as gw:
+    with Upstream() as up, served(up, name, redis_url, tmp_path) as gw:
         with httpx.stream(
             "POST", gw.url + "/v1/chat/completions", headers={"authorization": f"Bearer {KEY}"},
             json={"model": "priced", "stream": True, "stream_options": {"include_usage": True},
@@ -169,8 +172,7 @@ def test_a_failed_settle_is_logged_by_name_and_the_reply_stands(
     gate.install(monkeypatch)
     gate.open()
     caplog.set_level(logging.WARNING, logger="llmkit.server")
-    env = {"SETTLE_KEY": KEY}
-    with Upstream() as up, Gateway(config(up, name, redis_url), tmp=tmp_path, env=env) as gw:
+    with Upstream() as up, served(up, name, redis_url, tmp_path) as gw:
         assert post(gw).status_code == 200
         wait_for(lambda: not gw.gateway.pending, "the failed settle to end")
     logged = [r.getMessage() for r in caplog.records if "settling key" in r.getMessage()]
@@ -195,9 +197,8 @@ def test_shutdown_waits_for_pending_settles(
         await real_drain(pending, seconds, **options)
 
     monkeypatch.setattr(app_module, "drain", drain)
-    env = {"SETTLE_KEY": KEY}
     with Upstream() as up:
-        gw = Gateway(config(up, name, redis_url), tmp=tmp_path, env=env).__enter__()
+        gw = served(up, name, redis_url, tmp_path).__enter__()
         assert post(gw).status_code == 200
         assert post(gw, stream=True).status_code == 200
         wait_for(lambda: len(gw.gateway.pending) == 2, "both settles to be pending")
@@ -218,9 +219,8 @@ def test_a_stream_cut_by_its_client_still_settles_what_was_generated(
     state: State,
     tmp_path: Path,
 ) -> None:
-    env = {"SETTLE_KEY": KEY}
     up = Upstream(chunk_delay=0.01)  # 400 chunks: cut after a few
-    with up, Gateway(config(up, name, redis_url), tmp=tmp_path, env=env) as gw:
+    with up, served(up, name, redis_url, tmp_path) as gw:
         body = {"model": "priced", "stream": True, "max_tokens": 2000,
                 "messages": [{"role": "user", "content": "long"}]}  # fmt: skip
         with httpx.stream(
@@ -245,10 +245,9 @@ def test_shutdown_settles_the_streams_it_cuts(
 ) -> None:
     """A stream still running when the graceful shutdown's time is up (the harness gives
     uvicorn 2 s) is cancelled; its settle starts as it closes, and shutdown waits for it."""
-    env = {"SETTLE_KEY": KEY}
     up = Upstream(chunk_delay=0.05)  # 400 chunks: 20 s, far longer than the shutdown allows
     with up:
-        gw = Gateway(config(up, name, redis_url), tmp=tmp_path, env=env).__enter__()
+        gw = served(up, name, redis_url, tmp_path).__enter__()
         started = threading.Event()
 
         def listen() -> None:
@@ -277,8 +276,7 @@ def test_shutdown_settles_the_streams_it_cuts(
 
 
 def test_memory_keys_settle_before_the_reply(name: str, tmp_path: Path) -> None:
-    env = {"SETTLE_KEY": KEY}
-    with Upstream() as up, Gateway(config(up, name, None), tmp=tmp_path, env=env) as gw:
+    with Upstream() as up, served(up, name, None, tmp_path) as gw:
         for body in ({}, {"stream": True}):
             assert post(gw, **body).status_code == 200
         assert not gw.gateway.pending  # nothing left to run after the replies
