@@ -273,7 +273,7 @@ def settle_later(
 ) -> None:
     """Settle `grant` in a task of its own, kept in `pending` until it ends (`drain` awaits
     what is left on shutdown); a failure is logged at WARNING, by the key's name."""
-    task = asyncio.get_running_loop().create_task(key.settle(grant, usage, cost_usd))
+    task = asyncio.get_running_loop().create_task(_settle_deferred(key, grant, usage, cost_usd))
     pending.add(task)
 
     def done(task: asyncio.Task[None]) -> None:
@@ -282,6 +282,19 @@ def settle_later(
             log_settle_failure(key.name, task.exception())
 
     task.add_done_callback(done)
+
+
+SETTLE_DEFER = 0.002
+"""Seconds a settle in Redis may wait to share the next pipeline (`llmkit._redis_scripts`):
+the next request's admission, usually, so that a caller's back-to-back requests cost one
+round trip each instead of two."""
+
+
+async def _settle_deferred(key: ApiKey, grant: Grant, usage: Any, cost_usd: float | None) -> None:
+    from llmkit import _redis_scripts
+
+    with _redis_scripts.deferred(SETTLE_DEFER):
+        await key.settle(grant, usage, cost_usd)
 
 
 async def drain(

@@ -1,0 +1,167 @@
+"""`llmkit._redis_scripts.run` against a real redis-server: calls pipelined a loop turn at a
+time, each caller given its own reply or error, NOSCRIPT answered by sending the script
+whole, and deferred calls riding with the next pipeline.
+
+The server comes from `tests/test_cost_redis.py`'s fixture (skipped without the binary,
+failed instead under `LLMKIT_REQUIRE_REDIS=1`). Pipelines are counted by a thin proxy
+around the real client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from llmkit import _redis_scripts as scripts
+from tests.test_cost_redis import redis_url  # noqa: F401  (the fixture)
+
+ECHO = "return {KEYS[1], ARGV[1]}"
+FAIL_ON_BAD = "if ARGV[1] == 'bad' then return redis.error_reply('ERR refused ' .. ARGV[1]) end return ARGV[1]"
+SLOW = "local i = 0 while i < tonumber(ARGV[1]) do i = i + 1 end return ARGV[2]"
+
+
+class Counting:
+    """A `redis.asyncio.Redis` that records the size of every pipeline it executes."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.sizes: list[int] = []
+        self.sent = asyncio.Event()
+
+    def pipeline(self, transaction: bool = True) -> Any:
+        pipe = self.inner.pipeline(transaction=transaction)
+        execute = pipe.execute
+
+        async def counted(raise_on_error: bool = True) -> Any:
+            self.sizes.append(len(pipe.command_stack))
+            self.sent.set()
+            return await execute(raise_on_error=raise_on_error)
+
+        pipe.execute = counted
+        return pipe
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Counting]:  # noqa: F811
+    """A counting client on a server that knows the scripts already (counts start at 0)."""
+    import redis.asyncio as redis_asyncio
+
+    inner = redis_asyncio.Redis.from_url(redis_url)
+    for script in (ECHO, FAIL_ON_BAD, SLOW):
+        await inner.script_load(script)
+    yield Counting(inner)
+    await inner.aclose()
+
+
+def _decoded(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, list):
+        return [_decoded(item) for item in value]
+    return value
+
+
+async def test_calls_made_in_one_turn_share_one_pipeline_and_get_their_own_replies(
+    client: Counting,
+) -> None:
+    replies = await asyncio.gather(
+        *(scripts.run(client, ECHO, f"key-{i}", f"value-{i}") for i in range(20))
+    )
+    assert [_decoded(reply) for reply in replies] == [[f"key-{i}", f"value-{i}"] for i in range(20)]
+    assert client.sizes == [20]
+
+
+async def test_a_script_the_server_lost_is_sent_whole_for_every_caller(client: Counting) -> None:
+    await client.inner.script_flush()  # as after a restart
+    await client.inner.config_resetstat()
+    client.sizes.clear()
+    replies = await asyncio.gather(*(scripts.run(client, ECHO, "k", str(i)) for i in range(3)))
+    assert [_decoded(reply)[1] for reply in replies] == ["0", "1", "2"]
+    assert client.sizes == [3, 3]  # by SHA (all NOSCRIPT), then whole
+    stats = await client.inner.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == 3
+    assert stats["cmdstat_eval"]["calls"] == 3
+    client.sizes.clear()
+    await scripts.run(client, ECHO, "k", "again")
+    assert client.sizes == [1]  # stored again: by SHA only
+
+
+async def test_an_error_reaches_only_the_caller_whose_script_failed(client: Counting) -> None:
+    import redis
+
+    outcomes = await asyncio.gather(
+        scripts.run(client, FAIL_ON_BAD, "k", "good-1"),
+        scripts.run(client, FAIL_ON_BAD, "k", "bad"),
+        scripts.run(client, FAIL_ON_BAD, "k", "good-2"),
+        return_exceptions=True,
+    )
+    assert _decoded(outcomes[0]) == "good-1"
+    assert isinstance(outcomes[1], redis.ResponseError)
+    assert "refused bad" in str(outcomes[1])
+    assert _decoded(outcomes[2]) == "good-2"
+    assert client.sizes == [3]
+
+
+async def test_calls_arriving_while_a_pipeline_is_out_go_together_in_the_next(
+    client: Counting,
+) -> None:
+    first = asyncio.ensure_future(scripts.run(client, SLOW, "k", 3_000_000, "first"))
+    await client.sent.wait()  # the slow one is on its way
+    later = [asyncio.ensure_future(scripts.run(client, ECHO, "k", str(i))) for i in range(5)]
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert not any(task.done() for task in later)  # waiting for the slow pipeline
+    assert _decoded(await first) == "first"
+    assert [_decoded(await task)[1] for task in later] == ["0", "1", "2", "3", "4"]
+    assert client.sizes == [1, 5]
+
+
+async def test_a_cancelled_caller_leaves_the_others_their_replies(client: Counting) -> None:
+    kept = asyncio.ensure_future(scripts.run(client, SLOW, "k", 2_000_000, "kept"))
+    dropped = asyncio.ensure_future(scripts.run(client, SLOW, "k", 1, "dropped"))
+    await client.sent.wait()
+    dropped.cancel()
+    assert _decoded(await kept) == "kept"
+    with pytest.raises(asyncio.CancelledError):
+        await dropped
+    assert _decoded(await scripts.run(client, ECHO, "k", "next"))[1] == "next"
+
+
+async def test_a_deferred_call_waits_for_the_next_pipeline(client: Counting) -> None:
+    with scripts.deferred(60.0):
+        waiting = asyncio.ensure_future(scripts.run(client, ECHO, "k", "deferred"))
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done() and client.sizes == []  # held back, nothing sent
+    urgent = await scripts.run(client, ECHO, "k", "urgent")
+    assert _decoded(urgent)[1] == "urgent"
+    assert _decoded(await waiting)[1] == "deferred"
+    assert client.sizes == [2]  # it rode with the urgent one
+
+
+async def test_a_deferred_call_alone_still_goes_out(client: Counting) -> None:
+    with scripts.deferred(0.01):
+        reply = await asyncio.wait_for(scripts.run(client, ECHO, "k", "alone"), timeout=10)
+    assert _decoded(reply)[1] == "alone"
+    assert client.sizes == [1]
+
+
+async def test_an_unreachable_server_fails_every_caller_of_the_pipeline() -> None:
+    import redis
+    import redis.asyncio as redis_asyncio
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inner = redis_asyncio.Redis.from_url(f"redis://127.0.0.1:{port}/0")
+    try:
+        outcomes = await asyncio.gather(
+            *(scripts.run(inner, ECHO, "k", str(i)) for i in range(3)), return_exceptions=True
+        )
+        assert all(isinstance(outcome, redis.ConnectionError) for outcome in outcomes)
+    finally:
+        await inner.aclose()
