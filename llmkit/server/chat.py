@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from llmkit.server.app import Gateway, Handled
     from llmkit.server.keys import ApiKey, Grant
     from llmkit.server.routing import Target
-    from llmkit.types import Response, StreamEvent, Usage
+    from llmkit.types import Request, Response, StreamEvent, Usage
 
 __all__ = ["chat_completions"]
 
@@ -60,13 +60,15 @@ async def chat_completions(
         )
     target = gateway.router.target(call.model)
     handled.provider = target.provider_name
-    estimate = target.request(call.messages, call.options)
-    grant = await key.admit(*_amounts(key, estimate, target))
+    outgoing = None  # built only for a provider target (it is what is sent) or for a limit
+    if target.client is None or key.rate_limit is not None or key.budget_limit is not None:
+        outgoing = target.request(call.messages, call.options)
+    grant = await key.admit(*_amounts(key, outgoing, target))
     if call.stream:
-        return await _stream(gateway, call, target, key, grant, handled)
+        return await _stream(gateway, call, target, key, grant, handled, outgoing)
     try:
         upstream_start = time.perf_counter()
-        response = await target.generate(call.messages, call.options)
+        response = await target.generate(call.messages, call.options, outgoing)
         upstream = time.perf_counter() - upstream_start
     except BaseException:
         await _settle(gateway, key, grant, None, 0.0)
@@ -96,7 +98,13 @@ async def _settle(
         log_settle_failure(key.name, exc)
 
 
-def _amounts(key: ApiKey, estimate: Any, target: Target) -> tuple[dict[str, float], float | None]:
+def _amounts(
+    key: ApiKey, estimate: Request | None, target: Target
+) -> tuple[dict[str, float], float | None]:
+    """What the request takes of the key's limits, and its worst-case cost for the budget
+    (`estimate` is None only when the key has neither)."""
+    if estimate is None:
+        return {}, None
     amounts: dict[str, float] = {}
     if key.rate_limit is not None:
         amounts = key.rate_limit.amounts(estimate)
@@ -128,10 +136,11 @@ async def _stream(
     key: ApiKey,
     grant: Grant,
     handled: Handled,
+    outgoing: Request | None,
 ) -> HttpResponse:
     from llmkit.server.sse import EventStreamResponse
 
-    stream = target.stream(call.messages, call.options)
+    stream = target.stream(call.messages, call.options, outgoing)
     events = stream.__aiter__()
     upstream_start = time.perf_counter()
     try:

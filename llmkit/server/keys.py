@@ -87,6 +87,9 @@ class Grant:
     the reply instead of before (`Settles`); in memory settling never suspends."""
 
 
+_NOTHING = Grant()
+
+
 @define
 class ApiKey:
     """One key of the gateway, by name (metrics and logs show the name, never the key)."""
@@ -185,6 +188,8 @@ class ApiKey:
                 is the seconds until the next period).
         """
         limit = self.rate_limit
+        if limit is None and self.budget_limit is None:
+            return _NOTHING  # an open key: nothing to take, nothing to give back
         budget, left = self.budget()
         remote = _remote(limit, budget)
         if limit is not None and budget is not None and remote:

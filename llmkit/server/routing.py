@@ -59,17 +59,21 @@ class Target:
         model = self.model_id or (self.client.model if self.client is not None else self.name)
         return Request(model, messages, **options)
 
-    async def generate(self, messages: tuple[Message, ...], options: dict[str, Any]) -> Response:
-        """The whole reply."""
+    async def generate(
+        self, messages: tuple[Message, ...], options: dict[str, Any], request: Request | None = None
+    ) -> Response:
+        """The whole reply (`request`: `self.request(messages, options)`, if already built)."""
         if self.client is not None:
             return await self.client.generate(messages, **options)
-        return await self.provider.complete(self.request(messages, options))
+        return await self.provider.complete(request or self.request(messages, options))
 
-    def stream(self, messages: tuple[Message, ...], options: dict[str, Any]) -> ResponseStream:
-        """The reply as a stream."""
+    def stream(
+        self, messages: tuple[Message, ...], options: dict[str, Any], request: Request | None = None
+    ) -> ResponseStream:
+        """The reply as a stream (`request`: `self.request(messages, options)`, if built)."""
         if self.client is not None:
             return self.client.stream(messages, **options)
-        return self.provider.stream(self.request(messages, options))
+        return self.provider.stream(request or self.request(messages, options))
 
 
 class Router:
