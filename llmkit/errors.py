@@ -62,6 +62,7 @@ __all__ = [
     "ServerError",
     "StreamError",
     "UnderlyingError",
+    "UnsupportedContentError",
     "bounded",
     "redact",
     "redact_data",
@@ -271,6 +272,11 @@ class LLMError(Exception):
 
 class ConfigurationError(LLMError, ValueError):
     """Raised before any request: bad settings, unknown model or provider, missing SDK or key."""
+
+
+class UnsupportedContentError(ConfigurationError):
+    """A content part the host cannot take (its kind, media type or size), raised before
+    sending (`llmkit.media_support`); the request, not the settings, must change."""
 
 
 class BudgetExceededError(LLMError):

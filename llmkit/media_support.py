@@ -2,9 +2,9 @@
 
 The data is `llmkit/data/media.json` (media types, URL or bytes, size limits,
 per-model additions, with the hosts' documentation cited). `check` raises
-`ConfigurationError` naming what the host takes; `prepare` also downloads the
-URLs the host will not fetch itself (`llmkit.media_download`), so a part the
-host cannot take never reaches it as a 400.
+`UnsupportedContentError` (a `ConfigurationError`) naming what the host takes;
+`prepare` also downloads the URLs the host will not fetch itself
+(`llmkit.media_download`), so a part the host cannot take never reaches it as a 400.
 
 A provider's `media_download` attribute chooses: `"auto"` (default: download
 only what the host will not fetch), `"always"`, `"never"` (a URL the host
@@ -23,7 +23,7 @@ from typing import Any
 
 from attrs import evolve
 
-from llmkit.errors import ConfigurationError
+from llmkit.errors import UnsupportedContentError
 from llmkit.parts import kind_of
 from llmkit.types import Audio, Document, FileRef, Image, Message, Part, Request
 
@@ -67,8 +67,8 @@ def _takes(provider: str, kinds: dict[str, Any]) -> str:
     return f"{provider} takes text, " + "; ".join(said)
 
 
-def _fail(message: str, provider: str, model: str) -> ConfigurationError:
-    return ConfigurationError(message, provider=provider, model=model)
+def _fail(message: str, provider: str, model: str) -> UnsupportedContentError:
+    return UnsupportedContentError(message, provider=provider, model=model)
 
 
 def needs_download(part: Part, provider: str, model: str, mode: str = "auto") -> bool:
@@ -87,7 +87,7 @@ def needs_download(part: Part, provider: str, model: str, mode: str = "auto") ->
 
 
 def check(request: Request, provider: str, *, download: str = "auto") -> None:
-    """Raise `ConfigurationError` for a part `provider` cannot take (URLs llmkit would
+    """Raise `UnsupportedContentError` for a part `provider` cannot take (URLs llmkit would
     download are judged after downloading)."""
     rules = host_rules(provider, request.model)
     if rules is None:

@@ -90,6 +90,8 @@ def classify(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     if isinstance(exc, E.RateLimitError):
         body = error_body(exc.message, "rate_limit_error", "rate_limit_exceeded")
         return 429, body, _retry_headers(exc.retry_after)
+    if isinstance(exc, E.LLMError) and _unsupported_content(exc):
+        return 400, error_body(exc.message, "invalid_request_error", "unsupported_content"), {}
     if isinstance(exc, E.LLMError):
         for kind, status, type_, code in _UPSTREAM:
             if isinstance(exc, kind):
@@ -98,6 +100,15 @@ def classify(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     _log.error("llmkit gateway: unexpected error", exc_info=exc)
     message = "The gateway failed on this request; its log has the details"
     return 500, error_body(message, "server_error", "internal_error"), {}
+
+
+def _unsupported_content(exc: E.LLMError) -> bool:
+    """A content part the host cannot take (the caller's to change: 400), also when every
+    provider of a fallback chain refused the part."""
+    if isinstance(exc, E.UnsupportedContentError):
+        return True
+    failures = getattr(exc, "failures", None) or ()  # llmkit.fallback.AllProvidersFailedError
+    return bool(failures) and all(isinstance(e, E.UnsupportedContentError) for _, e in failures)
 
 
 def error_class(exc: BaseException) -> str:

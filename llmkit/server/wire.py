@@ -138,7 +138,8 @@ def _int(body: Mapping[str, Any], name: str, low: int) -> int | None:
 
 def _text(content: Any, path: str) -> Any:
     """A message's content: a string, or a list of parts (text parts joined when all are text;
-    `image_url` parts become `llmkit.types.Image`, so the content is then a tuple of parts)."""
+    `image_url`, `input_image`, `input_audio` and `file` parts become llmkit's `Image`,
+    `Audio` and `Document` parts, so the content is then a tuple of parts)."""
     if content is None:
         return ""
     if isinstance(content, str):
@@ -154,14 +155,13 @@ def _text(content: Any, path: str) -> Any:
             parts.append(_expect(part.get(field_name), str, f"{where}.{field_name}", "a string"))
         elif kind == "image_url":
             parts.append(_image(part.get("image_url"), f"{where}.image_url"))
-        elif kind in ("input_audio", "file", "input_image"):
+        elif kind in _MEDIA_PARTS:
+            parts.append(_MEDIA_PARTS[kind](part, where))
+        else:
             raise WireError(
-                f"content parts of type '{kind}' are not supported by this gateway yet; "
-                "send text and image_url parts",
+                "expected a part of type 'text', 'image_url', 'input_audio' or 'file'",
                 f"{where}.type",
             )
-        else:
-            raise WireError("expected a part of type 'text' or 'image_url'", f"{where}.type")
     if all(isinstance(part, str) for part in parts):
         return "".join(parts)
     from llmkit.types import Text
@@ -181,9 +181,113 @@ def _image(value: Any, path: str) -> Any:
     if detail is not None and detail not in ("auto", "low", "high"):
         raise WireError("expected auto, low or high", f"{path}.detail")
     try:
+        if url[:5].lower() == "data:":
+            # bytes, not a data: URL: every host's codec takes bytes (Anthropic's and
+            # Gemini's do not take data: URLs), and the media type is checked per host
+            data, media_type = _data_uri(url, f"{path}.url")
+            return Image(data=data, media_type=media_type, detail=detail)
         return Image.from_url(url, detail=detail)
     except ConfigurationError as exc:
         raise WireError(exc.message, f"{path}.url") from None
+
+
+# -- media parts: input_audio, file, input_image ----------------------------------------
+
+_AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+"""OpenAI's `input_audio.format` values (https://platform.openai.com/docs/api-reference/chat/create)."""
+
+_NO_FILES_API = (
+    "this gateway has no Files API, so it cannot resolve file ids; "
+    "send the file's bytes instead ({how})"
+)
+
+
+def _base64(text: Any, path: str) -> bytes:
+    """Standard base64 text as bytes (one decode of the text, no intermediate copy)."""
+    import binascii
+
+    _expect(text, str, path, "base64 text")
+    try:
+        data = binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise WireError(
+            "not valid base64 (standard alphabet, padded, no line breaks)", path
+        ) from None
+    if not data:
+        raise WireError("empty: expected base64 bytes", path)
+    return data
+
+
+def _data_uri(url: str, path: str) -> tuple[bytes, str | None]:
+    """The bytes and media type of a `data:<type>;base64,<data>` URI."""
+    head, comma, body = url.partition(",")
+    if not comma or not head.lower().endswith(";base64"):
+        raise WireError("expected a base64 data: URI (data:<media type>;base64,<data>)", path)
+    media_type = head[5:-7].strip() or None
+    return _base64(body, path), media_type
+
+
+def _input_audio(part: Mapping[str, Any], where: str) -> Any:
+    """`{"type": "input_audio", "input_audio": {"data", "format"}}` as an `Audio` part."""
+    from llmkit.types import Audio
+
+    where = f"{where}.input_audio"
+    value = _expect(part.get("input_audio"), dict, where, "an object with data and format")
+    fmt = value.get("format")
+    if fmt not in _AUDIO_FORMATS:
+        raise WireError("expected wav or mp3", f"{where}.format")
+    return Audio(data=_base64(value.get("data"), f"{where}.data"), media_type=_AUDIO_FORMATS[fmt])
+
+
+def _file(part: Mapping[str, Any], where: str) -> Any:
+    """`{"type": "file", "file": {"file_data", "filename"}}` as a `Document` (an `Image` or
+    `Audio` when its media type says so, as `llmkit.parts.part_from_path` decides)."""
+    from llmkit.errors import ConfigurationError
+    from llmkit.parts import guess_from_name, normalise_media_type, sniff
+    from llmkit.types import Audio, Document, Image
+
+    where = f"{where}.file"
+    value = _expect(part.get("file"), dict, where, "an object with file_data and filename")
+    filename = value.get("filename")
+    if filename is not None:
+        _expect(filename, str, f"{where}.filename", "a string")
+    raw = value.get("file_data")
+    if raw is None:
+        if value.get("file_id") is not None:
+            how = "file.file_data: a data:<media type>;base64,... URI, with file.filename"
+            raise WireError(_NO_FILES_API.format(how=how), f"{where}.file_id")
+        raise WireError("required: a data:<media type>;base64,... URI", f"{where}.file_data")
+    _expect(raw, str, f"{where}.file_data", "a data:<media type>;base64,... URI")
+    if raw[:5].lower() == "data:":
+        data, media_type = _data_uri(raw, f"{where}.file_data")
+    else:
+        data, media_type = _base64(raw, f"{where}.file_data"), None
+    if media_type is not None:
+        media_type = normalise_media_type(media_type)
+    if media_type in (None, "application/octet-stream"):
+        media_type = sniff(data) or (guess_from_name(filename) if filename else None)
+    kind = (media_type or "").split("/", 1)[0]
+    cls = Image if kind == "image" else Audio if kind == "audio" else Document
+    try:
+        return cls(data=data, media_type=media_type, filename=filename)
+    except ConfigurationError as exc:
+        raise WireError(exc.message, f"{where}.file_data") from None
+
+
+def _input_image(part: Mapping[str, Any], where: str) -> Any:
+    """A Responses-API `input_image` part (`image_url` a URL string or `{url}`, `detail`)."""
+    value = part.get("image_url")
+    if value is None:
+        if part.get("file_id") is not None:
+            how = "input_image.image_url: an https or data: URL"
+            raise WireError(_NO_FILES_API.format(how=how), f"{where}.file_id")
+        raise WireError("required: an https or data: URL", f"{where}.image_url")
+    if isinstance(value, str):
+        value = {"url": value, "detail": part.get("detail")}
+    return _image(value, f"{where}.image_url")
+
+
+_MEDIA_PARTS = {"input_audio": _input_audio, "file": _file, "input_image": _input_image}
 
 
 def _tool_calls(value: Any, path: str) -> tuple[ToolCall, ...]:
