@@ -199,6 +199,7 @@ class RedisBackend:
         self._clients = LoopResources("redis rate-limit")
         self._limits: list[tuple[str, float]] = []
         self._max_concurrency = 0
+        self._windows: frozenset[str] = frozenset()
         self._pending: list[QuotaSnapshot] = []
         self._lock = threading.Lock()
 
@@ -212,6 +213,7 @@ class RedisBackend:
             ("tokens", limit.tokens_per_minute or 0.0),
         ]
         self._max_concurrency = limit.max_concurrency or 0
+        self._windows = frozenset(dim for dim, value in self._limits if value > 0)
 
     def _redis(self) -> Any:
         if self._client is not None:
@@ -261,7 +263,8 @@ class RedisBackend:
         await self._flush()
         args: list[Any] = [key]
         for dim, amount in used.items():
-            args += [dim, repr(float(amount))]
+            if dim in self._windows:  # only a window's dimension holds an amount to settle
+                args += [dim, repr(float(amount))]
         await self._eval(_RELEASE, *args)
 
     def observe(self, snapshots: Sequence[QuotaSnapshot]) -> None:
