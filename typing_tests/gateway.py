@@ -22,3 +22,22 @@ async def snippet_1() -> None:
         stream=True, stream_options={"include_usage": True},
     ):
         print(chunk.choices[0].delta.content if chunk.choices else chunk.usage)
+
+
+async def snippet_2() -> None:
+    import base64
+    from pathlib import Path
+
+    from openai import OpenAI
+
+    client = OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="unused")
+    pdf = base64.b64encode(Path("report.pdf").read_bytes()).decode()
+    wav = base64.b64encode(Path("question.wav").read_bytes()).decode()
+    reply = client.chat.completions.create(
+        model="openai/gpt-4o-audio-preview",  # provider/host-model-id: a model that takes audio
+        messages=[{"role": "user", "content": [
+            {"type": "input_audio", "input_audio": {"data": wav, "format": "wav"}},
+            {"type": "file", "file": {"filename": "report.pdf",
+                                      "file_data": f"data:application/pdf;base64,{pdf}"}},
+        ]}],
+    )
