@@ -93,6 +93,8 @@ class _Batcher:
         self.client = client
         self.loop = loop
         self.waiting: list[_Call] = []
+        self.urgent = False
+        """Whether a caller waiting now wants its reply as soon as possible."""
         self.due: float | None = None
         """When the oldest deferred call must go at the latest (None: none is deferred)."""
         self.timer: asyncio.TimerHandle | None = None
@@ -101,23 +103,27 @@ class _Batcher:
 
     def submit(self, call: _Call, defer: float) -> None:
         self.waiting.append(call)
-        if self.task is not None:  # a pipeline is under way: this call goes in the next
+        if defer <= 0:
+            self.urgent = True
+            if self.task is None:
+                self._start()
             return
-        if defer > 0:
-            due = self.loop.time() + defer
-            if self.due is None or due < self.due:
-                self.due = due
-                if self.timer is not None:
-                    self.timer.cancel()
-                self.timer = self.loop.call_at(due, self._start)
-            return
-        self._start()
+        due = self.loop.time() + defer
+        if self.due is None or due < self.due:
+            self.due = due
+            if self.task is None:  # else the pipeline under way sets the timer as it ends
+                self._arm()
+
+    def _arm(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        assert self.due is not None
+        self.timer = self.loop.call_at(self.due, self._start)
 
     def _start(self) -> None:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        self.due = None
         if self.task is None and self.waiting:
             # a task, so the pipeline starts next turn: the calls made this turn go with it
             self.task = self.loop.create_task(self._send())
@@ -126,9 +132,17 @@ class _Batcher:
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
+                self.urgent, self.due = False, None
                 await _execute(self.client, batch)
+                if not self.urgent:  # only deferred calls came meanwhile: they can wait
+                    break
         finally:
             self.task = None
+            if self.waiting and not self.loop.is_closed():
+                if self.urgent or self.due is None:
+                    self._start()
+                else:
+                    self._arm()
 
 
 async def _execute(client: Any, batch: list[_Call]) -> None:

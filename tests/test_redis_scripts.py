@@ -165,3 +165,19 @@ async def test_an_unreachable_server_fails_every_caller_of_the_pipeline() -> Non
         assert all(isinstance(outcome, redis.ConnectionError) for outcome in outcomes)
     finally:
         await inner.aclose()
+
+
+async def test_deferred_calls_arriving_during_a_pipeline_keep_waiting_after_it(
+    client: Counting,
+) -> None:
+    slow = asyncio.ensure_future(scripts.run(client, SLOW, "k", 2_000_000, "slow"))
+    await client.sent.wait()
+    with scripts.deferred(60.0):
+        waiting = asyncio.ensure_future(scripts.run(client, ECHO, "k", "deferred"))
+    assert _decoded(await slow) == "slow"
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not waiting.done() and client.sizes == [1]  # not sent on its own after the slow one
+    assert _decoded(await scripts.run(client, ECHO, "k", "urgent"))[1] == "urgent"
+    assert _decoded(await waiting)[1] == "deferred"
+    assert client.sizes == [1, 2]

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import logging
 import math
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -26,12 +27,15 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from attrs import define, field, frozen
 
+from llmkit import _redis_scripts
+from llmkit.budget import MemoryBudgetBackend
 from llmkit.errors import BudgetExceededError, RateLimitError
+from llmkit.ratelimit import Lease, MemoryBackend
 
 if TYPE_CHECKING:
     from llmkit._config_schema import ServerBudgetConfig, ServerKeyConfig, ServerRateLimitConfig
     from llmkit.budget import Budget, Reservation
-    from llmkit.ratelimit import Lease, RateLimit
+    from llmkit.ratelimit import RateLimit
 
 __all__ = [
     "ApiKey", "Grant", "digest", "drain", "log_settle_failure", "period_label", "redis_client",
@@ -105,6 +109,8 @@ class ApiKey:
     redis_client: Any = field(default=None, repr=False)
     """The gateway's shared `redis.asyncio.Redis` (a blocking pool: waits for a connection)."""
     _budgets: dict[str, Budget] = field(factory=dict, repr=False)
+    _period: tuple[str, float] | None = field(default=None, repr=False)
+    """This budget period's label and when it ends (Unix seconds)."""
 
     @classmethod
     def from_config(
@@ -157,7 +163,11 @@ class ApiKey:
         """This period's budget (None without one), and the seconds until the next period."""
         if self.budget_limit is None:
             return None, math.inf
-        label, left = period_label(self.budget_period)
+        now = time.time()
+        if self._period is None or now >= self._period[1]:  # the label: once per period
+            label, left = period_label(self.budget_period)
+            self._period = (label, now + left)
+        label, left = self._period[0], self._period[1] - now
         budget = self._budgets.get(label)
         if budget is None:
             from llmkit.budget import Budget
@@ -296,8 +306,6 @@ round trip each instead of two."""
 
 
 async def _settle_deferred(key: ApiKey, grant: Grant, usage: Any, cost_usd: float | None) -> None:
-    from llmkit import _redis_scripts
-
     with _redis_scripts.deferred(SETTLE_DEFER):
         await key.settle(grant, usage, cost_usd)
 
@@ -338,9 +346,6 @@ def log_settle_failure(name: str, exc: BaseException | None) -> None:
 
 def _remote(limit: RateLimit | None, budget: Budget | None) -> bool:
     """Whether the key's lease or budget hold lives outside this process (Redis)."""
-    from llmkit.budget import MemoryBudgetBackend
-    from llmkit.ratelimit import MemoryBackend
-
     if limit is not None and not isinstance(limit.backend, MemoryBackend):
         return True
     return budget is not None and not isinstance(budget.backend, MemoryBudgetBackend)
@@ -391,8 +396,6 @@ def _rate_limit(
 
 async def _try_lease(limit: RateLimit, amounts: Mapping[str, float], name: str) -> Lease:
     """A lease if `amounts` fit now, else `RateLimitError` with the wait."""
-    from llmkit.ratelimit import Lease, MemoryBackend
-
     key = f"gw-{uuid.uuid4().hex}"
     backend = limit.backend
     if isinstance(backend, MemoryBackend):
