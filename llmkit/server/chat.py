@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from llmkit.server.app import Gateway, Handled
     from llmkit.server.keys import ApiKey, Grant
     from llmkit.server.routing import Target
-    from llmkit.types import Request, Response, StreamEvent, Usage
+    from llmkit.types import Cost, Request, Response, StreamEvent, Usage
 
 __all__ = ["chat_completions"]
 
@@ -76,9 +76,10 @@ async def chat_completions(
     payload = wire.completion(
         response, completion_id=_completion_id(response), created=int(time.time()), model=call.model
     )
-    handled.usage, handled.cost, handled.cached = response.usage, response.cost, response.cached
+    cost = target.cost(response)
+    handled.usage, handled.cost, handled.cached = response.usage, cost, response.cached
     reply = gateway.json(payload, handled, upstream=upstream)
-    await _settle(gateway, key, grant, response.usage, _cost(response))
+    await _settle(gateway, key, grant, response.usage, _total(cost))
     return reply
 
 
@@ -117,8 +118,8 @@ def _amounts(
     return amounts, worst_case(int(prompt), estimate.max_tokens, target.prices)
 
 
-def _cost(response: Response) -> float | None:
-    return response.cost.total if response.cost is not None else None
+def _total(cost: Cost | None) -> float | None:
+    return cost.total if cost is not None else None
 
 
 def _completion_id(response: Response) -> str:
@@ -162,10 +163,14 @@ async def _stream(
         """Close the upstream stream, settle the key, count the reply (shielded)."""
         with anyio.CancelScope(shield=True):
             await stream.aclose()
-            usage, cost = _spent(stream, response, call, target)
+            priced = None if response is None else target.cost(response)
+            if response is not None:
+                usage, cost = response.usage, _total(priced)
+            else:
+                usage, cost = _spent_so_far(stream, call, target)
             # in Redis: a task that runs once the stream's end is sent, not before
             await _settle(gateway, key, grant, usage, cost)
-            handled.usage, handled.cost = usage, None if response is None else response.cost
+            handled.usage, handled.cost = usage, priced
             if failure is None:
                 gateway.metrics.reply(
                     labels, status=200, seconds=handled.elapsed(), usage=usage,
@@ -235,13 +240,11 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + _encode(payload) + b"\n\n"
 
 
-def _spent(
-    stream: Any, response: Response | None, call: wire.ChatCall, target: Target
+def _spent_so_far(
+    stream: Any, call: wire.ChatCall, target: Target
 ) -> tuple[Usage | None, float | None]:
-    """What a stream used and cost: the reply's own figures, or, for a stream cut short,
-    the prompt's estimate and the generated text counted locally, priced from the catalog."""
-    if response is not None:
-        return response.usage, _cost(response)
+    """What a stream cut short used and cost: the prompt's estimate and the text generated
+    so far counted locally, priced from the catalog."""
     from llmkit.cost import price_usage
     from llmkit.ratelimit import estimate_tokens
     from llmkit.tokens import count_text

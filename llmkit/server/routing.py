@@ -20,12 +20,13 @@ from llmkit.server.errors import GatewayError
 from llmkit.types import Message, Request
 
 if TYPE_CHECKING:
+    from llmkit.catalog import CatalogEntry, Prices
     from llmkit.clients import ModelClient
     from llmkit.embeddings import EmbeddingClient
     from llmkit.providers import Provider
     from llmkit.providers._stream import ResponseStream
     from llmkit.registry import Registry
-    from llmkit.types import Response
+    from llmkit.types import Cost, Response
 
 __all__ = ["Router", "Target"]
 
@@ -38,6 +39,8 @@ class Target:
     provider: Provider
     client: ModelClient | None = None
     model_id: str | None = None
+    entry: CatalogEntry | None = None
+    """A provider target's catalog entry, when the catalog knows the host's id (its prices)."""
 
     @property
     def provider_name(self) -> str:
@@ -45,14 +48,23 @@ class Target:
         return str(self.provider.name)
 
     @property
-    def prices(self) -> Any:
+    def prices(self) -> Prices | None:
         """The catalog's prices for this target's model, where known."""
         if self.client is None:
-            return None
+            return self.entry.prices if self.entry is not None else None
         try:
             return self.client.entry.prices
         except Exception:  # an unknown model: no prices
             return None
+
+    def cost(self, response: Response) -> Cost | None:
+        """What `response` cost: the client's (or host's) figure, else the usage at the
+        catalog's prices (a provider target's replies carry none of their own)."""
+        if response.cost is not None or self.client is not None:
+            return response.cost
+        from llmkit.cost import price_usage
+
+        return price_usage(response.usage, self.prices)
 
     def request(self, messages: tuple[Message, ...], options: dict[str, Any]) -> Request:
         """The request for rate-limit estimates (and, for a provider target, to send)."""
@@ -104,7 +116,12 @@ class Router:
                 return Target(name, client.provider, client=client)
             host, slash, model_id = name.partition("/")
             if slash and model_id and host in registry.provider_names():
-                return Target(name, registry.provider(host), model_id=model_id)
+                from llmkit.catalog import find
+
+                provider = registry.provider(host)
+                return Target(
+                    name, provider, model_id=model_id, entry=find(provider.name, model_id)
+                )
         except GatewayError:
             raise
         except ConfigurationError as exc:

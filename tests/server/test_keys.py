@@ -104,6 +104,38 @@ def test_budget_per_key(tmp_path: Path) -> None:
         assert len(up.bodies) == 2
 
 
+def test_a_provider_route_is_priced_for_the_budget(tmp_path: Path) -> None:
+    # `paid/gpt-5.6` calls the provider with the host's id, without a model client: the
+    # catalog still prices it, so the key's budget holds and counts exactly as for `priced`
+    extra = """    team-c:
+      key: sk-team-c-secret
+      budget: {limit_usd: 0.0003, period: day}
+"""
+    with Upstream() as up, Gateway(config(up, extra), tmp=tmp_path, env=ENV) as gw:
+        team_c = client(gw, "sk-team-c-secret")
+        with pytest.raises(openai.RateLimitError) as caught:
+            ask(team_c, "paid/gpt-5.6", max_tokens=1000)  # worst case $0.02: refused up front
+        assert caught.value.code == "insufficient_quota"
+        assert len(up.bodies) == 0
+        ask(team_c, "paid/gpt-5.6")
+        ask(team_c, "paid/gpt-5.6")
+        assert [body["model"] for body in up.bodies] == ["gpt-5.6", "gpt-5.6"]
+        with pytest.raises(openai.RateLimitError) as over:
+            ask(team_c, "paid/gpt-5.6")  # 2 x $0.000184 spent: over $0.0003
+        assert over.value.code == "insufficient_quota"
+        assert len(up.bodies) == 2
+        metrics = httpx.get(
+            gw.url + "/metrics", headers={"authorization": "Bearer sk-team-c-secret"}
+        ).text
+        cost = [
+            line
+            for line in metrics.splitlines()
+            if line.startswith("llmkit_gateway_cost_usd_total{")
+        ]
+        assert any('model="paid/gpt-5.6"' in line and 'key="team-c"' in line for line in cost)
+        assert sum(float(line.rsplit(" ", 1)[1]) for line in cost) == pytest.approx(2 * 0.000184)
+
+
 def test_key_config_is_validated(tmp_path: Path) -> None:
     from llmkit.config import validate_text
 
