@@ -16,15 +16,16 @@ the caller never waits for that round trip; in memory they are settled inline.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 
 from llmkit.server import wire
-from llmkit.server.errors import GatewayError, classify, error_class
+from llmkit.server.errors import ClientGone, GatewayError, classify, error_class
 from llmkit.server.keys import log_settle_failure, settle_later
 
 if TYPE_CHECKING:
@@ -68,8 +69,12 @@ async def chat_completions(
         return await _stream(gateway, call, target, key, grant, handled, outgoing)
     try:
         upstream_start = time.perf_counter()
-        response = await target.generate(call.messages, call.options, outgoing)
+        work = target.generate(call.messages, call.options, outgoing)
+        response = await _unless_gone(request, work)
         upstream = time.perf_counter() - upstream_start
+    except ClientGone:  # the host read the prompt: count it; what it wrote is unknown
+        await _settle(gateway, key, grant, *_spent_so_far(None, call, target))
+        raise
     except BaseException:
         await _settle(gateway, key, grant, None, 0.0)
         raise
@@ -81,6 +86,33 @@ async def chat_completions(
     reply = gateway.json(payload, handled, upstream=upstream)
     await _settle(gateway, key, grant, response.usage, _total(cost))
     return reply
+
+
+async def _unless_gone(http: HttpRequest, work: Awaitable[Response]) -> Response:
+    """`work`, cancelled if the caller hangs up first (then `ClientGone`), so that the host
+    stops generating a reply nobody will read. A watcher task waits for the ASGI server's
+    `http.disconnect` (the body is read by then) and cancels this task; a cancellation
+    from anywhere else (shutdown) goes through as it came."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    async def watch() -> None:
+        nonlocal gone
+        while (await http.receive())["type"] != "http.disconnect":
+            pass
+        gone = True
+        task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone and task.uncancel() == 0:
+            raise ClientGone from None
+        raise
+    finally:
+        watcher.cancel()
 
 
 async def _settle(
@@ -164,8 +196,9 @@ async def _stream(
         with anyio.CancelScope(shield=True):
             await stream.aclose()
             priced = None if response is None else target.cost(response)
+            usage: Usage | None = None if response is None else response.usage
             if response is not None:
-                usage, cost = response.usage, _total(priced)
+                cost = _total(priced)
             else:
                 usage, cost = _spent_so_far(stream, call, target)
             # in Redis: a task that runs once the stream's end is sent, not before
@@ -243,15 +276,16 @@ def _sse(payload: dict[str, Any]) -> bytes:
 def _spent_so_far(
     stream: Any, call: wire.ChatCall, target: Target
 ) -> tuple[Usage | None, float | None]:
-    """What a stream cut short used and cost: the prompt's estimate and the text generated
-    so far counted locally, priced from the catalog."""
+    """What a reply cut short used and cost: the prompt's estimate and the text a stream
+    generated so far (None: no stream, nothing known) counted locally, priced from the
+    catalog."""
     from llmkit.cost import price_usage
     from llmkit.ratelimit import estimate_tokens
     from llmkit.tokens import count_text
     from llmkit.types import Usage
 
     try:
-        partial = stream.partial()
+        partial = stream.partial() if stream is not None else None
     except Exception:
         partial = None
     model = target.model_id or (target.client.model if target.client is not None else call.model)

@@ -16,7 +16,7 @@ from typing import Any
 from llmkit import errors as E
 from llmkit.server.wire import WireError
 
-__all__ = ["GatewayError", "classify", "error_body"]
+__all__ = ["ClientGone", "GatewayError", "classify", "error_body", "error_class"]
 
 _log = logging.getLogger("llmkit.server")
 
@@ -41,6 +41,10 @@ class GatewayError(Exception):
         self.param = param
         self.retry_after = retry_after
         super().__init__(message)
+
+
+class ClientGone(Exception):
+    """The caller hung up before its reply was ready (status 499, never delivered)."""
 
 
 def error_body(
@@ -82,6 +86,9 @@ def classify(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
     if isinstance(exc, GatewayError):
         body = error_body(exc.message, exc.type, exc.code, exc.param)
         return exc.status, body, _retry_headers(exc.retry_after)
+    if isinstance(exc, ClientGone):
+        message = "The client closed the connection before the reply was ready"
+        return 499, error_body(message, "invalid_request_error", "client_disconnected"), {}
     if isinstance(exc, WireError):
         return 400, error_body(exc.message, "invalid_request_error", exc.code, exc.param), {}
     if isinstance(exc, E.BudgetExceededError):
@@ -115,4 +122,6 @@ def error_class(exc: BaseException) -> str:
     """The error's class name for metrics (`RateLimitError`, `WireError`, ...)."""
     if isinstance(exc, GatewayError):
         return exc.code or f"http_{exc.status}"
+    if isinstance(exc, ClientGone):
+        return "ClientDisconnected"  # as a stream's caller hanging up is counted
     return type(exc).__name__
