@@ -260,6 +260,12 @@ def _file(part: Mapping[str, Any], where: str) -> Any:
     _expect(raw, str, f"{where}.file_data", "a data:<media type>;base64,... URI")
     if raw[:5].lower() == "data:":
         data, media_type = _data_uri(raw, f"{where}.file_data")
+    elif raw[:8].lower().startswith(("https://", "http://")):
+        raise WireError(
+            "expected the file's bytes (a data:<media type>;base64,... URI), not a URL: "
+            "this gateway does not fetch files",
+            f"{where}.file_data",
+        )
     else:
         data, media_type = _base64(raw, f"{where}.file_data"), None
     if media_type is not None:

@@ -246,6 +246,11 @@ def test_anthropic_host_gets_document_and_image_blocks(tmp_path: Path) -> None:
             "base64 data: URI",
         ),
         (
+            {"type": "file", "file": {"file_data": "https://example.com/a.pdf"}},
+            "messages[0].content[1].file.file_data",
+            "not a URL",
+        ),
+        (
             # binary bytes with no media type and no file name: nothing to go by
             {"type": "file", "file": {"file_data": b64(b"\x00\x01\x02\xff" * 8)}},
             "messages[0].content[1].file.file_data",
