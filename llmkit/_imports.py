@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import sys
 from types import ModuleType
 
 from llmkit.errors import ConfigurationError
@@ -16,9 +15,6 @@ def install_hint(extra: str) -> str:
 
 def require(module: str, *, extra: str) -> ModuleType:
     """Import `module`, or raise a `ConfigurationError` naming the extra that installs it."""
-    found = sys.modules.get(module)  # hot paths call this per request: skip importlib then
-    if found is not None:
-        return found
     try:
         return importlib.import_module(module)
     except ImportError as exc:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import hashlib
 import weakref
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["deferred", "run"]
+__all__ = ["deferred", "redis_error", "run"]
 
 _SHAS: dict[str, str] = {}
 _DEFER: contextvars.ContextVar[float] = contextvars.ContextVar("llmkit_redis_defer", default=0.0)
@@ -47,6 +48,15 @@ async def run(client: Any, script: str, key: str, *args: Any) -> Any:
     call = _Call(sha, script, key, args, loop.create_future())
     _batcher(client, loop).submit(call, _DEFER.get())
     return await call.future
+
+
+@functools.cache
+def redis_error() -> type[Exception]:
+    """`redis.RedisError`, looked up once: what the backends turn into llmkit errors."""
+    from llmkit._imports import require
+
+    error: type[Exception] = require("redis", extra="redis").RedisError
+    return error
 
 
 @contextlib.contextmanager

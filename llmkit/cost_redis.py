@@ -118,10 +118,9 @@ class RedisBudgetBackend:
         return redis_asyncio.Redis.from_url(self.url)
 
     async def _eval(self, script: str, *args: Any) -> list[int]:
-        redis = require("redis", extra="redis")
         try:
             result = await scripts.run(self._redis(), script, self.prefix, *args)
-        except redis.RedisError as exc:
+        except scripts.redis_error() as exc:
             raise ConfigurationError(
                 f"The Redis budget backend failed ({type(exc).__name__}: {exc}); "
                 f"check that Redis is running at {self.url}"

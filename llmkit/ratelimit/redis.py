@@ -225,11 +225,10 @@ class RedisBackend:
         return redis_asyncio.Redis.from_url(self.url)
 
     async def _eval(self, script: str, *args: Any) -> Any:
-        redis = require("redis", extra="redis")
         client = self._redis()
         try:
             return await scripts.run(client, script, self.prefix, *args)
-        except redis.RedisError as exc:
+        except scripts.redis_error() as exc:
             from llmkit.errors import ConfigurationError
 
             raise ConfigurationError(
