@@ -58,6 +58,7 @@ __all__ = [
     "DURATION_BUCKETS",
     "PROVIDER_NAMES",
     "TOKEN_BUCKETS",
+    "attach",
     "instrument",
     "is_instrumented",
     "tracer_provider",
@@ -524,6 +525,19 @@ def _attach(
         prepared = None
     try:
         state.attach(route.provider, request, prepared, streaming=streaming)
+    except Exception:
+        _log.exception("llmkit: OpenTelemetry could not read the provider's address")
+
+
+def attach(provider: Any, request: Request, *, streaming: bool) -> None:
+    """Give the span of a call announced without a model client (a `request` event emitted
+    for `request`, as the gateway does for a `provider/host-model-id` route) the host's
+    address and whether it streams. Nothing happens when not instrumented."""
+    state = _state
+    if state is None:
+        return
+    try:
+        state.attach(provider, request, None, streaming=streaming)
     except Exception:
         _log.exception("llmkit: OpenTelemetry could not read the provider's address")
 

@@ -180,10 +180,11 @@ async def _stream(
         first: StreamEvent | None = await events.__anext__()
     except StopAsyncIteration:
         first = None
-    except BaseException:
+    except BaseException as exc:
         with anyio.CancelScope(shield=True):
             await stream.aclose()
             await _settle(gateway, key, grant, None, 0.0)
+        target.stream_ended(outgoing, None, exc)
         raise
     overhead = handled.elapsed() - (time.perf_counter() - upstream_start)
     completion_id = f"chatcmpl-{handled.request_id}"
@@ -195,6 +196,7 @@ async def _stream(
         """Close the upstream stream, settle the key, count the reply (shielded)."""
         with anyio.CancelScope(shield=True):
             await stream.aclose()
+            target.stream_ended(outgoing, response, failure)
             priced = None if response is None else target.cost(response)
             usage: Usage | None = None if response is None else response.usage
             if response is not None:

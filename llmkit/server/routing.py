@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from attrs import define
 
-from llmkit.errors import ConfigurationError
+from llmkit.errors import ConfigurationError, LLMError
+from llmkit.server import announce
 from llmkit.server.errors import GatewayError
 from llmkit.types import Message, Request
 
@@ -77,7 +78,15 @@ class Target:
         """The whole reply (`request`: `self.request(messages, options)`, if already built)."""
         if self.client is not None:
             return await self.client.generate(messages, **options)
-        return await self.provider.complete(request or self.request(messages, options))
+        request = request or self.request(messages, options)
+        announce.started(self.provider, request, streaming=False)
+        try:
+            response = await self.provider.complete(request)
+        except LLMError as error:
+            announce.failed(self.provider, request, error)
+            raise
+        announce.finished(self.provider, request, response, self.cost(response))
+        return response
 
     def stream(
         self, messages: tuple[Message, ...], options: dict[str, Any], request: Request | None = None
@@ -85,7 +94,21 @@ class Target:
         """The reply as a stream (`request`: `self.request(messages, options)`, if built)."""
         if self.client is not None:
             return self.client.stream(messages, **options)
-        return self.provider.stream(request or self.request(messages, options))
+        request = request or self.request(messages, options)
+        announce.started(self.provider, request, streaming=True)
+        return self.provider.stream(request)
+
+    def stream_ended(
+        self, request: Request | None, response: Response | None, failure: BaseException | None
+    ) -> None:
+        """A stream of `self.stream(..., request)` ended: a provider target announces how
+        (`llmkit.server.announce`; a client announces its own)."""
+        if self.client is not None or request is None:
+            return
+        if isinstance(failure, LLMError):
+            announce.failed(self.provider, request, failure)
+        elif response is not None:
+            announce.finished(self.provider, request, response, self.cost(response))
 
 
 class Router:

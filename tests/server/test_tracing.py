@@ -83,6 +83,39 @@ def test_a_request_is_a_server_span_continuing_the_callers_trace_with_its_llmkit
     assert client.parent is not None and client.parent.span_id == server.context.span_id
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["call", "stream"])
+def test_a_provider_route_has_its_client_span_too(
+    spans: InMemorySpanExporter, tmp_path: Path, stream: bool
+) -> None:
+    # `up/up-model` calls the provider without a model client: the gateway announces it
+    with Upstream() as up, Gateway(KEYED.format(url=up.url), tmp=tmp_path) as gw:
+        reply = _chat(gw, stream=stream, model="up/up-model")
+        assert reply.status_code == 200, reply.text
+    finished = spans.get_finished_spans()
+    (server,) = [s for s in finished if s.kind == SpanKind.SERVER]
+    (client,) = [s for s in finished if s.kind == SpanKind.CLIENT]
+    assert client.name == "chat up-model"
+    assert client.parent is not None and client.parent.span_id == server.context.span_id
+    attributes = dict(client.attributes or {})
+    assert attributes["server.address"] == "127.0.0.1"
+    assert attributes["gen_ai.usage.input_tokens"] == 11  # the upstream's usage
+    assert attributes["gen_ai.usage.output_tokens"] == 7
+    assert "error.type" not in attributes
+
+
+def test_a_failed_provider_route_says_why_on_its_client_span(
+    spans: InMemorySpanExporter, tmp_path: Path
+) -> None:
+    def refuse(body: object) -> tuple[int, dict[str, object], dict[str, str]]:
+        return 400, {"error": {"message": "bad request", "type": "invalid_request_error"}}, {}
+
+    with Upstream(refuse) as up, Gateway(KEYED.format(url=up.url), tmp=tmp_path) as gw:
+        assert _chat(gw, model="up/up-model").status_code == 400
+    finished = spans.get_finished_spans()
+    (client,) = [s for s in finished if s.kind == SpanKind.CLIENT]
+    assert dict(client.attributes or {})["error.type"] == "InvalidRequestError"
+
+
 def test_a_refused_request_says_why_on_its_span_and_health_is_not_traced(
     spans: InMemorySpanExporter, tmp_path: Path
 ) -> None:
