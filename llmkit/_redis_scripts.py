@@ -100,8 +100,8 @@ class _Batcher:
     """The calls waiting for one client on one event loop, and the one pipeline in flight."""
 
     def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self.client = client
-        self.loop = loop
+        self.client = weakref.ref(client)  # `_BATCHERS` holds this: a strong one would keep
+        self.loop = loop  # the client (its key there) alive for good
         self.waiting: list[_Call] = []
         self.urgent = False
         """Whether a caller waiting now wants its reply as soon as possible."""
@@ -143,7 +143,7 @@ class _Batcher:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 self.urgent, self.due = False, None
-                await _execute(self.client, batch)
+                await _execute(self.client(), batch)  # alive: its callers hold it
                 if not self.urgent:  # only deferred calls came meanwhile: they can wait
                     break
         finally:

@@ -181,3 +181,18 @@ async def test_deferred_calls_arriving_during_a_pipeline_keep_waiting_after_it(
     assert _decoded(await scripts.run(client, ECHO, "k", "urgent"))[1] == "urgent"
     assert _decoded(await waiting)[1] == "deferred"
     assert client.sizes == [1, 2]
+
+
+async def test_a_client_nobody_holds_any_more_is_not_kept_alive(redis_url: str) -> None:  # noqa: F811
+    import gc
+    import weakref
+
+    import redis.asyncio as redis_asyncio
+
+    inner = redis_asyncio.Redis.from_url(redis_url)
+    assert _decoded(await scripts.run(inner, ECHO, "k", "once"))[1] == "once"
+    await inner.aclose()
+    alive = weakref.ref(inner)
+    del inner
+    gc.collect()
+    assert alive() is None  # the pipelining state does not pin it
