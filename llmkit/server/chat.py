@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import msgspec
 
-from llmkit.server import wire
+from llmkit.server import replies, wire
 from llmkit.server.errors import ClientGone, GatewayError, classify, error_class
 from llmkit.server.keys import log_settle_failure, settle_later
 
@@ -78,7 +78,7 @@ async def chat_completions(
     except BaseException:
         await _settle(gateway, key, grant, None, 0.0)
         raise
-    payload = wire.completion(
+    payload = replies.completion(
         response, completion_id=_completion_id(response), created=int(time.time()), model=call.model
     )
     cost = target.cost(response)
@@ -225,28 +225,30 @@ async def _stream(
         failure: BaseException | None = None
         try:
             yield _sse(
-                wire.chunk(completion_id, created, call.model, {"role": "assistant", "content": ""})
+                replies.chunk(
+                    completion_id, created, call.model, {"role": "assistant", "content": ""}
+                )
             )
             event = first
             finish_reason: str | None = None
             seen_content = False
             while event is not None:
-                delta = wire.delta_of(event)
+                delta = replies.delta_of(event)
                 if delta is not None:
                     if not seen_content:
                         seen_content = True
                         gateway.metrics.ttft.labels(*labels).observe(handled.elapsed())
-                    yield _sse(wire.chunk(completion_id, created, call.model, delta))
+                    yield _sse(replies.chunk(completion_id, created, call.model, delta))
                 if event.finish_reason is not None:
-                    finish_reason = wire.finish_reason(event.finish_reason)
+                    finish_reason = replies.finish_reason(event.finish_reason)
                 event = await anext(events, None)
             response = stream.response
             if finish_reason is None:
-                finish_reason = wire.finish_reason(response.finish_reason)
-            yield _sse(wire.chunk(completion_id, created, call.model, {}, finish_reason))
+                finish_reason = replies.finish_reason(response.finish_reason)
+            yield _sse(replies.chunk(completion_id, created, call.model, {}, finish_reason))
             if call.include_usage:
-                last = wire.chunk(completion_id, created, call.model, {})
-                last["choices"], last["usage"] = [], wire.usage_json(response.usage)
+                last = replies.chunk(completion_id, created, call.model, {})
+                last["choices"], last["usage"] = [], replies.usage_json(response.usage)
                 yield _sse(last)
             yield b"data: [DONE]\n\n"
         except Exception as exc:  # an error mid-stream: an `error` event ends it

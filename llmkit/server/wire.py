@@ -1,11 +1,11 @@
-"""OpenAI's Chat Completions wire format, spoken as a server: requests in, JSON out.
+"""OpenAI's Chat Completions and Embeddings requests, read as a server: bodies in.
 
 `parse_chat(body)` checks a decoded request body and turns it into llmkit terms
-(`ChatCall`: the model name, `Message`s and the per-call options of
-`generate`); `completion(...)`, `chunk(...)` and `usage_json(...)` turn llmkit's
-`Response` and `StreamEvent`s into OpenAI's JSON. Pure functions: no HTTP, no
-I/O. A body that does not fit raises `WireError` with the path of the first
-problem (`messages[2].content`), which the app returns as a 400.
+(`ChatCall`: the model name, `Message`s, with content parts as llmkit's `Image`,
+`Audio` and `Document`, and the per-call options of `generate`). Pure functions: no
+HTTP, no I/O. A body that does not fit raises `WireError` with the path of the first
+problem (`messages[2].content`), which the app returns as a 400. The replies going
+back are `llmkit.server.replies`.
 """
 
 from __future__ import annotations
@@ -17,25 +17,13 @@ import msgspec
 from attrs import frozen
 
 from llmkit.types import (
-    FinishReason,
     Message,
-    Response,
     Role,
-    StreamEvent,
     ToolCall,
     ToolSpec,
-    Usage,
 )
 
-__all__ = [
-    "ChatCall",
-    "WireError",
-    "chunk",
-    "completion",
-    "parse_chat",
-    "parse_embeddings",
-    "usage_json",
-]
+__all__ = ["ChatCall", "WireError", "parse_chat", "parse_embeddings"]
 
 
 class WireError(ValueError):
@@ -458,114 +446,3 @@ def parse_embeddings(body: Any) -> tuple[str, list[str], dict[str, Any]]:
     if (dims := _int(body, "dimensions", 1)) is not None:
         options["dimensions"] = dims
     return model, texts, options
-
-
-# -- responses ---------------------------------------------------------------------
-
-
-_FINISH = {
-    FinishReason.STOP: "stop",
-    FinishReason.LENGTH: "length",
-    FinishReason.TOOL_CALLS: "tool_calls",
-    FinishReason.CONTENT_FILTER: "content_filter",
-}
-
-
-def finish_reason(reason: FinishReason | None) -> str:
-    """OpenAI's word for llmkit's reason (`error` and `other` say `stop`)."""
-    return _FINISH.get(reason, "stop") if reason is not None else "stop"
-
-
-def usage_json(usage: Usage) -> dict[str, Any]:
-    """OpenAI's `usage` object (unknown counts as 0)."""
-    prompt = usage.input_tokens or 0
-    completion_tokens = usage.output_tokens or 0
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": usage.cached_input_tokens or 0},
-        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens or 0},
-    }
-
-
-def _encode_arguments(call: ToolCall) -> str:
-    if call.raw_arguments is not None:
-        return call.raw_arguments
-    return msgspec.json.encode(call.arguments).decode()
-
-
-def completion(
-    response: Response, *, completion_id: str, created: int, model: str
-) -> dict[str, Any]:
-    """A `chat.completion` object for a whole reply."""
-    message: dict[str, Any] = {"role": "assistant", "content": response.text or None}
-    if response.reasoning is not None:
-        message["reasoning_content"] = response.reasoning
-    if response.refusal is not None:
-        message["refusal"] = response.refusal
-    if response.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": call.id or f"call_{index}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": _encode_arguments(call)},
-            }
-            for index, call in enumerate(response.tool_calls)
-        ]
-    return {
-        "id": completion_id,
-        "object": "chat.completion",
-        "created": created,
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": finish_reason(response.finish_reason),
-                "logprobs": None,
-            }
-        ],
-        "usage": usage_json(response.usage),
-    }
-
-
-def chunk(
-    completion_id: str,
-    created: int,
-    model: str,
-    delta: dict[str, Any],
-    finish: str | None = None,
-) -> dict[str, Any]:
-    """One `chat.completion.chunk` with one choice."""
-    return {
-        "id": completion_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
-    }
-
-
-def delta_of(event: StreamEvent) -> dict[str, Any] | None:
-    """The `delta` of one event's content, or None when it carries none."""
-    if not event.has_content:
-        return None
-    delta: dict[str, Any] = {}
-    if event.text:
-        delta["content"] = event.text
-    if event.reasoning:
-        delta["reasoning_content"] = event.reasoning
-    if event.refusal:
-        delta["refusal"] = event.refusal
-    if (piece := event.tool_call) is not None:
-        call: dict[str, Any] = {"index": piece.index}
-        if piece.id is not None:
-            call["id"] = piece.id
-            call["type"] = "function"
-        function: dict[str, Any] = {"arguments": piece.arguments}
-        if piece.name is not None:
-            function["name"] = piece.name
-        call["function"] = function
-        delta["tool_calls"] = [call]
-    return delta
