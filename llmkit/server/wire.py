@@ -11,7 +11,7 @@ back are `llmkit.server.replies`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 from attrs import frozen
@@ -190,6 +190,14 @@ _NO_FILES_API = (
 )
 
 
+def _missing(value: Mapping[str, Any], where: str, field: str, expected: str, how: str) -> NoReturn:
+    """A media part without its `field`: a 400 on its `file_id` when it names one (no Files
+    API here: `how` says what to send instead), else on the missing field."""
+    if value.get("file_id") is not None:
+        raise WireError(_NO_FILES_API.format(how=how), f"{where}.file_id")
+    raise WireError(f"required: {expected}", f"{where}.{field}")
+
+
 def _base64(text: Any, path: str) -> bytes:
     """Standard base64 text as bytes (one decode of the text, no intermediate copy)."""
     import binascii
@@ -241,10 +249,8 @@ def _file(part: Mapping[str, Any], where: str) -> Any:
         _expect(filename, str, f"{where}.filename", "a string")
     raw = value.get("file_data")
     if raw is None:
-        if value.get("file_id") is not None:
-            how = "file.file_data: a data:<media type>;base64,... URI, with file.filename"
-            raise WireError(_NO_FILES_API.format(how=how), f"{where}.file_id")
-        raise WireError("required: a data:<media type>;base64,... URI", f"{where}.file_data")
+        uri = "a data:<media type>;base64,... URI"
+        _missing(value, where, "file_data", uri, f"file.file_data: {uri}, with file.filename")
     _expect(raw, str, f"{where}.file_data", "a data:<media type>;base64,... URI")
     if raw[:5].lower() == "data:":
         data, media_type = _data_uri(raw, f"{where}.file_data")
@@ -272,10 +278,8 @@ def _input_image(part: Mapping[str, Any], where: str) -> Any:
     """A Responses-API `input_image` part (`image_url` a URL string or `{url}`, `detail`)."""
     value = part.get("image_url")
     if value is None:
-        if part.get("file_id") is not None:
-            how = "input_image.image_url: an https or data: URL"
-            raise WireError(_NO_FILES_API.format(how=how), f"{where}.file_id")
-        raise WireError("required: an https or data: URL", f"{where}.image_url")
+        url = "an https or data: URL"
+        _missing(part, where, "image_url", url, f"input_image.image_url: {url}")
     if isinstance(value, str):
         value = {"url": value, "detail": part.get("detail")}
     return _image(value, f"{where}.image_url")
