@@ -20,6 +20,8 @@ import attrs
 from llmkit import events
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from llmkit.errors import LLMError
     from llmkit.providers import Provider
     from llmkit.types import Cost, Request, Response
@@ -44,11 +46,17 @@ def started(provider: Provider, request: Request, *, streaming: bool) -> None:
     otel.attach(provider, request, streaming=streaming)
 
 
-def finished(provider: Provider, request: Request, response: Response, cost: Cost | None) -> None:
-    """The call answered; `cost` is its price where the reply carries none."""
+def finished(
+    provider: Provider,
+    request: Request,
+    response: Response,
+    price: Callable[[Response], Cost | None],
+) -> None:
+    """The call answered; `price(response)` is its cost where the reply carries none
+    (worked out only when someone listens)."""
     if not listening():
         return
-    if response.cost is None and cost is not None:
+    if response.cost is None and (cost := price(response)) is not None:
         response = attrs.evolve(response, cost=cost)
     event = events.Event(
         "response", provider=provider.name, model=request.model, request=request, response=response

@@ -85,7 +85,7 @@ class Target:
         except LLMError as error:
             announce.failed(self.provider, request, error)
             raise
-        announce.finished(self.provider, request, response, self.cost(response))
+        announce.finished(self.provider, request, response, self.cost)
         return response
 
     def stream(
@@ -108,7 +108,7 @@ class Target:
         if isinstance(failure, LLMError):
             announce.failed(self.provider, request, failure)
         elif response is not None:
-            announce.finished(self.provider, request, response, self.cost(response))
+            announce.finished(self.provider, request, response, self.cost)
 
 
 class Router:
