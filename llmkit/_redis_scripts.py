@@ -110,6 +110,10 @@ class _Batcher:
         self.timer: asyncio.TimerHandle | None = None
         self.task: asyncio.Task[None] | None = None
         """The pipeline under way, or about to start; it sends what waits when it ends."""
+        self.connection: Any = None
+        """The pooled connection this batcher's pipelines go through (one at a time), taken
+        from the client's pool once and kept: checking one out per pipeline costs as much
+        as the commands themselves."""
 
     def submit(self, call: _Call, defer: float) -> None:
         self.waiting.append(call)
@@ -138,12 +142,41 @@ class _Batcher:
             # a task, so the pipeline starts next turn: the calls made this turn go with it
             self.task = self.loop.create_task(self._send())
 
+    async def pipeline(self, calls: list[tuple[_Call, bool]]) -> list[Any]:
+        """Send `calls` together, then read their replies, on this batcher's connection
+        (packed by hiredis's C packer when installed). A connection that fails is dropped,
+        and the pipeline sent once more on a new one if no reply had arrived yet (the server
+        went away, restarted, or closed an idle connection), as redis-py's own retry does."""
+        client = self.client()  # alive: the callers waiting on this pipeline hold it
+        pool = getattr(client, "connection_pool", None)
+        if pool is None or not hasattr(pool, "get_connection"):
+            return await _client_pipeline(client, calls)
+        commands = [_command(call, by_sha) for call, by_sha in calls]
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = await pool.get_connection()
+            connection, replies = self.connection, []
+            try:
+                await connection.send_packed_command(
+                    _pack(connection, commands), check_health=False
+                )
+                for _ in calls:
+                    replies.append(await _read(connection))
+                return replies
+            except BaseException as exc:
+                self.connection = None  # replies may be half read: never use it again
+                await connection.disconnect(nowait=True)
+                await pool.release(connection)
+                if replies or attempt == 2 or not _dropped(exc):
+                    raise
+        raise AssertionError("unreachable")
+
     async def _send(self) -> None:
         try:
             while self.waiting:
                 batch, self.waiting = self.waiting, []
                 self.urgent, self.due = False, None
-                await _execute(self.client(), batch)  # alive: its callers hold it
+                await _execute(self, batch)
                 if not self.urgent:  # only deferred calls came meanwhile: they can wait
                     break
         finally:
@@ -155,16 +188,16 @@ class _Batcher:
                     self._arm()
 
 
-async def _execute(client: Any, batch: list[_Call]) -> None:
+async def _execute(batcher: _Batcher, batch: list[_Call]) -> None:
     """Send `batch` in one pipeline, then whole any script the server did not know;
     each caller gets its own reply or error."""
     from redis.exceptions import NoScriptError
 
     try:
-        results = await _pipeline(client, [(call, True) for call in batch])
+        results = await batcher.pipeline([(call, True) for call in batch])
         unknown = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
         if unknown:
-            again = await _pipeline(client, [(batch[i], False) for i in unknown])
+            again = await batcher.pipeline([(batch[i], False) for i in unknown])
             for i, result in zip(unknown, again, strict=True):
                 results[i] = result
     except BaseException as exc:  # the connection failed, or the loop is shutting down
@@ -186,11 +219,50 @@ async def _execute(client: Any, batch: list[_Call]) -> None:
             call.future.set_result(result)
 
 
-async def _pipeline(client: Any, calls: list[tuple[_Call, bool]]) -> list[Any]:
+def _command(call: _Call, by_sha: bool) -> tuple[Any, ...]:
+    if by_sha:
+        return ("EVALSHA", call.sha, 1, call.key, *call.args)
+    return ("EVAL", call.script, 1, call.key, *call.args)
+
+
+async def _read(connection: Any) -> Any:
+    """One reply; an error reply is returned (it belongs to its caller), not raised."""
+    from redis.exceptions import ResponseError
+
+    try:
+        return await connection.read_response()
+    except ResponseError as error:
+        return error
+
+
+async def _client_pipeline(client: Any, calls: list[tuple[_Call, bool]]) -> list[Any]:
+    """The calls through the client's own `pipeline()` (a cluster client, say)."""
     async with client.pipeline(transaction=False) as pipe:
         for call, by_sha in calls:
-            if by_sha:
-                pipe.evalsha(call.sha, 1, call.key, *call.args)
-            else:
-                pipe.eval(call.script, 1, call.key, *call.args)
+            pipe.execute_command(*_command(call, by_sha))
         return list(await pipe.execute(raise_on_error=False))
+
+
+def _pack(connection: Any, commands: list[tuple[Any, ...]]) -> Any:
+    """The commands in Redis's wire format: by hiredis's C packer when it is installed
+    (the `redis` extra has it; ~10x redis-py's Python one), else by the connection."""
+    packer = _hiredis_packer()
+    if packer is None:
+        return connection.pack_commands(commands)
+    return b"".join(map(packer, commands))
+
+
+@functools.cache
+def _hiredis_packer() -> Any:
+    try:
+        from hiredis import pack_command
+    except ImportError:
+        return None
+    return pack_command
+
+
+def _dropped(exc: BaseException) -> bool:
+    """Whether `exc` says the connection was lost (worth one more try on a new one)."""
+    from redis.exceptions import ConnectionError, TimeoutError
+
+    return isinstance(exc, ConnectionError | TimeoutError | OSError)

@@ -4,7 +4,8 @@ whole, and deferred calls riding with the next pipeline.
 
 The server comes from `tests/test_cost_redis.py`'s fixture (skipped without the binary,
 failed instead under `LLMKIT_REQUIRE_REDIS=1`). Pipelines are counted by a thin proxy
-around the real client.
+around the real client, on both ways a pipeline goes out (a pooled connection of its own,
+or the client's `pipeline()`).
 """
 
 from __future__ import annotations
@@ -25,35 +26,75 @@ SLOW = "local i = 0 while i < tonumber(ARGV[1]) do i = i + 1 end return ARGV[2]"
 
 
 class Counting:
-    """A `redis.asyncio.Redis` that records the size of every pipeline it executes."""
+    """A `redis.asyncio.Redis` that records how many commands each pipeline sends: through
+    the pool's connection (`pooled`, llmkit's own path) or the client's `pipeline()` (a
+    client without a pool, as a cluster client is)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, *, pooled: bool) -> None:
         self.inner = inner
         self.sizes: list[int] = []
         self.sent = asyncio.Event()
+        if pooled:
+            self.connection_pool = CountingPool(inner.connection_pool, self)
+
+    def record(self, size: int) -> None:
+        self.sizes.append(size)
+        self.sent.set()
 
     def pipeline(self, transaction: bool = True) -> Any:
         pipe = self.inner.pipeline(transaction=transaction)
         execute = pipe.execute
 
         async def counted(raise_on_error: bool = True) -> Any:
-            self.sizes.append(len(pipe.command_stack))
-            self.sent.set()
+            self.record(len(pipe.command_stack))
             return await execute(raise_on_error=raise_on_error)
 
         pipe.execute = counted
         return pipe
 
 
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[Counting]:  # noqa: F811
+class CountingPool:
+    """The client's pool, with each connection counting the commands it is sent."""
+
+    def __init__(self, pool: Any, owner: Counting) -> None:
+        self.pool = pool
+        self.owner = owner
+
+    async def get_connection(self) -> Any:
+        import hiredis
+
+        connection = await self.pool.get_connection()
+        if not getattr(connection, "counted", False):
+            send = connection.send_packed_command
+
+            async def counted(command: Any, check_health: bool = True) -> None:
+                reader = hiredis.Reader()
+                reader.feed(command if isinstance(command, bytes) else b"".join(command))
+                size = 0
+                while reader.gets() is not False:
+                    size += 1
+                self.owner.record(size)
+                await send(command, check_health=check_health)
+
+            connection.send_packed_command = counted
+            connection.counted = True
+        return connection
+
+    async def release(self, connection: Any) -> None:
+        await self.pool.release(connection)
+
+
+@pytest.fixture(params=["pooled", "pipeline"])
+async def client(redis_url: str, request: pytest.FixtureRequest) -> AsyncIterator[Counting]:  # noqa: F811
     """A counting client on a server that knows the scripts already (counts start at 0)."""
     import redis.asyncio as redis_asyncio
 
+    if request.param == "pooled":
+        pytest.importorskip("hiredis")  # to count the commands in what is sent
     inner = redis_asyncio.Redis.from_url(redis_url)
     for script in (ECHO, FAIL_ON_BAD, SLOW):
         await inner.script_load(script)
-    yield Counting(inner)
+    yield Counting(inner, pooled=request.param == "pooled")
     await inner.aclose()
 
 
@@ -196,3 +237,20 @@ async def test_a_client_nobody_holds_any_more_is_not_kept_alive(redis_url: str) 
     del inner
     gc.collect()
     assert alive() is None  # the pipelining state does not pin it
+
+
+async def test_a_connection_the_server_dropped_is_replaced_without_failing_the_call(
+    redis_url: str,  # noqa: F811
+) -> None:
+    import redis.asyncio as redis_asyncio
+
+    inner = redis_asyncio.Redis.from_url(redis_url)
+    admin = redis_asyncio.Redis.from_url(redis_url)
+    try:
+        assert _decoded(await scripts.run(inner, ECHO, "k", "before"))[1] == "before"
+        killed = await admin.client_kill_filter(_type="normal", skipme=True)
+        assert killed >= 1  # the pipelines' connection among them (as after a restart)
+        assert _decoded(await scripts.run(inner, ECHO, "k", "after"))[1] == "after"
+    finally:
+        await admin.aclose()
+        await inner.aclose()
