@@ -15,6 +15,12 @@ commands each taking a pooled connection (redis-py spends ~0.12 ms of CPU per
 command alone, ~0.02 ms per command in a pipeline of hundreds: measured). Inside
 `deferred(seconds)` a call nobody waits for right away (a settle after the reply)
 may wait up to `seconds` to ride with the next pipeline instead of making its own.
+
+The pipelines go out on one connection from the client's pool, kept for them, packed
+by hiredis (in C) when it is installed and read with redis-py's `read_response`:
+checking a connection out and building a redis-py `Pipeline` cost as much again as the
+commands. A client without a pool of that kind (a cluster client) is sent its
+pipelines through its own `pipeline()`.
 """
 
 from __future__ import annotations
