@@ -99,6 +99,14 @@ def state(redis_url: str, name: str) -> Iterator[State]:  # noqa: F811
     state.close()
 
 
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Gate:
+    """Every key's settle held until `gate.open()`."""
+    held = Gate()
+    held.install(monkeypatch)
+    return held
+
+
 def served(upstream: Upstream, name: str, redis: str | None, tmp: Path) -> Gateway:
     """The gateway over `upstream` with the priced key `name` (limits in `redis`, or memory)."""
     return Gateway(config(upstream, name, redis), tmp=tmp, env={"SETTLE_KEY": KEY})
@@ -118,10 +126,8 @@ def test_plain_reply_is_sent_before_its_settle(
     name: str,
     state: State,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    gate: Gate,
 ) -> None:
-    gate = Gate()
-    gate.install(monkeypatch)
     with Upstream() as up, served(up, name, redis_url, tmp_path) as gw:
         reply = post(gw)  # answered while the settle is held back
         assert reply.status_code == 200
@@ -140,10 +146,8 @@ def test_stream_ends_before_its_settle(
     name: str,
     state: State,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    gate: Gate,
 ) -> None:
-    gate = Gate()
-    gate.install(monkeypatch)
     with Upstream() as up, served(up, name, redis_url, tmp_path) as gw:
         with httpx.stream(
             "POST", gw.url + "/v1/chat/completions", headers={"authorization": f"Bearer {KEY}"},
@@ -185,10 +189,9 @@ def test_shutdown_waits_for_pending_settles(
     name: str,
     state: State,
     tmp_path: Path,
+    gate: Gate,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    gate = Gate()
-    gate.install(monkeypatch)
     draining = threading.Event()
     real_drain = app_module.drain
 
