@@ -73,7 +73,7 @@ async def chat_completions(
         response = await _unless_gone(request, work)
         upstream = time.perf_counter() - upstream_start
     except ClientGone:  # the host read the prompt: count it; what it wrote is unknown
-        await _settle(gateway, key, grant, *_spent_so_far(None, call, target))
+        await _settle(gateway, key, grant, *_spent_so_far(None, call, target, outgoing))
         raise
     except BaseException:
         await _settle(gateway, key, grant, None, 0.0)
@@ -202,7 +202,7 @@ async def _stream(
             if response is not None:
                 cost = _total(priced)
             else:
-                usage, cost = _spent_so_far(stream, call, target)
+                usage, cost = _spent_so_far(stream, call, target, outgoing)
             # in Redis: a task that runs once the stream's end is sent, not before
             await _settle(gateway, key, grant, usage, cost)
             handled.usage, handled.cost = usage, priced
@@ -278,11 +278,11 @@ def _sse(payload: dict[str, Any]) -> bytes:
 
 
 def _spent_so_far(
-    stream: Any, call: wire.ChatCall, target: Target
+    stream: Any, call: wire.ChatCall, target: Target, outgoing: Request | None
 ) -> tuple[Usage | None, float | None]:
     """What a reply cut short used and cost: the prompt's estimate and the text a stream
     generated so far (None: no stream, nothing known) counted locally, priced from the
-    catalog."""
+    catalog (`outgoing`: the request as built for the host, when it was)."""
     from llmkit.cost import price_usage
     from llmkit.ratelimit import estimate_tokens
     from llmkit.tokens import count_text
@@ -293,7 +293,7 @@ def _spent_so_far(
     except Exception:
         partial = None
     model = target.model_id or (target.client.model if target.client is not None else call.model)
-    prompt, _ = estimate_tokens(target.request(call.messages, call.options))
+    prompt, _ = estimate_tokens(outgoing or target.request(call.messages, call.options))
     text = "" if partial is None else partial.text + (partial.reasoning or "")
     generated = int(count_text(text, model)) if text else 0
     usage = Usage(input_tokens=prompt, output_tokens=generated)
